@@ -1,0 +1,36 @@
+"""Routing and assessment policies, chosen by name in the scenario (a registry each)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from .assessment import ASSESSMENT, AssessmentPolicy, Effects, combine
+from .routing import ROUTING, RoutingPolicy
+
+__all__ = ["ASSESSMENT", "ROUTING", "AssessmentPolicy", "Effects", "RoutingPolicy", "combine",
+           "validate_policies"]
+
+
+def _check(registry, name, params, where) -> list[str]:
+    if name not in registry:
+        return [f"{where}.policy: unknown {registry.kind} policy {name!r} "
+                f"(one of {', '.join(sorted(registry))})"]
+    try:
+        registry[name].Params(**(params or {}))
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = ("unknown parameter (see docs/policies.md)" if err["type"] == "extra_forbidden"
+                   else err["msg"])
+            out.append(f"{where}.params.{loc}: {msg}")
+        return out
+    return []
+
+
+def validate_policies(scenario) -> list[str]:
+    """Every routing/assessment choice names a registered policy with valid parameters."""
+    errors = _check(ROUTING, scenario.routing.policy, scenario.routing.params, "routing")
+    for i, choice in enumerate(scenario.assessment.policies):
+        errors += _check(ASSESSMENT, choice.policy, choice.params, f"assessment.policies.{i}")
+    return errors

@@ -1,0 +1,141 @@
+"""Routing policies: which department a new case reaches first, and where a bounced case goes.
+
+A policy answers two questions for the engine:
+- `route(case)`: the first department unit and the delay before the case is in its queue;
+- `transfer(case, unit)`: the case sits at a unit that does not own it (a bounce, 推诿):
+  the next unit and the delay.
+`platform_led` says whether the street platform leads multi-department cases (主协办).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ..streams import Uniforms
+from .registry import Params, Registry
+
+ROUTING = Registry("routing")
+
+
+class RoutingPolicy:
+    """Base class: a `name`, a `Params` model, `route` and `transfer`."""
+
+    name = ""
+    platform_led = False
+
+    class Params(Params):
+        bounce_complain_boost: float = Field(
+            0.0, ge=0, le=1, description="added to citizens' chance of complaining again, per "
+                                         "transfer their case suffered")
+
+    def __init__(self, params: dict | None, model):
+        self.params = self.Params(**(params or {}))
+        self.model = model
+        self.u = Uniforms(model.streams["routing"])
+        self.bounce_complain_boost = self.params.bounce_complain_boost
+
+    def owner_unit(self, case):
+        return self.model.unit(case.cat.owner, case.street)
+
+    def wrong_unit(self, case):
+        """A department other than the owner, uniformly at random (a misrouting)."""
+        others = self.model.others[case.cat.owner]
+        return self.model.unit(others[int(self.u() * len(others))], case.street)
+
+    def pick(self, case, accuracy: float):
+        return self.owner_unit(case) if self.u() < accuracy else self.wrong_unit(case)
+
+    def route(self, case):
+        raise NotImplementedError
+
+    def transfer(self, case, unit):
+        return self.owner_unit(case), 0.0
+
+
+@ROUTING.register
+class Direct(RoutingPolicy):
+    """`direct`: the owning department receives every case at once (an idealised baseline)."""
+
+    name = "direct"
+
+    def route(self, case):
+        return self.owner_unit(case), 0.0
+
+
+@ROUTING.register
+class Sectoral(RoutingPolicy):
+    """`sectoral` (以条为主, before the reform): the channel decides. 110 goes to the police
+    station whatever the matter; 12345 and app reports go to the department the hotline operator
+    picks (right with probability `hotline_accuracy`, by family); grid workers see but cannot
+    dispatch (看得见的管不着), so their reports are forwarded to the hotline. A department that does
+    not own a case passes it on after `transfer_delay_hours`."""
+
+    name = "sectoral"
+
+    class Params(RoutingPolicy.Params):
+        bounce_complain_boost: float = Field(0.1, ge=0, le=1, description="added to citizens' "
+                                             "chance of complaining again, per transfer")
+        hotline_accuracy: float = Field(0.8, ge=0, le=1, description="chance the operator picks "
+                                                                     "the owner")
+        hotline_accuracy_by_family: dict[str, float] = Field(
+            default_factory=dict, description="overrides of `hotline_accuracy` by family")
+        hotline_delay_hours: float = Field(4.0, ge=0, description="operator to department queue")
+        grid_forward_delay_hours: float = Field(24.0, ge=0, description="grid report to hotline")
+        transfer_delay_hours: float = Field(48.0, ge=0, description="wrong department notices "
+                                                                    "and passes the case on")
+        transfer_accuracy: float = Field(0.7, ge=0, le=1, description="chance a transfer "
+                                                                      "reaches the owner")
+        max_transfers: int = Field(3, ge=0, description="after this many the owner takes it")
+
+    def _hotline(self, case, extra=0.0):
+        p = self.params
+        acc = p.hotline_accuracy_by_family.get(case.cat.family, p.hotline_accuracy)
+        return self.pick(case, acc), p.hotline_delay_hours + extra
+
+    def route(self, case):
+        kind = case.channel_kind
+        if kind == "police":
+            return self.model.police_unit(case.street), 0.0
+        if kind == "patrol":
+            return self._hotline(case, self.params.grid_forward_delay_hours)
+        return self._hotline(case)
+
+    def transfer(self, case, unit):
+        p = self.params
+        if case.transfers >= p.max_transfers:
+            return self.owner_unit(case), p.transfer_delay_hours
+        return self.pick(case, p.transfer_accuracy), p.transfer_delay_hours
+
+
+@ROUTING.register
+class Territorial(RoutingPolicy):
+    """`territorial` (以块为主, after the reform): every report goes to the street sub-center
+    platform (大共治分中心), which triages by the catalogue and dispatches to the owner's street team
+    or, through the platform, to a district department. 110 still sends the police first; what
+    the police cannot own goes back through the platform. The street leads multi-department
+    cases (主协办)."""
+
+    name = "territorial"
+    platform_led = True
+
+    class Params(RoutingPolicy.Params):
+        bounce_complain_boost: float = Field(0.05, ge=0, le=1, description="added to citizens' "
+                                             "chance of complaining again, per transfer")
+        triage_accuracy: float = Field(0.95, ge=0, le=1, description="chance the platform picks "
+                                                                     "the owner")
+        triage_delay_hours: float = Field(1.0, ge=0, description="report to department queue")
+        transfer_delay_hours: float = Field(8.0, ge=0, description="a wrong department returns "
+                                                                   "the case to the platform")
+        retriage_accuracy: float = Field(0.98, ge=0, le=1, description="accuracy on re-triage")
+
+    def route(self, case):
+        if case.channel_kind == "police":
+            return self.model.police_unit(case.street), 0.0
+        self.model.platform(case.street).triaged += 1
+        return self.pick(case, self.params.triage_accuracy), self.params.triage_delay_hours
+
+    def transfer(self, case, unit):
+        p = self.params
+        self.model.platform(case.street).triaged += 1
+        delay = p.transfer_delay_hours * self.model.effects.transfer_delay_factor
+        return self.pick(case, p.retriage_accuracy), delay

@@ -1,0 +1,299 @@
+"""Records: the `Case`, and turning a finished model into the case log, time series and summary.
+
+Every metric here is defined in docs/metrics.md. "After warm-up" means an event time at or
+after `run.warmup_days`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+OUTCOMES = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
+RESOLVING = {"resolved", "settled_by_grid", "settled_on_spot"}
+
+CASE_LOG_COLUMNS = [
+    "service_request_id", "service_code", "service_name", "status", "agency_responsible",
+    "requested_datetime", "updated_datetime", "expected_datetime", "problem_id", "case_id",
+    "channel", "street", "grid", "is_repeat", "dispatched_at", "started_at", "closed_at",
+    "outcome",
+]
+
+
+class Case:
+    """The administrative record (案件) opened from a problem's first complaint.
+
+    Times are hours from the run start; -1 means "not yet".
+    """
+
+    __slots__ = ("id", "pid", "k", "cat", "street", "grid", "channel", "channel_kind", "opened",
+                 "dispatched", "started", "closed", "outcome", "unit", "agency", "transfers",
+                 "pending", "joint", "dual", "prio", "visits", "repeat", "redispatched",
+                 "dissatisfied")
+
+    def __init__(self, cid, pid, k, cat, street, grid, channel, channel_kind, opened):
+        self.id = cid
+        self.pid = pid
+        self.k = k                    # category index
+        self.cat = cat                # the Category
+        self.street = street
+        self.grid = grid
+        self.channel = channel        # channel index of the opening complaint
+        self.channel_kind = channel_kind
+        self.opened = opened
+        self.dispatched = -1.0        # first reached a department's desk
+        self.started = -1.0           # handling (or on-site action) started
+        self.closed = -1.0
+        self.outcome = "open"
+        self.unit = None              # the unit that owns (handles) the case
+        self.agency = ""              # set for cases settled by the grid
+        self.transfers = 0
+        self.pending = 0
+        self.joint = None             # "main_co", "linkage" or None
+        self.dual = False
+        self.prio = 1
+        self.visits = 0
+        self.repeat = False           # opened by a repeat complaint
+        self.redispatched = False
+        self.dissatisfied = False
+
+
+def _iso(base: np.datetime64, hours: np.ndarray) -> np.ndarray:
+    """ISO-8601 strings (seconds) for hours from `base`; '' where hours < 0."""
+    secs = np.round(np.where(hours >= 0, hours, 0.0) * 3600.0).astype("int64")
+    out = np.datetime_as_string(base + secs.astype("timedelta64[s]"), unit="s").astype(object)
+    out[hours < 0] = ""
+    return out
+
+
+def case_table(model) -> pd.DataFrame:
+    """One row per case (internal; the basis of the case log and the summaries)."""
+    cases = model.cases
+    agency = []
+    for c in cases:
+        agency.append(c.unit.code if c.unit is not None else c.agency)
+    return pd.DataFrame({
+        "case_id": np.fromiter((c.id for c in cases), np.int64, len(cases)),
+        "problem_id": np.fromiter((c.pid for c in cases), np.int64, len(cases)),
+        "k": np.fromiter((c.k for c in cases), np.int64, len(cases)),
+        "street": np.fromiter((c.street for c in cases), np.int64, len(cases)),
+        "grid": np.fromiter((c.grid for c in cases), np.int64, len(cases)),
+        "opened": np.fromiter((c.opened for c in cases), float, len(cases)),
+        "dispatched": np.fromiter((c.dispatched for c in cases), float, len(cases)),
+        "started": np.fromiter((c.started for c in cases), float, len(cases)),
+        "closed": np.fromiter((c.closed for c in cases), float, len(cases)),
+        "outcome": [c.outcome for c in cases],
+        "agency": agency,
+        "transfers": np.fromiter((c.transfers for c in cases), np.int64, len(cases)),
+        "dissatisfied": np.fromiter((c.dissatisfied for c in cases), bool, len(cases)),
+    })
+
+
+def complaint_table(model) -> pd.DataFrame:
+    return pd.DataFrame({
+        "t": np.asarray(model.c_t, float),
+        "pid": np.asarray(model.c_pid, np.int64),
+        "case_id": np.asarray(model.c_case, np.int64),
+        "channel": np.asarray(model.c_channel, np.int64),
+        "is_repeat": np.asarray(model.c_repeat, bool),
+    })
+
+
+def case_log(model, cases: pd.DataFrame | None = None,
+             complaints: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The case log: one row per complaint, Open311 GeoReport v2 names where one fits."""
+    cases = case_table(model) if cases is None else cases
+    comp = complaint_table(model) if complaints is None else complaints
+    base = np.datetime64(model.scenario.run.start_date.isoformat(), "s")
+    ci = comp["case_id"].to_numpy()
+    k = cases["k"].to_numpy()[ci]
+    closed = cases["closed"].to_numpy()[ci]
+    dispatched = cases["dispatched"].to_numpy()[ci]
+    started = cases["started"].to_numpy()[ci]
+    t = comp["t"].to_numpy()
+    deadline = np.asarray(model.deadline)[k]
+    updated = np.where(closed >= 0, closed, np.maximum.reduce([t, dispatched, started]))
+    names = np.asarray([c.name for c in model.cats], dtype=object)
+    codes = np.asarray(model.cat_codes, dtype=object)
+    streets = np.asarray([s.name for s in model.layout.streets], dtype=object)
+    grids = np.asarray([g.name for g in model.layout.grids], dtype=object)
+    channels = np.asarray(model.channel_codes, dtype=object)
+    return pd.DataFrame({
+        "service_request_id": np.arange(1, len(comp) + 1),
+        "service_code": codes[k],
+        "service_name": names[k],
+        "status": np.where(closed >= 0, "closed", "open"),
+        "agency_responsible": cases["agency"].to_numpy()[ci],
+        "requested_datetime": _iso(base, t),
+        "updated_datetime": _iso(base, updated),
+        "expected_datetime": _iso(base, t + deadline),
+        "problem_id": comp["pid"].to_numpy(),
+        "case_id": ci,
+        "channel": channels[comp["channel"].to_numpy()],
+        "street": streets[cases["street"].to_numpy()[ci]],
+        "grid": grids[cases["grid"].to_numpy()[ci]],
+        "is_repeat": comp["is_repeat"].to_numpy().astype(int),
+        "dispatched_at": _iso(base, dispatched),
+        "started_at": _iso(base, started),
+        "closed_at": _iso(base, closed),
+        "outcome": cases["outcome"].to_numpy()[ci],
+    }, columns=CASE_LOG_COLUMNS)
+
+
+def _ttc_stats(opened, closed) -> dict:
+    done = closed >= 0
+    ttc = closed[done] - opened[done]
+    if ttc.size == 0:
+        return {"mean_time_to_close_hours": None, "median_time_to_close_hours": None,
+                "p90_time_to_close_hours": None}
+    return {"mean_time_to_close_hours": float(ttc.mean()),
+            "median_time_to_close_hours": float(np.median(ttc)),
+            "p90_time_to_close_hours": float(np.quantile(ttc, 0.9))}
+
+
+def _r(x, nd=6):
+    return None if x is None else round(float(x), nd)
+
+
+def summarize(model, cases: pd.DataFrame | None = None,
+              complaints: pd.DataFrame | None = None) -> dict:
+    """summary.json: every metric defined in docs/metrics.md."""
+    s = model.scenario
+    cases = case_table(model) if cases is None else cases
+    comp = complaint_table(model) if complaints is None else complaints
+    W, H = model.warmup, model.horizon
+    span_days = (H - W) / 24.0
+    post_c = comp["t"].to_numpy() >= W
+    n_compl = int(post_c.sum())
+    n_rep = int((comp["is_repeat"].to_numpy() & post_c).sum())
+    opened = cases["opened"].to_numpy()
+    closed = cases["closed"].to_numpy()
+    post_open = opened >= W
+    post_closed = closed >= W
+    outcome = cases["outcome"].to_numpy()
+    ttc = _ttc_stats(opened[post_open], closed[post_open])
+    on_time = None
+    done = post_open & (closed >= 0)
+    if done.any():
+        dl = np.asarray(model.deadline)[cases["k"].to_numpy()[done]]
+        on_time = float(((closed[done] - opened[done]) <= dl).mean())
+    busy: dict[str, float] = {}
+    cap: dict[str, float] = {}
+    for u in model.units.values():
+        b0, c0 = model._warm_snapshot[id(u)]
+        busy[u.code] = busy.get(u.code, 0.0) + u.busy_area - b0
+        cap[u.code] = cap.get(u.code, 0.0) + u.cap_area - c0
+    util = {c: _r(busy[c] / cap[c] if cap[c] > 0 else 0.0) for c in s.departments}
+    police_hours = model.dept_hours.get(model.police_code, 0.0) if model.police_code else 0.0
+    n_closed_post = int(post_closed.sum())
+    dissat = cases["dissatisfied"].to_numpy()[post_closed]
+    summary = {
+        "scenario": s.name,
+        "complaints": n_compl,
+        "repeat_complaints": n_rep,
+        "repeat_complaint_rate": _r(n_rep / n_compl if n_compl else 0.0),
+        "cases_opened": int(post_open.sum()),
+        "cases_closed": n_closed_post,
+        "throughput_per_day": _r(n_closed_post / span_days),
+        "case_arrival_rate_per_day": _r(post_open.sum() / span_days),
+        "problems_arisen": int(np.sum(np.asarray(model.p_t0) >= W)),
+        "problems_resolved": int(model.problems_resolved),
+        "mean_wait_hours": _r(model.wait_sum / model.wait_n if model.wait_n else 0.0),
+        **{k: _r(v) for k, v in ttc.items()},
+        "on_time_rate": _r(on_time),
+        "backlog_end": int(model.n_open),
+        "mean_open_cases": _r(model.open_area / (H - W)),
+        "transfers": int(model.transfers),
+        "police_nonpolice_hours": _r(model.police_nonpolice_hours, 3),
+        "police_nonpolice_share": _r(model.police_nonpolice_hours / police_hours
+                                     if police_hours else 0.0),
+        "handbacks": int(model.handbacks),
+        "grid_followups": int(model.grid_followups),
+        "settled_by_grid": int(model.settled_by_grid),
+        "settled_on_spot": int(np.sum((outcome == "settled_on_spot") & post_closed)),
+        "resolved_share_of_closed": _r(np.isin(outcome[post_closed], list(RESOLVING)).mean()
+                                       if n_closed_post else 0.0),
+        "dissatisfaction_rate": _r(dissat.mean() if dissat.size else 0.0),
+        "grid_hours": _r(model.grid_hours, 3),
+        "staff_hours": {c: _r(v, 3) for c, v in model.dept_hours.items()},
+        "utilization": util,
+        "cases_opened_total": int(len(cases)),
+        "cases_closed_total": int(np.sum(closed >= 0)),
+    }
+    return summary
+
+
+def _group_summary(model, cases, comp, key_case: np.ndarray, labels: list[str],
+                   label_name: str, extra: dict | None = None) -> pd.DataFrame:
+    W = model.warmup
+    ci = comp["case_id"].to_numpy()
+    post_c = comp["t"].to_numpy() >= W
+    key_c = key_case[ci]
+    n = len(labels)
+    complaints = np.bincount(key_c[post_c], minlength=n)
+    repeats = np.bincount(key_c[post_c & comp["is_repeat"].to_numpy()], minlength=n)
+    opened = cases["opened"].to_numpy()
+    closed = cases["closed"].to_numpy()
+    po = opened >= W
+    pc = closed >= W
+    done = po & (closed >= 0)
+    ttc = np.where(done, closed - opened, 0.0)
+    n_done = np.bincount(key_case[done], minlength=n)
+    sum_ttc = np.bincount(key_case[done], weights=ttc[done], minlength=n)
+    resolved = np.isin(cases["outcome"].to_numpy(), list(RESOLVING))
+    df = pd.DataFrame({
+        label_name: labels,
+        "complaints": complaints,
+        "repeat_complaints": repeats,
+        "repeat_complaint_rate": np.round(np.divide(repeats, complaints, out=np.zeros(n),
+                                                    where=complaints > 0), 6),
+        "cases_opened": np.bincount(key_case[po], minlength=n),
+        "cases_closed": np.bincount(key_case[pc], minlength=n),
+        "resolved_closed": np.bincount(key_case[pc & resolved], minlength=n),
+        "mean_time_to_close_hours": np.round(np.divide(sum_ttc, n_done, out=np.full(n, np.nan),
+                                                       where=n_done > 0), 4),
+        "backlog_end": np.bincount(key_case[closed < 0], minlength=n),
+        "transfers": np.bincount(key_case[po], weights=cases["transfers"].to_numpy()[po],
+                                 minlength=n).astype(int),
+    })
+    for k, v in (extra or {}).items():
+        df.insert(1, k, v)
+    return df
+
+
+def by_street(model, cases, comp) -> pd.DataFrame:
+    names = [s.name for s in model.layout.streets]
+    zh = [s.name_zh for s in model.layout.streets]
+    pop = [sum(g.population for g in s.grids) for s in model.layout.streets]
+    df = _group_summary(model, cases, comp, cases["street"].to_numpy(), names, "street")
+    df.insert(1, "name_zh", zh)
+    df.insert(2, "population", pop)
+    return df
+
+
+def by_grid(model, cases, comp) -> pd.DataFrame:
+    grids = model.layout.grids
+    df = _group_summary(model, cases, comp, cases["grid"].to_numpy(), [g.name for g in grids],
+                        "grid")
+    df.insert(1, "street", [model.layout.streets[g.street].name for g in grids])
+    df.insert(2, "population", [g.population for g in grids])
+    return df
+
+
+def by_category(model, cases, comp) -> pd.DataFrame:
+    df = _group_summary(model, cases, comp, cases["k"].to_numpy(), list(model.cat_codes),
+                        "category")
+    df.insert(1, "name", [c.name for c in model.cats])
+    df.insert(2, "name_zh", [c.name_zh for c in model.cats])
+    df.insert(3, "family", [c.family for c in model.cats])
+    df.insert(4, "owner", [c.owner for c in model.cats])
+    return df
+
+
+def timeseries(model) -> pd.DataFrame:
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    base = pd.Timestamp(model.scenario.run.start_date)
+    df.insert(0, "day", np.round(df["time_hours"].to_numpy() / 24.0, 6))
+    df.insert(0, "date", (base + pd.to_timedelta(df["time_hours"], unit="h")).dt.strftime(
+        "%Y-%m-%dT%H:%M:%S"))
+    return df

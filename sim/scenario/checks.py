@@ -1,0 +1,56 @@
+"""Checks beyond the schema: can the staff ever clear the load? (a warning, not an error)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .schema import LAND_USES, Scenario
+
+
+def offered_load(scenario: Scenario) -> dict[str, tuple[float, float]]:
+    """Per department: (first-pass offered staff-hours per hour, staff-hours on duty per hour).
+
+    Counts each problem that is ever reported once, at its owner, with the catalogue's mean
+    handling time plus response time; repeats, transfers and co-handling add to this, so the
+    real load is higher. Used for the "can never clear" warning of `cogov validate`.
+    """
+    from ..world.district import build_district
+
+    layout = build_district(scenario.district)
+    pop, _, mix = layout.arrays()
+    n_streets = len(layout.streets)
+    gw = scenario.grid_workers
+    detects = (gw.per_grid + gw.extra_forces_per_grid) > 0 and gw.patrol_hours_per_day > 0
+    load: dict[str, float] = {c: 0.0 for c in scenario.departments}
+    for cat in scenario.catalogue.values():
+        inc = np.array([cat.incidence_per_1000_per_year.get(
+            u, cat.incidence_per_1000_per_year.get("default", 0.0)) for u in LAND_USES])
+        per_hour = float((pop / 1000.0 * (mix @ inc)).sum()) / (365.0 * 24.0)
+        p_seen = min(1.0, cat.p_report * scenario.citizens.report_propensity)
+        det = gw.detection_prob_by_family.get(cat.family, gw.detection_prob)
+        if detects and det > 0:
+            p_seen = 1.0
+        owner = scenario.departments[cat.owner]
+        load[cat.owner] += per_hour * p_seen * (cat.handling.expected + owner.response_hours)
+    out = {}
+    for code, d in scenario.departments.items():
+        units = n_streets if d.level == "street" else 1
+        sh = d.shift
+        duty = (sh.end_hour - sh.start_hour) / 24.0 * len(set(sh.days)) / 7.0
+        out[code] = (load[code], d.staff * units * duty)
+    return out
+
+
+def load_warnings(scenario: Scenario) -> list[str]:
+    warnings = []
+    for code, (offered, capacity) in offered_load(scenario).items():
+        if offered <= 0:
+            continue
+        if capacity <= 0 or offered >= capacity:
+            util = offered / capacity if capacity > 0 else float("inf")
+            warnings.append(
+                f"departments.{code}: the staff can never clear the load: first-pass "
+                f"utilisation {util:.2f} >= 1 ({offered:.1f} staff-hours of work per hour, "
+                f"{capacity:.1f} staff on duty on average); raise departments.{code}.staff or "
+                f"its shift, or lower the incidence of its categories")
+    return warnings

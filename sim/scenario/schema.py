@@ -1,0 +1,465 @@
+"""The scenario schema: the one source of truth for scenario files, `--set`, validation and docs.
+
+Every field has a type, a default and a description with its unit. `docs/scenario-reference.md`
+is generated from these models (`python -m sim.scenario.docgen`) and a test fails when it is stale.
+
+Units: times in **hours** unless the name ends in `_days`; rates are **per year** per 1,000
+residents (`incidence_per_1000_per_year`) or as named; probabilities are in [0, 1].
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Pos = Annotated[float, Field(gt=0.0)]
+
+LAND_USES = ("residential", "commercial", "market", "school", "construction", "industrial", "public")
+FAMILIES = ("police", "non_police", "urban_management", "market", "traffic", "safety",
+            "environment", "health", "labour", "housing", "water")
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Distribution(Strict):
+    """A positive duration distribution, in hours.
+
+    `exponential` uses `mean`; `lognormal` and `gamma` use `mean` and `cv` (coefficient of
+    variation, standard deviation / mean); `empirical` resamples `values` (hours) uniformly.
+    """
+
+    kind: Literal["exponential", "lognormal", "gamma", "empirical", "fixed"] = Field(
+        "exponential", description="distribution family")
+    mean: Pos = Field(1.0, description="mean, hours (ignored by `empirical`)")
+    cv: Pos = Field(1.0, description="coefficient of variation (lognormal, gamma)")
+    values: list[Pos] | None = Field(None, description="observed values, hours (empirical only)")
+
+    @model_validator(mode="after")
+    def _empirical_needs_values(self):
+        if self.kind == "empirical" and not self.values:
+            raise ValueError("kind 'empirical' needs a non-empty `values` list (hours)")
+        return self
+
+    @property
+    def expected(self) -> float:
+        """Mean in hours."""
+        if self.kind == "empirical":
+            return float(sum(self.values) / len(self.values))
+        return float(self.mean)
+
+
+# ---------------------------------------------------------------- district
+class Grid(Strict):
+    """A grid (网格): the patrol unit of one grid worker team."""
+
+    name: str = Field(description="grid name, unique within its street")
+    population: Annotated[int, Field(ge=0)] = Field(description="residents")
+    land_use: dict[str, Prob] = Field(
+        default_factory=lambda: {"residential": 1.0},
+        description="land-use shares (residential, commercial, market, school, construction, "
+                    "industrial, public); must sum to 1")
+
+    @field_validator("land_use")
+    @classmethod
+    def _mix(cls, v):
+        return _check_mix(v)
+
+
+class Street(Strict):
+    """A street or large community (街道/大社区) with its grids."""
+
+    name: str = Field(description="street name (English or pinyin)")
+    name_zh: str = Field("", description="Chinese name")
+    grids: list[Grid] = Field(min_length=1, description="the street's grids")
+
+
+class DistrictSpec(Strict):
+    """Compact spec: generate streets and grids from a few numbers (deterministic in `seed`)."""
+
+    streets: Annotated[int, Field(ge=1)] = Field(10, description="number of streets")
+    grids_per_street: Annotated[int, Field(ge=1)] = Field(100, description="grids per street")
+    population: Annotated[int, Field(ge=1)] = Field(1_200_000, description="total residents")
+    population_cv: NonNeg = Field(0.3, description="coefficient of variation of grid population")
+    land_use_mix: dict[str, Prob] = Field(
+        default_factory=lambda: {"residential": 0.7, "commercial": 0.12, "market": 0.04,
+                                 "school": 0.05, "construction": 0.04, "public": 0.05},
+        description="district-wide land-use shares; each grid draws its mix around these")
+    mix_concentration: Pos = Field(
+        20.0, description="Dirichlet concentration of a grid's mix around the district mix "
+                          "(higher = grids more alike)")
+    street_names: list[str] = Field(default_factory=list,
+                                    description="optional names for the streets, in order")
+    street_names_zh: list[str] = Field(default_factory=list,
+                                       description="optional Chinese names, in order")
+    seed: int = Field(2019, description="seed of the generator (the layout, not the run)")
+
+    @field_validator("land_use_mix")
+    @classmethod
+    def _mix(cls, v):
+        return _check_mix(v)
+
+
+class District(Strict):
+    """The district: streets listed explicitly, or generated from `generate`."""
+
+    name: str = Field("district", description="district name")
+    name_zh: str = Field("", description="Chinese name")
+    streets: list[Street] | None = Field(None, description="explicit streets (or use `generate`)")
+    generate: DistrictSpec | None = Field(None, description="compact generator spec")
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.streets is None) == (self.generate is None):
+            raise ValueError("give exactly one of `streets` (explicit) or `generate` (compact spec)")
+        return self
+
+
+# ---------------------------------------------------------------- catalogue
+class Category(Strict):
+    """A case category: what kind of problem, who owns it, how long it takes, how often it occurs."""
+
+    name: str = Field(description="English name")
+    name_zh: str = Field("", description="Chinese name")
+    family: str = Field(description="family: " + ", ".join(FAMILIES))
+    group: str = Field("", description="parent group (e.g. one of the 4 non-police categories)")
+    owner: str = Field(description="code of the owning department (a key of `departments`)")
+    co_handlers: list[str] = Field(default_factory=list,
+                                   description="departments whose powers the case also needs")
+    tier: Annotated[int, Field(ge=1, le=3)] = Field(
+        1, description="handling tier: 1 = street team alone, 2 = street with district support, "
+                       "3 = district level")
+    handling: Distribution = Field(default_factory=Distribution,
+                                   description="staff hours of one handling")
+    p_resolve: Prob = Field(0.8, description="probability one handling truly resolves the problem")
+    recurrence_prob: Prob = Field(0.0, description="probability a resolved problem comes back")
+    recurrence_mean_days: Pos = Field(90.0, description="mean delay before it comes back, days")
+    incidence_per_1000_per_year: dict[str, NonNeg] = Field(
+        default_factory=dict,
+        description="new problems per 1,000 residents per year by land use; key `default` "
+                    "applies to uses not listed")
+    p_report: Prob = Field(0.6, description="probability an affected citizen ever reports it")
+    channel_weights: dict[str, NonNeg] | None = Field(
+        None, description="relative use of each channel for this category (overrides "
+                          "`channels.*.propensity`)")
+    police_on_site: bool = Field(
+        False, description="police act on site when it reaches 110 (the non-police list)")
+    p_unsettled_after_police: Prob = Field(
+        0.0, description="probability on-site police action closes it without settling it "
+                         "(案结事未了)")
+    police_onsite_hours: Pos = Field(1.0, description="police staff hours per on-site action")
+    p_grid_settle: Prob = Field(
+        0.0, description="probability a grid worker settles it on the spot or at a follow-up "
+                         "visit by mediation")
+    deadline_hours: Pos = Field(120.0, description="time limit to close (for on-time metrics)")
+
+    @property
+    def multi_department(self) -> bool:
+        return bool(self.co_handlers)
+
+
+# ---------------------------------------------------------------- channels, departments
+class Channel(Strict):
+    """A way a complaint reaches government: 12345 hotline, 110, grid patrol, app/walk-in."""
+
+    name: str = Field(description="English name")
+    name_zh: str = Field("", description="Chinese name")
+    kind: Literal["hotline", "police", "patrol", "app"] = Field(
+        description="how sectoral routing treats it: hotline = operator picks a department; "
+                    "police = goes to the police station; patrol = grid report; app = as hotline")
+    propensity: NonNeg = Field(1.0, description="relative share of citizen reports (patrol: unused)")
+
+
+class Shift(Strict):
+    """Working hours: staff start new cases only between `start_hour` and `end_hour`."""
+
+    start_hour: Annotated[float, Field(ge=0, lt=24)] = Field(0.0, description="hour of day")
+    end_hour: Annotated[float, Field(gt=0, le=24)] = Field(24.0, description="hour of day")
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6],
+        description="working weekdays (0 = Monday)")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end_hour <= self.start_hour:
+            raise ValueError("end_hour must be after start_hour")
+        return self
+
+    @property
+    def always(self) -> bool:
+        return self.start_hour == 0 and self.end_hour == 24 and len(set(self.days)) == 7
+
+
+class Department(Strict):
+    """A department: a street-level team (one unit per street) or one district-level pool."""
+
+    name: str = Field(description="English name")
+    name_zh: str = Field("", description="Chinese name")
+    level: Literal["street", "district"] = Field(
+        "street", description="street: one team per street with `staff` each; district: one pool")
+    staff: Annotated[int, Field(ge=0)] = Field(
+        4, description="staff on duty at once (per street team, or in the district pool)")
+    shift: Shift = Field(default_factory=Shift, description="working hours")
+    response_hours: NonNeg = Field(0.0, description="travel/response time added to every task's "
+                                                   "staff hours, hours")
+    is_police: bool = Field(False, description="the police station (派出所): receives 110 calls")
+    jurisdiction: list[str] = Field(default_factory=list,
+                                    description="families it can act on (documentation only)")
+
+
+class Patience(Strict):
+    """Citizens' patience and behaviour while a problem stays unresolved."""
+
+    patience: Distribution = Field(
+        default_factory=lambda: Distribution(kind="exponential", mean=72.0),
+        description="time after a complaint before complaining again if not fixed, hours")
+    p_complain_again: Prob = Field(0.7, description="probability of complaining again when "
+                                                     "patience runs out (else gives up)")
+    max_repeats: Annotated[int, Field(ge=0)] = Field(
+        5, description="at most this many repeat complaints per problem")
+    switch_channel_prob: Prob = Field(0.3, description="probability a repeat uses another channel")
+
+
+class Citizens(Strict):
+    """Citizens (居民): reporting and repeat-complaint behaviour."""
+
+    report_propensity: Prob = Field(1.0, description="multiplier on each category's `p_report`")
+    report_delay: Distribution = Field(
+        default_factory=lambda: Distribution(kind="exponential", mean=24.0),
+        description="time from a problem arising to the first citizen report, hours")
+    repeat: Patience = Field(default_factory=Patience, description="repeat-complaint behaviour")
+    satisfaction_extra_hours: NonNeg = Field(
+        0.0, description="a resolved case closed later than deadline + this is still "
+                         "dissatisfying")
+    hour_of_day_weights: list[NonNeg] | None = Field(
+        None, description="24 relative weights of problem arrivals by hour of day (None = flat)")
+    day_of_week_weights: list[NonNeg] | None = Field(
+        None, description="7 relative weights by weekday, Monday first (None = flat)")
+
+    @field_validator("hour_of_day_weights")
+    @classmethod
+    def _hod(cls, v):
+        if v is not None and (len(v) != 24 or sum(v) <= 0):
+            raise ValueError("needs 24 non-negative weights with a positive sum")
+        return v
+
+    @field_validator("day_of_week_weights")
+    @classmethod
+    def _dow(cls, v):
+        if v is not None and (len(v) != 7 or sum(v) <= 0):
+            raise ValueError("needs 7 non-negative weights with a positive sum")
+        return v
+
+
+class GridWorkers(Strict):
+    """Grid workers (网格员): patrol, report, mediate, follow up."""
+
+    per_grid: Annotated[int, Field(ge=0)] = Field(1, description="grid workers per grid")
+    extra_forces_per_grid: NonNeg = Field(
+        0.0, description="extra capacity in worker-equivalents (四员一律, market-based forces)")
+    patrol_hours_per_day: Annotated[float, Field(ge=0, le=24)] = Field(
+        4.0, description="patrol hours per worker per day")
+    full_patrol_hours: Pos = Field(4.0, description="hours to patrol a whole grid once")
+    detection_prob: Prob = Field(
+        0.0, description="probability one full patrol detects a present problem (default for "
+                         "all families)")
+    detection_prob_by_family: dict[str, Prob] = Field(
+        default_factory=dict, description="overrides of `detection_prob` by family")
+    followup_hours_per_day: Annotated[float, Field(ge=0, le=24)] = Field(
+        2.0, description="hours per worker per day for follow-up visits")
+    visit_hours: Pos = Field(1.0, description="staff hours of one follow-up visit")
+
+
+# ---------------------------------------------------------------- policies and mechanisms
+class PolicyChoice(Strict):
+    """A named policy from the registry with its parameters (validated by the policy)."""
+
+    policy: str = Field(description="registry name")
+    params: dict = Field(default_factory=dict, description="the policy's parameters")
+
+
+class WeightedPolicy(PolicyChoice):
+    weight: NonNeg = Field(1.0, description="weight when several assessment policies combine")
+
+
+class Routing(PolicyChoice):
+    """How a complaint becomes a case at a department (`direct`, `sectoral`, `territorial`)."""
+
+    policy: str = Field("direct", description="routing policy name (see docs/policies)")
+
+
+class Assessment(Strict):
+    """How departments are assessed (考核); several policies combine by weight."""
+
+    policies: list[WeightedPolicy] = Field(
+        default_factory=list, description="assessment policies with weights; empty = `none`")
+
+
+class MainCo(Strict):
+    """Main/co-handling (主协办) for categories with co-handlers."""
+
+    enabled: bool = Field(False, description="co-handlers contribute staff time to a joint case")
+    co_share: Prob = Field(0.5, description="co-handler staff hours as a share of the main "
+                                            "handler's")
+    coordination_delay: Distribution = Field(
+        default_factory=lambda: Distribution(kind="exponential", mean=48.0),
+        description="time for co-handlers to join, hours")
+    p_resolve_solo_factor: Prob = Field(
+        0.6, description="without main/co: the owner's chance of true resolution is multiplied "
+                         "by this for multi-department categories")
+
+
+class Dispatch(Strict):
+    """Dispatch mode per category: `dual` (police and street team attend) or `single`."""
+
+    default_mode: Literal["single", "dual"] = Field("single", description="mode for all "
+                                                                          "categories")
+    modes: dict[str, Literal["single", "dual"]] = Field(
+        default_factory=dict, description="per-category overrides, by category code")
+    dual_families: list[str] = Field(
+        default_factory=list, description="families dispatched dual unless overridden")
+    police_hours_share: Prob = Field(
+        1.0, description="in dual mode, police staff hours as a share of the case's handling")
+    dual_p_resolve_factor: Prob = Field(
+        0.85, description="in dual mode, the chance of true resolution is multiplied by this "
+                          "(two agencies on site, neither owns the outcome)")
+
+
+class Handback(Strict):
+    """Two-way flow (双向流转): police close a non-police matter; the grid follows it up."""
+
+    enabled: bool = Field(False, description="unsettled police cases go to grid follow-up")
+    followup_limit: Annotated[int, Field(ge=1)] = Field(3, description="visits before giving up")
+    followup_interval_hours: NonNeg = Field(48.0, description="between visits, hours")
+    p_redispatch: Prob = Field(0.5, description="probability a visit that does not settle it "
+                                                "re-dispatches it to the owner department")
+
+
+class Linkage(Strict):
+    """Routine linkage (常态化联动): joint action when a case needs another department's powers."""
+
+    enabled: bool = Field(False, description="co-handlers join even outside main/co routing")
+    co_share: Prob = Field(0.3, description="the partner's staff hours as share of the owner's")
+    delay_hours: NonNeg = Field(24.0, description="time to organise the joint action, hours")
+
+
+class Campaign(Strict):
+    """A special campaign (专项整治): extra pooled capacity and priority in a window."""
+
+    name: str = Field(description="campaign name")
+    name_zh: str = Field("", description="Chinese name")
+    start_day: NonNeg = Field(description="first day (from run start)")
+    end_day: Pos = Field(description="day it ends")
+    categories: list[str] = Field(default_factory=list, description="category codes (empty = all)")
+    streets: list[str] = Field(default_factory=list, description="street names (empty = all)")
+    extra_staff: Annotated[int, Field(ge=0)] = Field(
+        2, description="extra staff per targeted street team during the window")
+    priority: bool = Field(True, description="campaign cases jump the queue")
+    detection_boost: NonNeg = Field(1.0, description="multiplier on grid detection hazard for "
+                                                     "targeted categories")
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end_day <= self.start_day:
+            raise ValueError("end_day must be after start_day")
+        return self
+
+
+class Run(Strict):
+    """Run control."""
+
+    start_date: _dt.date = Field(_dt.date(2024, 1, 1), description="calendar date of hour 0")
+    horizon_days: Pos = Field(365.0, description="simulated days, including warm-up")
+    warmup_days: NonNeg = Field(30.0, description="days excluded from summary metrics")
+    seed: int = Field(1, description="root seed of every random stream")
+    collect_interval_hours: Pos = Field(24.0, description="time-series interval, hours")
+
+    @model_validator(mode="after")
+    def _warm(self):
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError("warmup_days must be shorter than horizon_days")
+        return self
+
+
+class Scenario(Strict):
+    """A cogov scenario."""
+
+    name: str = Field("scenario", description="short name used in tables and figures")
+    description: str = Field("", description="one paragraph: what this scenario represents")
+    district: District = Field(description="streets and grids")
+    catalogue: dict[str, Category] = Field(min_length=1, description="categories by code")
+    channels: dict[str, Channel] = Field(
+        default_factory=lambda: {
+            "hotline_12345": Channel(name="12345 hotline", name_zh="12345热线", kind="hotline",
+                                     propensity=0.55),
+            "police_110": Channel(name="110 police", name_zh="110报警", kind="police",
+                                  propensity=0.3),
+            "app": Channel(name="app / walk-in", name_zh="APP/来访", kind="app", propensity=0.15),
+            "grid_patrol": Channel(name="grid patrol", name_zh="网格巡查", kind="patrol",
+                                   propensity=0.0),
+        },
+        description="channels by code")
+    departments: dict[str, Department] = Field(min_length=1, description="departments by code")
+    citizens: Citizens = Field(default_factory=Citizens, description="citizen behaviour")
+    grid_workers: GridWorkers = Field(default_factory=GridWorkers, description="grid workers")
+    routing: Routing = Field(default_factory=Routing, description="routing policy")
+    assessment: Assessment = Field(default_factory=Assessment, description="assessment policies")
+    main_co: MainCo = Field(default_factory=MainCo, description="main/co-handling (主协办)")
+    dispatch: Dispatch = Field(default_factory=Dispatch, description="single/dual dispatch")
+    handback: Handback = Field(default_factory=Handback, description="police-grid handback")
+    linkage: Linkage = Field(default_factory=Linkage, description="routine linkage")
+    campaigns: list[Campaign] = Field(default_factory=list, description="special campaigns")
+    run: Run = Field(default_factory=Run, description="run control")
+
+    @model_validator(mode="after")
+    def _references(self):
+        errors = []
+        depts = self.departments
+        for code, cat in self.catalogue.items():
+            if cat.owner not in depts:
+                errors.append(f"catalogue.{code}.owner: unknown department {cat.owner!r} "
+                              f"(define it under `departments` or use one of {sorted(depts)})")
+            elif depts[cat.owner].staff == 0:
+                errors.append(f"catalogue.{code}.owner: department {cat.owner!r} has no staff "
+                              f"(set departments.{cat.owner}.staff >= 1)")
+            for co in cat.co_handlers:
+                if co not in depts:
+                    errors.append(f"catalogue.{code}.co_handlers: unknown department {co!r}")
+            if cat.channel_weights:
+                for ch in cat.channel_weights:
+                    if ch not in self.channels:
+                        errors.append(f"catalogue.{code}.channel_weights: unknown channel {ch!r}")
+            if cat.family not in FAMILIES:
+                errors.append(f"catalogue.{code}.family: unknown family {cat.family!r} "
+                              f"(one of {', '.join(FAMILIES)})")
+        for code in self.dispatch.modes:
+            if code not in self.catalogue:
+                errors.append(f"dispatch.modes.{code}: unknown category")
+        for i, c in enumerate(self.campaigns):
+            for code in c.categories:
+                if code not in self.catalogue:
+                    errors.append(f"campaigns.{i}.categories: unknown category {code!r}")
+        if not any(d.is_police for d in depts.values()) and any(
+                c.kind == "police" for c in self.channels.values()):
+            errors.append("departments: a `police` channel exists but no department has "
+                          "is_police: true")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+
+def _check_mix(v: dict[str, float]) -> dict[str, float]:
+    unknown = [k for k in v if k not in LAND_USES]
+    if unknown:
+        raise ValueError(f"unknown land use {unknown} (use {', '.join(LAND_USES)})")
+    total = sum(v.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"land-use shares sum to {total:g}, must sum to 1")
+    return v

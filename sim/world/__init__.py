@@ -1,0 +1,1 @@
+"""The world the agents live in: the district's streets and grids."""
