@@ -22,6 +22,7 @@ still works with Mesa's DataCollector and SolaraViz.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from heapq import heappop, heappush
 from itertools import count
 
@@ -71,12 +72,11 @@ class GovernanceModel(mesa.Model):
 
         # agents: departments, platforms, grid workers, citizens
         self.units: dict[tuple[str, int], Department] = {}
+        self.windows = {code: self._shift_windows(spec.shift)
+                        for code, spec in s.departments.items()}
         for code, spec in s.departments.items():
-            if spec.level == "street":
-                for st in range(self.n_streets):
-                    self.units[(code, st)] = Department(self, code, spec, st)
-            else:
-                self.units[(code, -1)] = Department(self, code, spec, -1)
+            for st in (range(self.n_streets) if spec.level == "street" else [-1]):
+                self.units[(code, st)] = Department(self, code, spec, st, self.windows[code])
         self.dept_level = {c: d.level for c, d in s.departments.items()}
         staffed = [c for c, d in s.departments.items() if d.staff > 0]
         self.others = {c: [o for o in staffed if o != c] or [c] for c in s.departments}
@@ -98,6 +98,11 @@ class GovernanceModel(mesa.Model):
                      == "dual" and self.police_code is not None and cat.owner != self.police_code
                      for code, cat in zip(self.cat_codes, self.cats)]
         self.deadline = [c.deadline_hours for c in self.cats]
+
+        # per category, for the scalar (recurrence) path
+        self._p_rep = [c.p_report * s.citizens.report_propensity for c in self.cats]
+        self._cdf_rows = self._channel_cdf().tolist()
+        self._hazard = self._patrol_hazard().tolist()
 
         # random streams used on the hot path
         st = self.streams
@@ -267,24 +272,20 @@ class GovernanceModel(mesa.Model):
         ch = (g_ch.random(n)[:, None] > cum[cat]).sum(axis=1)
         ch = np.minimum(ch, len(self.channel_codes) - 1)
         # patrol: hazard per hour of detecting a present problem
-        gw = s.grid_workers
         hz = self._patrol_hazard()[cat]
-        if s.campaigns:
-            for c in s.campaigns:
-                if c.detection_boost == 1.0:
-                    continue
-                hit = (t0 >= c.start_day * 24) & (t0 < c.end_day * 24)
-                if c.categories:
-                    hit &= np.isin(cat, [self.cat_index[k] for k in c.categories])
-                if c.streets:
-                    names = {st.name: st.index for st in self.layout.streets}
-                    hit &= np.isin(np.asarray(self.grid_street)[grid],
-                                   [names[x] for x in c.streets])
-                hz = np.where(hit, hz * c.detection_boost, hz)
+        for c in s.campaigns:
+            if c.detection_boost == 1.0:
+                continue
+            hit = (t0 >= c.start_day * 24) & (t0 < c.end_day * 24)
+            if c.categories:
+                hit &= np.isin(cat, [self.cat_index[k] for k in c.categories])
+            if c.streets:
+                names = {st.name: st.index for st in self.layout.streets}
+                hit &= np.isin(np.asarray(self.grid_street)[grid], [names[x] for x in c.streets])
+            hz = np.where(hit, hz * c.detection_boost, hz)
         with np.errstate(divide="ignore"):
             wait = np.where(hz > 0, g_pat.exponential(1.0, n) / np.where(hz > 0, hz, 1.0), np.inf)
-        t_pat = t0 + wait if (gw.per_grid + gw.extra_forces_per_grid) > 0 and \
-            self.patrol_channel >= 0 else np.full(n, np.inf)
+        t_pat = t0 + wait if self.patrol_channel >= 0 else np.full(n, np.inf)
         return t_cit, ch, t_pat
 
     def _channel_cdf(self) -> np.ndarray:
@@ -304,6 +305,7 @@ class GovernanceModel(mesa.Model):
 
     def _patrol_hazard(self) -> np.ndarray:
         gw = self.scenario.grid_workers
+        # hazard of detection per hour: -ln(1 - p) per full patrol, times patrols per hour
         patrols_per_hour = (gw.per_grid + gw.extra_forces_per_grid) * gw.patrol_hours_per_day \
             / gw.full_patrol_hours / 24.0
         p = np.array([gw.detection_prob_by_family.get(c.family, gw.detection_prob)
@@ -312,9 +314,10 @@ class GovernanceModel(mesa.Model):
 
     def _add_problems(self, grid, cat, t0, parent: int) -> None:
         n = len(t0)
-        self.p_grid.extend(np.asarray(grid).tolist())
-        self.p_cat.extend(np.asarray(cat).tolist())
-        self.p_t0.extend(np.asarray(t0).tolist())
+        tolist = (lambda x: x.tolist()) if isinstance(t0, np.ndarray) else list
+        self.p_grid.extend(tolist(grid))
+        self.p_cat.extend(tolist(cat))
+        self.p_t0.extend(tolist(t0))
         self.p_state.extend([self.NO_CASE] * n)
         self.p_case.extend([None] * n)
         self.p_ncompl.extend([0] * n)
@@ -323,20 +326,38 @@ class GovernanceModel(mesa.Model):
         self.p_parent.extend([parent] * n)
 
     def _recur(self, pid: int) -> None:
-        """A resolved problem comes back: a new problem in the same grid and category."""
+        """A resolved problem comes back: a new problem in the same grid and category, with
+        the same reporting and detection rules as `_contacts` (scalar draws)."""
         k = self.p_cat[pid]
-        t0 = self.now + self.u_recur.exp(self.cats[k].recurrence_mean_days * 24.0)
+        u = self.u_recur
+        t0 = self.now + u.exp(self.cats[k].recurrence_mean_days * 24.0)
         if t0 >= self.horizon:
             return
         new = len(self.p_cat)
-        g = self.streams["recurrence"]
-        grid, cat, tt = np.array([self.p_grid[pid]]), np.array([k]), np.array([t0])
-        self._add_problems(grid, cat, tt, parent=pid)
-        t_cit, ch, t_pat = self._contacts(grid, cat, tt, g, g, g)
-        if t_cit[0] < self.horizon:
-            self.schedule(float(t_cit[0]), self._contact_ev, (new, int(ch[0]), True))
-        if t_pat[0] < self.horizon:
-            self.schedule(float(t_pat[0]), self._contact_ev, (new, self.patrol_channel, False))
+        grid = self.p_grid[pid]
+        self._add_problems([grid], [k], [t0], parent=pid)
+        if u() < self._p_rep[k]:
+            t_cit = t0 + self.report_delay()
+            if t_cit < self.horizon:
+                ch = bisect_right(self._cdf_rows[k], u())
+                self.schedule(t_cit, self._contact_ev, (new, min(ch, len(self.channel_codes) - 1),
+                                                        True))
+        hz = self._hazard[k] * self._boost(k, grid, t0)
+        if hz > 0 and self.patrol_channel >= 0:
+            t_pat = t0 + u.exp(1.0 / hz)
+            if t_pat < self.horizon:
+                self.schedule(t_pat, self._contact_ev, (new, self.patrol_channel, False))
+
+    def _boost(self, k: int, grid: int, t0: float) -> float:
+        """Campaigns' multiplier on the patrol detection hazard of one problem."""
+        f = 1.0
+        for c in self.scenario.campaigns:
+            if c.detection_boost != 1.0 and c.start_day * 24 <= t0 < c.end_day * 24 and \
+                    (not c.categories or self.cat_codes[k] in c.categories) and \
+                    (not c.streets or self.layout.streets[self.grid_street[grid]].name
+                     in c.streets):
+                f *= c.detection_boost
+        return f
 
     def _contact_ev(self, arg) -> None:
         self._contact(*arg)
@@ -355,14 +376,14 @@ class GovernanceModel(mesa.Model):
                 return
         self.complaint(pid, ch, citizen)
 
-    def complaint(self, pid: int, ch: int, citizen: bool = True) -> Case:
-        """Record one complaint about problem `pid`; open a case if none is open."""
+    def complaint(self, pid: int, ch: int, citizen: bool = True, route: bool = True) -> Case:
+        """Record one complaint about problem `pid`; open (and route) a case if none is open."""
         t = self.now
         n_before = self.p_ncompl[pid]
         self.p_ncompl[pid] = n_before + 1
         case = self.p_case[pid]
         if case is None:
-            case = self.open_case(pid, ch)
+            case = self.open_case(pid, ch, route)
         self.c_t.append(t)
         self.c_pid.append(pid)
         self.c_case.append(case.id)
@@ -378,7 +399,7 @@ class GovernanceModel(mesa.Model):
 
     def _settle_on_spot(self, pid: int, ch: int) -> None:
         """A grid worker mediates a minor matter on the spot: opened and closed at once."""
-        case = self.complaint(pid, ch, citizen=False)
+        case = self.complaint(pid, ch, citizen=False, route=False)
         case.dispatched = case.started = self.now
         case.agency = "grid"
         hours = self.scenario.grid_workers.visit_hours
@@ -387,8 +408,9 @@ class GovernanceModel(mesa.Model):
         self.close(case, "settled_on_spot")
 
     # ------------------------------------------------------------------ cases
-    def open_case(self, pid: int, ch: int) -> Case:
-        """The platform opens a case for problem `pid` and routes it."""
+    def open_case(self, pid: int, ch: int, route: bool = True) -> Case:
+        """The platform opens a case for problem `pid` and routes it (unless `route` is
+        False: the grid worker settles it on the spot)."""
         k = self.p_cat[pid]
         grid = self.p_grid[pid]
         case = Case(len(self.cases), pid, k, self.cats[k], self.grid_street[grid], grid, ch,
@@ -407,6 +429,8 @@ class GovernanceModel(mesa.Model):
         self.p_case[pid] = case
         self.p_state[pid] = self.OPEN_CASE
         self._open_change(1)
+        if not route:
+            return case
         unit, delay = self.routing.route(case)
         if delay > 0:
             self.schedule(self.now + delay, self._arrive_ev, (case, unit))
@@ -597,19 +621,20 @@ class GovernanceModel(mesa.Model):
         self.n_open += delta
 
     # ------------------------------------------------------------------ fixed events
+    def _shift_windows(self, sh) -> list[tuple[float, float]] | None:
+        """Every working window (start, end) in hours over the run; None = round the clock."""
+        if sh.always:
+            return None
+        wd0 = self.scenario.run.start_date.weekday()
+        days = int(math.ceil(self.scenario.run.horizon_days)) + 8
+        return [(d * 24.0 + sh.start_hour, d * 24.0 + sh.end_hour) for d in range(days)
+                if (wd0 + d) % 7 in sh.days]
+
     def _schedule_fixed_events(self) -> None:
         s = self.scenario
-        days = int(math.ceil(s.run.horizon_days)) + 1
-        wd0 = s.run.start_date.weekday()
         for unit in self.units.values():
-            sh = unit.spec.shift
-            if sh.always:
-                continue
-            for d in range(days):
-                if (wd0 + d) % 7 in sh.days:
-                    if d * 24 + sh.start_hour < self.horizon:
-                        self.schedule(d * 24 + sh.start_hour, unit.shift_on)
-                        self.schedule(d * 24 + sh.end_hour, unit.shift_off)
+            if unit.w_start:
+                self.schedule(unit.w_start[0], unit.shift_on, 0)
         self.schedule(self.warmup, self._warm)
         for i, c in enumerate(s.campaigns):
             self.schedule(c.start_day * 24.0, self._campaign, (i, True))

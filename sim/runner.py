@@ -12,8 +12,16 @@ import pandas as pd
 from . import __version__
 from .model import GovernanceModel
 from .progress import Progress
-from .records import by_category, by_grid, by_street, case_log, case_table, complaint_table
-from .records import summarize, timeseries
+from .records import (
+    by_category,
+    by_grid,
+    by_street,
+    case_log,
+    case_table,
+    complaint_table,
+    summarize,
+    timeseries,
+)
 from .scenario.loader import dump_yaml, scenario_sha256, scenario_to_dict
 from .scenario.schema import Scenario
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from heapq import heappop, heappush
 
 import mesa
@@ -25,15 +26,20 @@ class Task:
 class ServiceUnit(mesa.Agent):
     """A pool of `staff` servers with a priority-FIFO queue and working hours.
 
-    Keeps the integrals behind utilisation: busy staff-hours and scheduled staff-hours.
+    A task's `hours` are working hours: outside the shift, work pauses and resumes at the next
+    shift start (`windows`: sorted (start, end) hours of every shift in the run, or None for
+    round-the-clock units). Keeps the integrals behind utilisation: busy staff-hours on duty
+    and scheduled staff-hours.
     """
 
-    def __init__(self, model, staff: int, always_on: bool = True):
+    def __init__(self, model, staff: int, windows: list[tuple[float, float]] | None = None):
         super().__init__(model)
         self.staff = staff
         self.busy = 0
         self.queue: list = []
-        self.on = always_on
+        self.on = windows is None
+        self.w_start = [w[0] for w in windows] if windows else None
+        self.w_end = [w[1] for w in windows] if windows else None
         self.busy_area = 0.0   # staff-hours busy
         self.cap_area = 0.0    # staff-hours on duty
         self.last = 0.0
@@ -43,8 +49,8 @@ class ServiceUnit(mesa.Agent):
     def _acc(self, t: float) -> None:
         dt = t - self.last
         if dt > 0:
-            self.busy_area += self.busy * dt
             if self.on:
+                self.busy_area += self.busy * dt
                 self.cap_area += self.staff * dt
             self.last = t
 
@@ -61,7 +67,27 @@ class ServiceUnit(mesa.Agent):
         self._acc(t)
         self.busy += 1
         task.started = t
-        self.model.schedule(t + task.hours, self.finish, task)
+        end = t + task.hours if self.w_start is None else self.work_end(t, task.hours)
+        self.model.schedule(end, self.finish, task)
+
+    def work_end(self, t: float, hours: float) -> float:
+        """When `hours` of work started at `t` end, counting only shift time."""
+        starts, ends = self.w_start, self.w_end
+        i = bisect_right(starts, t) - 1
+        if i < 0 or t >= ends[i]:
+            i += 1
+            if i >= len(starts):
+                return t + hours
+            t = starts[i]
+        while True:
+            avail = ends[i] - t
+            if hours <= avail:
+                return t + hours
+            hours -= avail
+            i += 1
+            if i >= len(starts):
+                return ends[i - 1] + hours
+            t = starts[i]
 
     def finish(self, task: Task) -> None:
         t = self.model.now
@@ -77,15 +103,18 @@ class ServiceUnit(mesa.Agent):
         while q and self.on and self.busy < self.staff:
             self._start(heappop(q)[3], t)
 
-    # working hours and capacity changes
-    def shift_on(self, _=None) -> None:
+    # working hours (each shift event schedules the next) and capacity changes
+    def shift_on(self, i: int) -> None:
         self._acc(self.model.now)
         self.on = True
+        self.model.schedule(self.w_end[i], self.shift_off, i)
         self._fill(self.model.now)
 
-    def shift_off(self, _=None) -> None:
+    def shift_off(self, i: int) -> None:
         self._acc(self.model.now)
         self.on = False
+        if i + 1 < len(self.w_start):
+            self.model.schedule(self.w_start[i + 1], self.shift_on, i + 1)
 
     def add_staff(self, n: int) -> None:
         """Change the staff on duty (campaigns); busy staff finish their task."""
@@ -105,8 +134,8 @@ class Department(ServiceUnit):
     Handles its cases and reports each finished task to the model.
     """
 
-    def __init__(self, model, code: str, spec, street: int):
-        super().__init__(model, spec.staff, spec.shift.always)
+    def __init__(self, model, code: str, spec, street: int, windows=None):
+        super().__init__(model, spec.staff, windows)
         self.code = code
         self.spec = spec
         self.street = street

@@ -20,7 +20,7 @@ class GridWorker(ServiceUnit):
     def __init__(self, model, grid: int, street: int, spec):
         workers = spec.per_grid + spec.extra_forces_per_grid
         servers = max(1, math.ceil(workers)) if workers > 0 else 0
-        super().__init__(model, servers, True)
+        super().__init__(model, servers)
         self.grid = grid
         self.street = street
         self.workers = workers

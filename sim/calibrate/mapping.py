@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import UserError
 
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -101,6 +102,9 @@ class Channels(_Strict):
     default: str | None = Field(None, description="code for values not in `map` (None: the raw "
                                                   "value, made a code)")
     identity: bool = Field(False, description="values already are cogov channel codes")
+    kinds: dict[str, str] = Field(
+        default_factory=dict, description="kind (hotline, police, patrol, app) of channel codes "
+                                          "the base scenario lacks (else guessed from the code)")
 
 
 class Categories(_Strict):
@@ -210,3 +214,31 @@ def load_mapping(path: str | Path) -> Mapping:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise UserError([f"{path}: not valid YAML: {exc}"]) from None
     return mapping_from_dict(data, str(path))
+
+
+#: the identity mapping of cogov's own `cases.csv` (mappings/cogov_caselog.yaml is this, as YAML;
+#: a test keeps them equal)
+COGOV_CASELOG = {
+    "name": "cogov_caselog",
+    "description": "cogov case log (one row per complaint; rows sharing case_id are one case)",
+    "is_cogov_log": True,
+    "columns": {
+        "id": "service_request_id", "case_id": "case_id", "created": "requested_datetime",
+        "closed": "closed_at", "started": "started_at", "updated": "updated_datetime",
+        "due": "expected_datetime", "category": "service_code", "agency": "agency_responsible",
+        "channel": "channel", "status": "status",
+        "location": {"grid": "grid", "street": "street"},
+    },
+    "timestamps": {"formats": ["%Y-%m-%dT%H:%M:%S", "ISO8601"],
+                   "resolution_hours": 0.000277778},
+    "status": {"closed": ["closed"]},
+    "channels": {"identity": True},
+    "categories": {"identity": True},
+    "departments": {"identity": True, "sizing": "keep"},
+    "repeat_window_days": 7,
+}
+
+
+def cogov_mapping() -> Mapping:
+    """The identity mapping for cogov's own case log."""
+    return mapping_from_dict(COGOV_CASELOG, "<cogov_caselog>")

@@ -155,7 +155,8 @@ def _decode(raw: bytes, encoding: str, dq: DataQuality, name: str) -> str:
         dq.bad_bytes = text.count("\ufffd") - before
         if dq.bad_bytes > 0.05 * max(1, len(text)):
             raise UserError([f"{name}: not a text table in {encoding} ({dq.bad_bytes} bad "
-                             f"bytes): set `encoding:` in the mapping or export as UTF-8 CSV"])
+                             f"bytes): set `encoding:` in the mapping or export as UTF-8 "
+                             f"CSV"]) from None
     return text.removeprefix("\ufeff")
 
 
@@ -386,7 +387,9 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
         dept, _ = _codes(df[cols.agency], mapping.departments.codes,
                          mapping.departments.identity, None, "unknown_agency")
         dq.missing_agency = int((df[cols.agency].str.strip() == "").sum())
+        dept_raw = df[cols.agency].str.strip()
     else:
+        dept_raw = pd.Series(mapping.name, index=df.index, dtype=object)
         dept = pd.Series(slug(mapping.name), index=df.index, dtype=object)
     if cols.channel:
         ch_raw = df[cols.channel].str.strip()
@@ -413,6 +416,7 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
         "id": df[cols.id].str.strip() if cols.id else df.index.astype(str),
         "created": created, "closed": closed, "started": started, "due": due,
         "category": cat, "category_raw": cat_raw, "department": dept,
+        "department_raw": dept_raw,
         "channel": ch, "channel_raw": ch_raw, "status_raw": status_raw, "kind": kind,
         "location": _location(df, mapping, dq),
         "street": (df[cols.location.street].str.strip() if cols.location.street

@@ -110,8 +110,8 @@ class Sectoral(RoutingPolicy):
 @ROUTING.register
 class Territorial(RoutingPolicy):
     """`territorial` (以块为主, after the reform): every report goes to the street sub-center
-    platform (大共治分中心), which triages by the catalogue and dispatches to the owner's street team
-    or, through the platform, to a district department. 110 still sends the police first; what
+    platform (大共治分中心), which triages by the catalogue and dispatches to the owner's street
+    team or, through the platform, to a district department. 110 still sends the police first; what
     the police cannot own goes back through the platform. The street leads multi-department
     cases (主协办)."""
 

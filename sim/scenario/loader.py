@@ -47,10 +47,13 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
 
 
 def deep_merge(base: dict, over: dict) -> dict:
-    """Merge `over` into a copy of `base`: mappings merge key by key, anything else replaces."""
+    """Merge `over` into a copy of `base`: mappings merge key by key, anything else replaces;
+    a key set to null (`~`) in `over` removes the inherited entry (e.g. drop a category)."""
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None and key in out:
+            del out[key]
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

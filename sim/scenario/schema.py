@@ -18,7 +18,8 @@ Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Pos = Annotated[float, Field(gt=0.0)]
 
-LAND_USES = ("residential", "commercial", "market", "school", "construction", "industrial", "public")
+LAND_USES = ("residential", "commercial", "market", "school", "construction", "industrial",
+             "public")
 FAMILIES = ("police", "non_police", "urban_management", "market", "traffic", "safety",
             "environment", "health", "labour", "housing", "water")
 
@@ -118,13 +119,14 @@ class District(Strict):
     @model_validator(mode="after")
     def _one_of(self):
         if (self.streets is None) == (self.generate is None):
-            raise ValueError("give exactly one of `streets` (explicit) or `generate` (compact spec)")
+            raise ValueError("give exactly one of `streets` (explicit) or `generate` "
+                             "(compact spec)")
         return self
 
 
 # ---------------------------------------------------------------- catalogue
 class Category(Strict):
-    """A case category: what kind of problem, who owns it, how long it takes, how often it occurs."""
+    """A case category: what problem, who owns it, how long it takes, how often it occurs."""
 
     name: str = Field(description="English name")
     name_zh: str = Field("", description="Chinese name")
@@ -160,6 +162,15 @@ class Category(Strict):
                          "visit by mediation")
     deadline_hours: Pos = Field(120.0, description="time limit to close (for on-time metrics)")
 
+    @field_validator("incidence_per_1000_per_year")
+    @classmethod
+    def _uses(cls, v):
+        unknown = [k for k in v if k != "default" and k not in LAND_USES]
+        if unknown:
+            raise ValueError(f"unknown land use {unknown} (use `default` or one of "
+                             f"{', '.join(LAND_USES)})")
+        return v
+
     @property
     def multi_department(self) -> bool:
         return bool(self.co_handlers)
@@ -174,7 +185,8 @@ class Channel(Strict):
     kind: Literal["hotline", "police", "patrol", "app"] = Field(
         description="how sectoral routing treats it: hotline = operator picks a department; "
                     "police = goes to the police station; patrol = grid report; app = as hotline")
-    propensity: NonNeg = Field(1.0, description="relative share of citizen reports (patrol: unused)")
+    propensity: NonNeg = Field(1.0, description="relative share of citizen reports "
+                                                "(patrol: unused)")
 
 
 class Shift(Strict):

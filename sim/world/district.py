@@ -79,7 +79,10 @@ def build_district(spec: District) -> DistrictLayout:
         pops[np.argsort(raw - pops)[::-1][:short]] += 1
     uses = [u for u in LAND_USES if gen.land_use_mix.get(u, 0.0) > 0]
     base = np.array([gen.land_use_mix[u] for u in uses])
-    mixes = rng.dirichlet(base * gen.mix_concentration, size=n) if len(uses) > 1 else np.ones((n, 1))
+    if len(uses) > 1:
+        mixes = rng.dirichlet(base * gen.mix_concentration, size=n)
+    else:
+        mixes = np.ones((n, 1))
     streets = []
     k = 0
     for si in range(gen.streets):

@@ -1,0 +1,421 @@
+"""`validate-against`: run a calibrated scenario and set simulated against observed statistics.
+
+Both sides go through the same reader and estimators: the observed log through its mapping, the
+simulated case logs through the identity mapping (censored at the horizon). Compared:
+- arrival rate per category (cases per day; z = difference over the combined Poisson sd);
+- arrivals by hour of day and day of week (shares; KS and total-variation distance);
+- time to close by category: Kaplan-Meier quantiles (p10..p90), the median's 95% interval
+  (Greenwood), relative error of the median and the KS distance between the two KM curves;
+- channel mix (shares; total-variation distance).
+
+A category's median passes when the simulated median is within `rel_tol` (default 25%) of the
+observed one or the two 95% intervals overlap (sampling error larger than the tolerance).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .fit import exposure_hours, repeat_share  # noqa: E402
+from .mapping import Mapping, cogov_mapping  # noqa: E402
+from .read import CaseLog, read_log  # noqa: E402
+from .report import WEEKDAYS, md_table  # noqa: E402
+from .survival import KaplanMeier, kaplan_meier  # noqa: E402
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@dataclass
+class Side:
+    """One side of the comparison (observed, or simulated pooled over replications)."""
+
+    cases: pd.DataFrame
+    span_hours: float
+    replications: int = 1
+
+    @property
+    def exposure_hours(self) -> float:
+        return self.span_hours * self.replications
+
+
+def side_from_log(log: CaseLog, replications: int = 1) -> Side:
+    n = int((log.cases["kind"] != "duplicate").sum())
+    span = log.span_hours * ((n + 1) / max(n - 1, 1) if n > 1 else 1.0)
+    return Side(log.cases, span, replications)
+
+
+def km_distance(a: KaplanMeier, b: KaplanMeier) -> float:
+    """sup |F_a - F_b| over both sets of event times, up to the shorter follow-up (beyond it one
+    curve is unknown, not flat)."""
+    if not len(a.times) or not len(b.times):
+        return float("nan")
+    t = np.union1d(a.times, b.times)
+    t = t[t <= min(a.times.max(), b.times.max())]
+    return float(np.max(np.abs(a.at(t) - b.at(t))))
+
+
+def _arrivals(cases: pd.DataFrame) -> pd.DataFrame:
+    return cases[cases["kind"] != "duplicate"]
+
+
+def compare_arrivals(obs: Side, sim: Side, frac: float = 1.0) -> pd.DataFrame:
+    o = _arrivals(obs.cases)["category"].value_counts()
+    s = _arrivals(sim.cases)["category"].value_counts()
+    cats = list(o.index) + [c for c in s.index if c not in o.index]
+    rows = []
+    for c in cats:
+        no, ns = int(o.get(c, 0)), int(s.get(c, 0))
+        ro = no / obs.exposure_hours * 24.0 / frac
+        rs = ns / sim.exposure_hours * 24.0
+        sd = math.sqrt(no / frac ** 2 / obs.exposure_hours ** 2
+                       + ns / sim.exposure_hours ** 2) * 24.0
+        rows.append({"category": c, "observed_cases": no, "simulated_cases": ns,
+                     "observed_per_day": ro, "simulated_per_day": rs,
+                     "relative_error": (rs - ro) / ro if ro > 0 else np.nan,
+                     "z": (rs - ro) / sd if sd > 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _time_rates(side: Side, timed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Arrivals per exposure hour in each (weekday, hour) cell: 7 x 24 (NaN: no exposure)."""
+    c = _arrivals(side.cases)
+    if timed and "date_only" in c:
+        c = c[~c["date_only"].astype(bool)]
+    counts = np.zeros((7, 24))
+    np.add.at(counts, (c["created"].dt.dayofweek.to_numpy(), c["created"].dt.hour.to_numpy()),
+              1.0)
+    start, end = side.cases["created"].min(), side.cases["created"].max()
+    return counts, exposure_hours(start, end) * side.replications
+
+
+def compare_time_of_day(obs: Side, sim: Side) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Arrival shares by hour of day and by weekday, as rates over exposure hours (so a log
+    that does not cover whole weeks compares fairly), on cells both sides observed."""
+    out = {}
+    for key, axis, n, timed in (("hour", 0, 24, True), ("weekday", 1, 7, False)):
+        co, eo = _time_rates(obs, timed)
+        cs, es = _time_rates(sim, timed)
+        co, eo, cs, es = (x.sum(axis=axis) for x in (co, eo, cs, es))
+        ok = (eo > 0) & (es > 0)
+        ro = np.where(ok, co / np.where(ok, eo, 1), 0.0)
+        rs = np.where(ok, cs / np.where(ok, es, 1), 0.0)
+        out[key] = pd.DataFrame({key: range(n), "observed_share": ro / max(ro.sum(), 1e-12),
+                                 "simulated_share": rs / max(rs.sum(), 1e-12),
+                                 "observed_exposure_hours": eo})
+    gof = {}
+    for name, t in (("hour_of_day", out["hour"]), ("day_of_week", out["weekday"])):
+        d = t["simulated_share"].to_numpy() - t["observed_share"].to_numpy()
+        gof[f"{name}_ks"] = float(np.max(np.abs(np.cumsum(d))))
+        gof[f"{name}_tv"] = float(0.5 * np.sum(np.abs(d)))
+    gof["weekdays_compared"] = int((out["weekday"]["observed_exposure_hours"] > 0).sum())
+    return out["hour"], out["weekday"], gof
+
+
+def _ttc_km(cases: pd.DataFrame, res: float) -> KaplanMeier:
+    """KM of time to close; closures within the log's resolution count as res / 2 on both
+    sides (the simulation's clock is finer than the log's)."""
+    ok = cases["ttc_event"].notna()
+    h = cases.loc[ok, "ttc_hours"].to_numpy()
+    e = cases.loc[ok, "ttc_event"].to_numpy()
+    h = np.where((e == 1) & (h <= res), res / 2.0, h)
+    return kaplan_meier(h, e)
+
+
+def compare_ttc(obs: Side, sim: Side, res: float, rel_tol: float = 0.25
+                ) -> tuple[pd.DataFrame, dict]:
+    """Per category KM quantiles, the median's interval, relative error and KS distance."""
+    rows = []
+    kms = {}
+    sim_groups = dict(list(sim.cases.groupby("category")))
+    for code, g in obs.cases.groupby("category", sort=False):
+        ko = _ttc_km(g, res)
+        gs = sim_groups.get(code)
+        ks_ = _ttc_km(gs, res) if gs is not None else kaplan_meier(np.array([]), np.array([]))
+        kms[code] = (ko, ks_)
+        mo, ms = ko.quantile(0.5), ks_.quantile(0.5)
+        lo_o, hi_o = ko.median_ci()
+        lo_s, hi_s = ks_.median_ci()
+        # medians at or below the timestamp resolution are equal for this purpose
+        floor = res
+        rel = (max(ms, floor) - max(mo, floor)) / max(mo, floor) if np.isfinite(mo) and \
+            np.isfinite(ms) else np.nan
+        overlap = (np.isfinite(lo_o) and np.isfinite(lo_s) and
+                   lo_s <= (hi_o if np.isfinite(hi_o) else np.inf) and
+                   lo_o <= (hi_s if np.isfinite(hi_s) else np.inf))
+        row = {"category": code, "observed_n": ko.n, "simulated_n": ks_.n}
+        for p in QUANTILES:
+            row[f"observed_p{int(p * 100)}"] = ko.quantile(p)
+            row[f"simulated_p{int(p * 100)}"] = ks_.quantile(p)
+        row.update({"observed_median_lo": lo_o, "observed_median_hi": hi_o,
+                    "simulated_median_lo": lo_s, "simulated_median_hi": hi_s,
+                    "median_relative_error": rel, "ks": km_distance(ko, ks_),
+                    "median_ok": bool(np.isfinite(rel) and (abs(rel) <= rel_tol or overlap))})
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values("observed_n", ascending=False, kind="stable")
+    ko_all, ks_all = _ttc_km(obs.cases, res), _ttc_km(sim.cases, res)
+    gof = {"ttc_ks_all": km_distance(ko_all, ks_all),
+           "ttc_median_observed": ko_all.quantile(0.5),
+           "ttc_median_simulated": ks_all.quantile(0.5)}
+    return table, {"_kms": kms, **gof}
+
+
+def compare_channels(obs: Side, sim: Side) -> tuple[pd.DataFrame, float]:
+    o = _arrivals(obs.cases)["channel"].value_counts(normalize=True)
+    s = _arrivals(sim.cases)["channel"].value_counts(normalize=True)
+    idx = list(o.index) + [c for c in s.index if c not in o.index]
+    t = pd.DataFrame({"channel": idx, "observed_share": [float(o.get(c, 0)) for c in idx],
+                      "simulated_share": [float(s.get(c, 0)) for c in idx]})
+    return t, float(0.5 * np.abs(t["observed_share"] - t["simulated_share"]).sum())
+
+
+@dataclass
+class Validation:
+    """Every comparison table and the goodness-of-fit summary."""
+
+    arrivals: pd.DataFrame
+    hour_of_day: pd.DataFrame
+    day_of_week: pd.DataFrame
+    ttc: pd.DataFrame
+    channels: pd.DataFrame
+    gof: dict
+    kms: dict = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+
+def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.25) -> Validation:
+    """Compare an observed log with simulated logs (one per replication)."""
+    obs = side_from_log(obs_log)
+    sims = [side_from_log(s) for s in sim_logs]
+    pooled = pd.concat([s.cases.assign(rep=i) for i, s in enumerate(sims)], ignore_index=True)
+    sim = Side(pooled, float(np.mean([s.span_hours for s in sims])), len(sims))
+    frac = obs_log.mapping.sampling_fraction
+    arrivals = compare_arrivals(obs, sim, frac)
+    hod, dow, g1 = compare_time_of_day(obs, sim)
+    res = obs_log.mapping.timestamps.resolution_hours
+    ttc, g2 = compare_ttc(obs, sim, res, rel_tol)
+    kms = g2.pop("_kms")
+    channels, tv = compare_channels(obs, sim)
+    a = arrivals[arrivals["observed_cases"] > 0]
+    w = a["observed_cases"] / a["observed_cases"].sum()
+    gof = {
+        "replications": len(sims), "observed_cases": int(len(_arrivals(obs.cases))),
+        "simulated_cases_per_replication": float(len(_arrivals(pooled)) / len(sims)),
+        "total_rate_relative_error": float(
+            (len(_arrivals(pooled)) / sim.exposure_hours)
+            / (len(_arrivals(obs.cases)) / obs.exposure_hours / frac) - 1.0),
+        "arrivals_weighted_abs_relative_error": float(np.sum(w * a["relative_error"].abs())),
+        "arrivals_share_abs_z_over_3": float((a["z"].abs() > 3).mean()),
+        **g1, **g2, "channel_tv": tv,
+        "median_ok_share_top10": float(ttc.head(10)["median_ok"].mean()),
+        "median_ok_share_all": float(ttc["median_ok"].mean()),
+    }
+    gof["repeat_rate_observed"] = repeat_share(_arrivals(obs.cases),
+                                               obs_log.mapping.repeat_window_days,
+                                               obs_log.window_start)[0]
+    return Validation(arrivals, hod, dow, ttc, channels, gof, kms)
+
+
+def simulate(scenario_path: str | Path, replications: int, seed: int | None,
+             overrides: list[str] = ()) -> tuple[list[CaseLog], object]:
+    """Run the scenario `replications` times; each case log read with the identity mapping."""
+    from ..runner import run_scenario
+    from ..scenario.loader import load_scenario
+
+    scenario = load_scenario(scenario_path, list(overrides))
+    base_seed = scenario.run.seed if seed is None else int(seed)
+    mapping = cogov_mapping()
+    end = pd.Timestamp(scenario.run.start_date) + pd.Timedelta(days=scenario.run.horizon_days)
+    logs = []
+    for r in range(replications):
+        res = run_scenario(scenario, seed=base_seed + r)
+        logs.append(read_log(res.cases.astype(str), mapping, extracted_at=end, lump=False))
+    return logs, scenario
+
+
+def validate_against(log_path: str | Path, mapping: Mapping, mapping_path: str,
+                     scenario_path: str | Path, out: str | Path, replications: int = 3,
+                     seed: int | None = None, overrides: list[str] = (),
+                     rel_tol: float = 0.25) -> tuple[Validation, Path]:
+    """Read the log, run the scenario, compare, and write the report into `out`."""
+    obs_log = read_log(log_path, mapping, mapping_path)
+    sim_logs, scenario = simulate(scenario_path, replications, seed, overrides)
+    v = compare(obs_log, sim_logs, rel_tol)
+    v.notes += _coverage_notes(obs_log, v)
+    index = write_validation_report(v, out, obs_log, scenario_path, scenario, rel_tol)
+    return v, index
+
+
+def _coverage_notes(obs_log: CaseLog, v: Validation) -> list[str]:
+    notes = []
+    unseen = v.arrivals[(v.arrivals["observed_cases"] > 0) & (v.arrivals["simulated_cases"] == 0)]
+    if len(unseen):
+        notes.append(f"{len(unseen)} observed categories never occur in the simulation (is the "
+                     f"scenario calibrated from this log with this mapping?): "
+                     + ", ".join(unseen["category"].head(10)))
+    na = v.ttc[v.ttc["simulated_p50"].isna() & (v.ttc["simulated_n"] > 0)]
+    if len(na):
+        notes.append(f"{len(na)} categories have no simulated median (fewer than half their "
+                     f"cases close within the horizon: lengthen run.horizon_days with --set)")
+    return notes
+
+
+# ----------------------------------------------------------------------------- report
+def _plot_arrivals(v: Validation, path: Path, n: int = 20) -> None:
+    t = v.arrivals.head(n)
+    y = np.arange(len(t))
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(t) + 1.2))
+    ax.barh(y + 0.2, t["observed_per_day"], 0.4, label="observed", color="black")
+    ax.barh(y - 0.2, t["simulated_per_day"], 0.4, label="simulated", color="tab:blue")
+    ax.set_yticks(y, t["category"])
+    ax.invert_yaxis()
+    ax.set_xlabel("cases per day")
+    ax.legend()
+    ax.set_title("arrival rate by category")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_time(v: Validation, path: Path) -> None:
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, t, key, labels in ((a1, v.hour_of_day, "hour", None),
+                               (a2, v.day_of_week, "weekday", WEEKDAYS)):
+        ax.plot(t[key], t["observed_share"], "o-", color="black", label="observed")
+        ax.plot(t[key], t["simulated_share"], "s--", color="tab:blue", label="simulated")
+        if labels:
+            ax.set_xticks(range(7), labels)
+        ax.set_ylabel("share of arrivals")
+        ax.legend(fontsize=8)
+    a1.set_title("by hour of day")
+    a2.set_title("by day of week")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_ttc(v: Validation, path: Path, res: float, n: int = 9) -> None:
+    codes = list(v.ttc["category"].head(n))
+    cols = min(3, max(1, len(codes)))
+    rows = math.ceil(len(codes) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    axes = axes.ravel()
+    for ax, code in zip(axes, codes):
+        for km, style, label in ((v.kms[code][0], "k-", "observed"),
+                                 (v.kms[code][1], "b--", "simulated")):
+            if len(km.times):
+                ax.step(np.maximum(km.times, res / 2), km.cdf, style, where="post",
+                        label=f"{label} (n={km.n})")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.set_title(code[:40], fontsize=9)
+        ax.set_xlabel("hours to close")
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in axes[len(codes):]:
+        ax.set_visible(False)
+    fig.suptitle("time to close: observed vs simulated (Kaplan-Meier)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_medians(v: Validation, path: Path, res: float) -> None:
+    t = v.ttc.dropna(subset=["observed_p50", "simulated_p50"])
+    fig, ax = plt.subplots(figsize=(5, 5))
+    if len(t):
+        x = np.maximum(t["observed_p50"], res / 2)
+        y = np.maximum(t["simulated_p50"], res / 2)
+        ax.scatter(x, y, s=12 + 60 * t["observed_n"] / t["observed_n"].max(),
+                   c=np.where(t["median_ok"], "tab:blue", "tab:red"))
+        lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+        ax.plot([lo, hi], [lo, hi], "k:", lw=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("observed median hours")
+    ax.set_ylabel("simulated median hours")
+    ax.set_title("median time to close by category\n(red = outside tolerance)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_channels(v: Validation, path: Path) -> None:
+    t = v.channels
+    x = np.arange(len(t))
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(x - 0.2, t["observed_share"], 0.4, color="black", label="observed")
+    ax.bar(x + 0.2, t["simulated_share"], 0.4, color="tab:blue", label="simulated")
+    ax.set_xticks(x, t["channel"])
+    ax.legend(fontsize=8)
+    ax.set_title("channel mix")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_validation_report(v: Validation, out: str | Path, obs_log: CaseLog,
+                            scenario_path, scenario, rel_tol: float) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = obs_log.mapping.timestamps.resolution_hours
+    tables = {"arrivals_by_category.csv": v.arrivals, "arrivals_by_hour.csv": v.hour_of_day,
+              "arrivals_by_weekday.csv": v.day_of_week, "time_to_close_by_category.csv": v.ttc,
+              "channels.csv": v.channels,
+              "goodness_of_fit.csv": pd.DataFrame(list(v.gof.items()),
+                                                  columns=["measure", "value"])}
+    for name, df in tables.items():
+        df.to_csv(out / name, index=False)
+    figs = {"arrivals_by_category.png": _plot_arrivals, "arrivals_by_time.png": _plot_time,
+            "channels.png": _plot_channels}
+    for name, fn in figs.items():
+        fn(v, out / name)
+    _plot_ttc(v, out / "time_to_close_cdf.png", res)
+    _plot_medians(v, out / "time_to_close_medians.png", res)
+    g = v.gof
+    ttc_cols = ["category", "observed_n", "simulated_n", "observed_p50", "simulated_p50",
+                "observed_median_lo", "observed_median_hi", "median_relative_error", "ks",
+                "median_ok", "observed_p90", "simulated_p90"]
+    lines = [
+        f"# Validation: {scenario.name} against {Path(str(obs_log.source)).name}", "",
+        f"- scenario: `{scenario_path}` ({g['replications']} replications, "
+        f"{scenario.run.horizon_days:g} days each)",
+        f"- log: `{obs_log.source}` through mapping `{obs_log.mapping.name}`", "",
+        "## Goodness of fit", "",
+        f"- total arrival rate: relative error {g['total_rate_relative_error']:+.1%}; "
+        f"arrival-weighted mean |relative error| by category "
+        f"{g['arrivals_weighted_abs_relative_error']:.1%}; share of categories with |z| > 3: "
+        f"{g['arrivals_share_abs_z_over_3']:.1%}",
+        f"- arrivals by hour of day: KS {g['hour_of_day_ks']:.3f}, TV {g['hour_of_day_tv']:.3f}; "
+        f"by weekday: KS {g['day_of_week_ks']:.3f}, TV {g['day_of_week_tv']:.3f} "
+        f"({g['weekdays_compared']} weekdays observed; rates per exposure hour)",
+        f"- time to close, all cases: KS {g['ttc_ks_all']:.3f}; median observed "
+        f"{g['ttc_median_observed']:.4g} h vs simulated {g['ttc_median_simulated']:.4g} h",
+        f"- per-category median within {rel_tol:.0%} or within sampling error: "
+        f"{g['median_ok_share_top10']:.0%} of the top 10, {g['median_ok_share_all']:.0%} of all",
+        f"- channel mix: total-variation distance {g['channel_tv']:.3f}",
+        f"- repeat rate (same location and category within "
+        f"{obs_log.mapping.repeat_window_days:g} days), observed: "
+        f"{g['repeat_rate_observed']:.1%}. Not compared: the model locates cases by grid, a "
+        f"log by address, and the calibrated scenario counts repeats as arrivals "
+        f"(docs/calibration.md)", "",
+        "## Notes", "", *([f"- {n}" for n in v.notes] or ["- none"]), "",
+        "## Time to close by category (hours; top 20)", "",
+        md_table(v.ttc[ttc_cols], 20), "",
+        "## Arrivals by category (top 20)", "", md_table(v.arrivals, 20), "",
+        "## Channel mix", "", md_table(v.channels), "",
+        "## Figures", "",
+        *[f"![{n[:-4]}]({n})" for n in [*figs, "time_to_close_cdf.png",
+                                         "time_to_close_medians.png"]], "",
+        "## Tables", "", *[f"- [{n}]({n})" for n in tables], "",
+    ]
+    index = out / "index.md"
+    index.write_text("\n".join(lines), encoding="utf-8")
+    return index

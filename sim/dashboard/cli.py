@@ -1,0 +1,83 @@
+"""`cogov dashboard [SCENARIO] [--port N] [--host H]`: serve the interactive page and print its
+address. Needs the `viz` extra (`pip install 'cogov[viz]'`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+from ..errors import UserError
+
+VIZ_HINT = ("the dashboard needs the `viz` extra: pip install -e '.[viz]' "
+            "(solara, solara-assets, altair, networkx)")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on `host` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _check_viz() -> None:
+    missing = []
+    for mod in ("solara", "mesa.visualization"):
+        try:
+            __import__(mod)
+        except ImportError as exc:
+            missing.append(f"{mod} ({exc})")
+    if missing:
+        raise UserError(f"{VIZ_HINT}; cannot import {', '.join(missing)}")
+
+
+def serve(scenario, overrides, host: str, port: int, save_dir: str | None,
+          announce=print) -> int:
+    """Validate the scenario, then run the solara server in this process until interrupted."""
+    from .model import default_scenario, load_base
+
+    path = scenario or default_scenario()
+    base = load_base(path, overrides, save_dir)  # every problem listed, exit 2, no server
+    os.environ["COGOV_DASHBOARD_SCENARIO"] = str(base.path)
+    os.environ["COGOV_DASHBOARD_SET"] = json.dumps(list(overrides))
+    if save_dir:
+        os.environ["COGOV_DASHBOARD_SAVE_DIR"] = str(save_dir)
+    # solara reads these at import: no telemetry, no version check (closed networks)
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    os.environ.setdefault("SOLARA_CHECK_HOOKS", "off")
+    _check_viz()
+    from solara.__main__ import run as solara_run
+
+    port = port or free_port(host)
+    url = f"http://{host}:{port}/"
+    announce(f"cogov dashboard: scenario {base.scenario.name!r} ({base.path}) at {url} "
+             f"(Ctrl-C to stop)")
+    sys.stdout.flush()
+    solara_run.main(["sim.dashboard.app", "--host", host, "--port", str(port), "--production",
+                     "--no-open", "--no-check-version", "--log-level-uvicorn", "warning"],
+                    standalone_mode=False)
+    return 0
+
+
+def cmd_dashboard(args) -> int:
+    return serve(args.scenario, args.overrides, args.host, args.port, args.save_dir)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "dashboard", help="interactive page: watch a scenario run, move the levers, save as "
+                          "scenario (needs the viz extra)",
+        description="Serve an interactive page (Mesa SolaraViz) on a local port and print its "
+                    "address: a map of streets and grids, live charts, levers bound to the "
+                    "scenario schema, and 'save as scenario'.")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario YAML file (default: scenarios/baohe_after.yaml)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override any scenario field by its dotted path (repeatable)")
+    p.add_argument("--save-dir", default=None,
+                   help="folder for 'save as scenario' (default: dashboard-scenarios/)")
+    p.set_defaults(func=cmd_dashboard)

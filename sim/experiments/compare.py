@@ -1,0 +1,270 @@
+"""`cogov compare`: a handful of scenarios, R replications each, with common random numbers.
+
+Replication r of every scenario runs with the same seed, so each scenario faces the same
+problems at the same times and the paired difference (scenario - first scenario, replication by
+replication) isolates the policy. Output directory (read by the briefing, keep it stable):
+
+    manifest.json     what ran: command, scenarios (name, path, sha256, overrides), seeds
+    runs.csv          one row per run: scenario, replication, seed, status, error, every metric
+    comparison.csv    scenario, metric, mean, ci_low, ci_high, sd, n,
+                      diff_mean, diff_ci_low, diff_ci_high (vs the first scenario; paired t, 95%)
+    timeseries.csv    scenario, replication, day, and the model's time-series columns
+    by_grid.csv       scenario, grid, street, population, means over replications
+    by_street.csv     scenario, street, name_zh, population, means over replications
+    by_category.csv   scenario, category, name, name_zh, family, owner, means over replications
+    figures/          throughput_per_day, repeat_complaint_rate (CI error bars),
+                      backlog_over_time, repeats_over_time (95% bands); PNG and PDF
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import UserError
+from ..progress import Progress
+from ..scenario.loader import load_scenario, scenario_sha256
+from ..scenario.schema import Scenario
+from .backends import Backend, ProcessBackend, RunTask, SerialBackend
+from .seeds import replication_seeds
+from .stats import comparison_table, fmt, numeric_metrics, unit_of
+from .store import write_csv
+
+GROUP_KEYS = {"by_grid": ["grid", "street", "population"],
+              "by_street": ["street", "name_zh", "population"],
+              "by_category": ["category", "name", "name_zh", "family", "owner"]}
+NOT_COMPARED = ("wall_seconds",)
+
+
+@dataclass
+class CompareResult:
+    """Everything `compare` produced, as DataFrames (also written to `out` when given)."""
+
+    manifest: dict
+    runs: pd.DataFrame
+    comparison: pd.DataFrame
+    timeseries: pd.DataFrame
+    by_grid: pd.DataFrame
+    by_street: pd.DataFrame
+    by_category: pd.DataFrame
+    out: Path | None = None
+    figures: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return int((self.runs["status"] != "ok").sum())
+
+    @property
+    def scenarios(self) -> list[str]:
+        return [s["name"] for s in self.manifest["scenarios"]]
+
+
+def _load_all(items, overrides) -> list[tuple[str, str | None, Scenario]]:
+    """Load every scenario, collecting every error of every file before raising."""
+    loaded, errors = [], []
+    for item in items:
+        if isinstance(item, Scenario):
+            sc = item
+            if overrides:
+                raise UserError(["compare: overrides apply to scenario files, not to Scenario "
+                                 "objects (use scenario.model_copy or pass the file path)"])
+            loaded.append((sc.name, None, sc))
+            continue
+        try:
+            loaded.append((None, str(item), load_scenario(item, list(overrides))))
+        except UserError as exc:
+            errors += exc.errors
+    if errors:
+        raise UserError(errors)
+    out, seen = [], set()
+    for _, path, sc in loaded:
+        name = sc.name
+        if name in seen:
+            name = f"{name}_{Path(path).stem}" if path else name
+        i = 2
+        while name in seen:
+            name, i = f"{sc.name}_{i}", i + 1
+        seen.add(name)
+        out.append((name, path, sc))
+    return out
+
+
+def compare(scenarios: list, replications: int = 5, out: str | Path | None = None,
+            seed: int | None = None, workers: int | None = 1, overrides: tuple | list = (),
+            quiet: bool = True, backend: Backend | None = None,
+            command: list[str] | None = None) -> CompareResult:
+    """Run each scenario (file path or `Scenario`) `replications` times with common random
+    numbers and compare them. Returns DataFrames; writes the output directory if `out` is set.
+
+    `seed` is the root seed (default: the first scenario's `run.seed`); `workers` > 1 uses local
+    processes (or pass any `backend`); `overrides` are `--set` strings applied to every file.
+    """
+    if replications < 1:
+        raise UserError([f"--replications {replications}: need at least 1 (5 or more for "
+                         f"useful confidence intervals)"])
+    if not scenarios:
+        raise UserError(["compare: give at least one scenario file"])
+    loaded = _load_all(scenarios, overrides)
+    root = int(seed if seed is not None else loaded[0][2].run.seed)
+    seeds = replication_seeds(root, replications)
+    names = [n for n, _, _ in loaded]
+    total = len(loaded) * replications
+    if backend is None:
+        n = min(workers or os.cpu_count() or 1, total)
+        backend = SerialBackend() if n <= 1 else ProcessBackend(n)
+    tasks, meta = [], {}
+    for r in range(replications):         # replication-major: early results come in pairs
+        for i, (name, _, sc) in enumerate(loaded):
+            rid = r * len(loaded) + i
+            tasks.append(RunTask(rid, seeds[r], scenario=sc, label=name, keep_timeseries=True,
+                                 keep_groups=True))
+            meta[rid] = (name, r)
+    manifest = {
+        "kind": "compare",
+        "command": command or ["cogov", "compare", *[p or n for n, p, _ in loaded],
+                               "--replications", str(replications), "--seed", str(root),
+                               *[a for o in overrides for a in ("--set", o)]],
+        "scenarios": [{"name": n, "path": p, "sha256": scenario_sha256(sc),
+                       "overrides": list(overrides)} for n, p, sc in loaded],
+        "replications": replications, "root_seed": root, "seeds": seeds,
+        "cogov_version": __version__,
+        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    results: dict = {}
+    bar = Progress(total, "compare", enabled=False if quiet else None)
+    failed = 0
+    for task, res in backend.run(tasks):
+        results[task.run_id] = res
+        failed += res["status"] != "ok"
+        bar.update(len(results), failed)
+    bar.close()
+    result = _assemble(manifest, names, results, meta)
+    if out is not None:
+        result.out = write_compare(result, out)
+        from .figures import compare_figures
+        warm = loaded[0][2].run.warmup_days
+        result.figures = compare_figures(result, Path(out) / "figures", warmup_days=warm)
+    return result
+
+
+def _assemble(manifest, names, results, meta) -> CompareResult:
+    rows, ts, groups = [], [], {k: [] for k in GROUP_KEYS}
+    for rid in sorted(results, key=lambda k: (names.index(meta[k][0]), meta[k][1])):
+        res = results[rid]
+        name, r = meta[rid]
+        rows.append({"scenario": name, "replication": r, "seed": res["seed"],
+                     "status": res["status"], "error": res["error"], **res["summary"],
+                     **({} if "wall_seconds" in res["summary"]
+                        else {"wall_seconds": res["wall_seconds"]})})
+        if res["status"] != "ok":
+            continue
+        t = res["timeseries"].copy()
+        day = t.pop("day")
+        t.insert(0, "day", day)
+        t.insert(0, "replication", r)
+        t.insert(0, "scenario", name)
+        ts.append(t)
+        for k in GROUP_KEYS:
+            g = res[k].copy()
+            g.insert(0, "scenario", name)
+            groups[k].append(g)
+    runs = pd.DataFrame(rows)
+    if "wall_seconds" in runs:
+        runs["wall_seconds"] = runs.pop("wall_seconds")
+    comparison = comparison_table(runs, names, numeric_metrics(runs, NOT_COMPARED))
+    timeseries = pd.concat(ts, ignore_index=True) if ts else pd.DataFrame()
+    means = {k: _group_means(v, GROUP_KEYS[k]) for k, v in groups.items()}
+    return CompareResult(manifest, runs, comparison, timeseries, means["by_grid"],
+                         means["by_street"], means["by_category"])
+
+
+def _group_means(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    keys = ["scenario", *[k for k in keys if k in df]]
+    values = [c for c in df.columns if c not in keys and pd.api.types.is_numeric_dtype(df[c])]
+    return df.groupby(keys, sort=False, dropna=False)[values].mean().reset_index()
+
+
+def write_compare(result: CompareResult, out: str | Path) -> Path:
+    """Write the compare output directory (CSV files and manifest.json)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(result.runs, out / "runs.csv")
+    write_csv(result.comparison, out / "comparison.csv")
+    write_csv(result.timeseries, out / "timeseries.csv")
+    write_csv(result.by_grid, out / "by_grid.csv")
+    write_csv(result.by_street, out / "by_street.csv")
+    write_csv(result.by_category, out / "by_category.csv")
+    (out / "manifest.json").write_text(json.dumps(result.manifest, indent=2, ensure_ascii=False)
+                                       + "\n", encoding="utf-8")
+    return out
+
+
+def format_table(result: CompareResult) -> str:
+    """Every summary metric: mean [95% CI] per scenario and the paired difference to the first
+    (`*` where the CI of the difference excludes 0)."""
+    names = result.scenarios
+    ref = names[0]
+    c = result.comparison
+    header = ["metric", "unit", *names, *[f"{s} - {ref}" for s in names[1:]]]
+    lines = []
+    for metric, g in c.groupby("metric", sort=False):
+        unit = unit_of(metric)
+        g = g.set_index("scenario")
+        cells = [metric, {"%": "%", "h": "hours", "/day": "per day", "": ""}[unit]]
+        for s in names:
+            r = g.loc[s]
+            ci = ("" if pd.isna(r["ci_low"]) else
+                  f" [{fmt(r['ci_low'], unit)}, {fmt(r['ci_high'], unit)}]")
+            cells.append(fmt(r["mean"], unit) + ci)
+        for s in names[1:]:
+            r = g.loc[s]
+            star = ""
+            ci = ""
+            if not pd.isna(r["diff_ci_low"]):
+                ci = (f" [{fmt(r['diff_ci_low'], unit, True)}, "
+                      f"{fmt(r['diff_ci_high'], unit, True)}]")
+                star = " *" if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0 else ""
+            cells.append(fmt(r["diff_mean"], unit, True) + ci + star)
+        lines.append(cells)
+    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
+
+    def row(cells):
+        return "  ".join(str(x).ljust(w) if i < 2 else str(x).rjust(w)
+                         for i, (x, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [row(header), "  ".join("-" * w for w in widths)]
+    out += [row(cells) for cells in lines]
+    return "\n".join(out)
+
+
+def print_report(result: CompareResult, stream=None) -> None:
+    """The table, how to read it, the failures, and where everything is."""
+    import sys
+    stream = stream or sys.stdout
+    m = result.manifest
+    n_ok = len(result.runs) - result.failed
+    print(f"{len(result.scenarios)} scenarios x {m['replications']} replications "
+          f"({n_ok} runs ok), common random numbers from root seed {m['root_seed']}; "
+          f"mean [95% CI]; shares in %, differences in percentage points; "
+          f"* = the difference's CI excludes 0", file=stream)
+    print(format_table(result), file=stream)
+    if result.failed:
+        err = result.runs.loc[result.runs["status"] != "ok", "error"].iloc[0]
+        print(f"{result.failed} of {len(result.runs)} runs failed (first error: {err}); "
+              f"see runs.csv, column `error`", file=stream)
+    if result.out is not None:
+        o = result.out
+        print(f"results: {o}/comparison.csv (table above), runs.csv, timeseries.csv, "
+              f"by_grid.csv, by_street.csv, by_category.csv, manifest.json", file=stream)
+        if result.figures:
+            print(f"figures: {o}/figures/ ({', '.join(p.name for p in result.figures)})",
+                  file=stream)

@@ -1,0 +1,522 @@
+"""`cogov brief`: one self-contained HTML page from a `compare` or `sweep` results directory.
+
+The page has the question, the scenarios and a table of what differs between them, headline
+findings in sentences with 95% CIs, a table of key metrics, the figures (embedded as base64 PNG,
+also saved as PNG and PDF in `<brief>_figures/`), assumptions and caveats, and the exact
+commands and seeds to reproduce. No scripts, no links to fetch: it opens from an email
+attachment. Chinese text uses an embedded subset of a CJK font (`fonts.font_face_css`).
+
+Every number quoted from comparison.csv sits in
+`<span class="num" data-source="comparison" data-scenario=.. data-metric=.. data-field=..
+data-value=..>` so a reader's tool (and the tests) can check it against the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+import math
+import shlex
+import typing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import UserError
+from . import figures as F
+from . import text as T
+from .fonts import font_face_css, has_cjk, use_cjk_font
+from .results import Results, load_results
+
+S = {
+    "en": {
+        "title": "Policy brief", "question": "The question", "scenarios": "The scenarios",
+        "differs": "What differs between them", "setting": "setting",
+        "meaning": "meaning (unit)", "findings": "Headline findings",
+        "metrics": "Key metrics", "metric": "metric", "figures": "Figures",
+        "caveats": "Assumptions and caveats", "reproduce": "How to reproduce",
+        "name": "scenario", "description": "description", "file": "file",
+        "none_differ": "The scenarios have identical settings (they differ only in name).",
+        "one": "A single scenario: nothing to compare against.",
+        "vs": "difference to {base}", "figure": "Figure",
+        "generated": "Generated {when} by cogov {ver} from {path} ({kind}, {reps}).",
+        "reps": "{n} replications per scenario", "runs_n": "{n} runs",
+        "not_loaded": "could not be loaded: {err}", "more": "… and {n} more settings",
+        "seeds": "Seeds", "root_seed": "root seed", "per_rep": "seed of each replication",
+        "commands": "Commands", "fig_files": "Figures as PNG and PDF (for slides): {folder}",
+        "factors": "Factors varied", "sweep_q": "How do {outputs} respond to {factors}?",
+        "changed": "the scenario file has changed since this run (sha256 differs)",
+        "failed": "{n} runs failed and are left out: {ids}",
+    },
+    "zh": {
+        "title": "政策简报", "question": "研究问题", "scenarios": "比较的情景",
+        "differs": "情景之间的差异", "setting": "参数", "meaning": "含义（单位）",
+        "findings": "主要发现", "metrics": "关键指标", "metric": "指标", "figures": "图表",
+        "caveats": "假设与局限", "reproduce": "如何复现", "name": "情景",
+        "description": "说明", "file": "文件",
+        "none_differ": "各情景参数完全相同（仅名称不同）。", "one": "仅一个情景，无对照。",
+        "vs": "与「{base}」之差", "figure": "图",
+        "generated": "由 cogov {ver} 于 {when} 根据 {path}（{kind}，{reps}）生成。",
+        "reps": "每个情景 {n} 次重复运行", "runs_n": "{n} 次运行",
+        "not_loaded": "无法加载：{err}", "more": "……另有 {n} 项参数",
+        "seeds": "随机种子", "root_seed": "根种子", "per_rep": "各次重复运行的种子",
+        "commands": "命令", "fig_files": "图表的 PNG 和 PDF 文件（用于幻灯片）：{folder}",
+        "factors": "变化的因素", "sweep_q": "{outputs}如何随{factors}变化？",
+        "changed": "情景文件在本次运行后已被修改（sha256 不同）",
+        "failed": "{n} 次运行失败，已剔除：{ids}",
+    },
+}
+
+CSS = """
+body { font-family: "DejaVu Sans", "Segoe UI", Roboto, Arial, "Noto Sans", "CogovCJK",
+       "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
+       max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ccc; }
+.meta { color: #555; font-size: .9rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .88rem; }
+th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; } td.n { text-align: right; white-space: nowrap; }
+td.m { min-width: 11em; } small { color: #555; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: .88rem; color: #444; }
+pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .85rem; }
+li { margin: .35rem 0; } .num { font-variant-numeric: tabular-nums; }
+code { font-size: .88rem; }
+"""
+
+
+def _e(s) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def render_segments(segments: list[T.Segment]) -> str:
+    out = []
+    for s in segments:
+        if isinstance(s, T.Num):
+            attrs = (f' data-source="{_e(s.source)}" data-scenario="{_e(s.scenario)}" '
+                     f'data-metric="{_e(s.metric)}" data-field="{_e(s.field)}" '
+                     f'data-value="{_e(repr(float(s.value)))}"')
+            out.append(f'<span class="num"{attrs}>{_e(s.text)}</span>')
+        else:
+            out.append(_e(s))
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------- scenario diff
+def _flat(d, prefix="") -> dict:
+    out = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+    elif isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
+        for i, v in enumerate(d):
+            out.update(_flat(v, f"{prefix}{i}."))
+    else:
+        out[prefix[:-1]] = d
+    return out
+
+
+def _field_description(path: str) -> str:
+    """The schema's description (with its unit) of a dotted scenario path."""
+    from pydantic import BaseModel
+
+    from ..scenario.schema import Scenario
+
+    model: type | None = Scenario
+    desc = ""
+    parts = path.split(".")
+    i = 0
+    while i < len(parts) and model is not None:
+        fields = getattr(model, "model_fields", {})
+        if parts[i] not in fields:
+            return desc
+        fi = fields[parts[i]]
+        desc = fi.description or desc
+        ann = fi.annotation
+        model = None
+        i += 1
+        for _ in range(3):  # unwrap Optional / dict / list
+            origin = typing.get_origin(ann)
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                model = ann
+                break
+            if origin is dict and len(args) == 2:
+                ann = args[1]
+                i += 1  # the key
+            elif origin is list and args:
+                ann = args[0]
+                i += 1  # the index
+            elif args:
+                ann = args[0]
+            else:
+                break
+    return desc
+
+
+def _show(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, dict)):
+        s = json.dumps(v, ensure_ascii=False)
+        return s if len(s) <= 80 else s[:77] + "…"
+    return str(v)
+
+
+def scenario_differences(res: Results, limit: int = 80) -> tuple[list[str], list[list[str]],
+                                                                 int]:
+    """(scenario names, rows [path, meaning, value per scenario], rows left out)."""
+    from ..scenario.loader import scenario_to_dict
+
+    refs = [r for r in res.scenarios if r.scenario is not None]
+    if len(refs) < 2:
+        return [r.name for r in refs], [], 0
+    flats = [_flat(scenario_to_dict(r.scenario)) for r in refs]
+    keys = list(dict.fromkeys(k for f in flats for k in f))
+    rows = []
+    for k in keys:
+        if k in ("name", "description"):
+            continue
+        vals = [f.get(k) for f in flats]
+        if any(v != vals[0] for v in vals[1:]):
+            rows.append([k, _field_description(k), *[_show(v) for v in vals]])
+    return [r.name for r in refs], rows[:limit], max(0, len(rows) - limit)
+
+
+# ----------------------------------------------------------------------------- sections
+def _question(res: Results, lang: str, question: str | None) -> str:
+    if question:
+        return question
+    if res.manifest.get("question"):
+        return str(res.manifest["question"])
+    names = res.scenario_names
+    zh = lang == "zh"
+    if res.kind == "sweep":
+        factors = _factor_names(res)
+        outs = [T.metric_info(m, lang).label for m in T.HEADLINE[:2]]
+        sep = "、" if zh else " and "
+        return S[lang]["sweep_q"].format(outputs=sep.join(outs),
+                                         factors=sep.join(factors) or
+                                         ("所变化的参数" if zh else "the factors varied"))
+    if len(names) >= 2:
+        alts = "、".join(f"「{n}」" for n in names[1:]) if zh else ", ".join(names[1:])
+        if zh:
+            return (f"以「{names[0]}」为基准，{alts}会如何改变重复投诉率、结案效率、办结时长、积压和"
+                    f"各部门人员负荷？")
+        return (f"Against {names[0]} as the baseline, what do {alts} change in the "
+                f"repeat-complaint rate, throughput, time to close, backlog and the staff load "
+                f"of each department?")
+    n = names[0] if names else "?"
+    return (f"「{n}」的重复投诉率、结案效率、办结时长、积压和人员负荷是多少？" if zh else
+            f"What repeat-complaint rate, throughput, time to close, backlog and staff load "
+            f"does {n} produce?")
+
+
+def _factor_names(res: Results) -> list[str]:
+    m = res.manifest
+    f = m.get("factors") or (m.get("experiment") or {}).get("factors") or []
+    if isinstance(f, dict):
+        return list(f)
+    return [x.get("path") or x.get("name") if isinstance(x, dict) else str(x) for x in f]
+
+
+def _replications(res: Results) -> int:
+    if res.manifest.get("replications"):
+        return int(res.manifest["replications"])
+    if res.comparison is not None and "n" in res.comparison:
+        return int(res.comparison["n"].max())
+    return 0
+
+
+def _metrics_table(res: Results, lang: str, fmt: T.Formatter, headline: list[str]) -> str:
+    c = res.comparison
+    names = res.scenario_names
+    present = list(dict.fromkeys(c["metric"]))
+    extra = [m for m in present if m.startswith(("utilization.", "staff_hours."))]
+    others = [m for m in T.METRICS if m in present and m not in headline
+              and m not in ("cases_opened_total", "cases_closed_total")]
+    metrics = [m for m in [*headline, *others, *extra] if m in present]
+    s = S[lang]
+    head = "".join(f"<th>{_e(n)}</th>" for n in names)
+    diffs = "".join(f"<th>{_e(s['vs'].format(base=names[0]))}: {_e(n)}</th>"
+                    for n in names[1:])
+    rows = []
+    for m in metrics:
+        cells = []
+        for n in names:
+            cells.append(f'<td class="n">{render_segments([fmt.num(n, m, "mean")])}<br>'
+                         f'<small>{render_segments(fmt.ci(n, m))}</small></td>')
+        for n in names[1:]:
+            cells.append(f'<td class="n">{render_segments([fmt.num(n, m, "diff_mean")])}<br>'
+                         f'<small>{render_segments(fmt.ci(n, m, diff=True))}</small></td>')
+        rows.append(f"<tr><td class=\"m\">{_e(fmt.info(m).label)}</td>{''.join(cells)}</tr>")
+    return (f"<table><thead><tr><th>{_e(s['metric'])}</th>{head}{diffs}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _caveats(res: Results, lang: str) -> list[str]:
+    from ..scenario.checks import load_warnings
+
+    zh = lang == "zh"
+    s = S[lang]
+    out = []
+    reps = _replications(res)
+    if res.kind == "compare":
+        out.append(
+            f"95%置信区间为各情景 {reps} 次独立重复运行的 t 区间；若各情景使用相同的种子（共同随机数），"
+            f"差值按种子配对计算。区间只反映模拟的随机波动，不反映输入参数本身的不确定性。" if zh else
+            f"95% confidence intervals are t intervals over {reps} independent replications per "
+            f"scenario; when scenarios share seeds (common random numbers) differences are "
+            f"paired by seed. They measure simulation noise only, not uncertainty in the inputs.")
+        if 0 < reps < 10:
+            out.append(f"仅 {reps} 次重复运行：区间较宽，细小差别可能无法分辨。" if zh else
+                       f"Only {reps} replications: intervals are wide and small differences may "
+                       f"not be resolved.")
+    out.append("许多参数为示意性估计（见 docs/input-data.md），并非包河区实测数据：应看情景之间的差别，"
+               "而非绝对水平。" if zh else
+               "Many inputs are illustrative estimates (see docs/input-data.md), not measured "
+               "Baohe figures: read the differences between scenarios, not the absolute levels.")
+    seen = set()
+    for ref in res.scenarios:
+        sc = ref.scenario
+        if sc is None:
+            if ref.load_error:
+                out.append(f"{ref.name}: " + s["not_loaded"].format(err=ref.load_error))
+            continue
+        key = (sc.run.horizon_days, sc.run.warmup_days)
+        if key not in seen:
+            seen.add(key)
+            out.append(
+                f"「{ref.name}」每次运行模拟 {sc.run.horizon_days:g} 天，前 {sc.run.warmup_days:g} "
+                f"天为预热期，不计入汇总指标。" if zh else
+                f"{ref.name}: each run simulates {sc.run.horizon_days:g} days; the first "
+                f"{sc.run.warmup_days:g} days are warm-up and excluded from the summary metrics.")
+        if ref.changed:
+            out.append(f"{ref.name}: {s['changed']}")
+        for w in load_warnings(sc):
+            out.append(f"{ref.name}: {w}")
+    runs = res.runs
+    if runs is not None and "status" in runs:
+        bad = runs[runs["status"].fillna("ok") != "ok"]
+        if len(bad):
+            ids = ", ".join(f"{r.get('scenario', '')}#{r.get('replication', r.get('run_id', ''))}"
+                            for _, r in bad.head(10).iterrows())
+            out.append(s["failed"].format(n=len(bad), ids=ids))
+    if res.by_grid is not None:
+        out.append("热力图按街道、网格编号排列，并非真实地理位置。" if zh else
+                   "The heat map arranges grids by street and grid number, not by true "
+                   "geography.")
+    return out
+
+
+def _reproduce(res: Results, lang: str, brief_cmd: list[str], fig_folder: str) -> str:
+    s = S[lang]
+    m = res.manifest
+    cmds = []
+    if m.get("command"):
+        c = m["command"]
+        cmds.append(shlex.join(c) if isinstance(c, list) else str(c))
+    cmds.append(shlex.join(brief_cmd))
+    parts = [f"<h3>{_e(s['commands'])}</h3><pre>{_e(chr(10).join(cmds))}</pre>"]
+    seeds = m.get("seeds")
+    items = []
+    if m.get("root_seed") is not None:
+        items.append(f"<li>{_e(s['root_seed'])}: <code>{_e(m['root_seed'])}</code></li>")
+    if seeds:
+        shown = ", ".join(str(x) for x in seeds[:200]) + (" …" if len(seeds) > 200 else "")
+        items.append(f"<li>{_e(s['per_rep'])}: <code>{_e(shown)}</code></li>")
+    if items:
+        parts.append(f"<h3>{_e(s['seeds'])}</h3><ul>{''.join(items)}</ul>")
+    rows = []
+    for ref in res.scenarios:
+        over = " ".join(f"--set {o}" for o in ref.overrides)
+        rows.append(f"<tr><td>{_e(ref.name)}</td><td><code>{_e(ref.path)}</code> "
+                    f"<code>{_e(over)}</code></td><td><code>{_e(ref.sha256[:16])}</code></td></tr>")
+    if rows:
+        parts.append(f"<table><thead><tr><th>{_e(s['name'])}</th><th>{_e(s['file'])}</th>"
+                     f"<th>sha256</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    ver = m.get("cogov_version", "?")
+    parts.append(f"<p>cogov {_e(ver)} (run), cogov {_e(__version__)} (brief). "
+                 f"{_e(s['fig_files'].format(folder=fig_folder))}</p>")
+    return "".join(parts)
+
+
+def _sweep_findings(res: Results, lang: str, headline: list[str]) -> list[list[T.Segment]]:
+    zh = lang == "zh"
+    out: list[list[T.Segment]] = []
+    runs = res.runs
+    if runs is not None:
+        ok = runs[runs["status"].fillna("ok") == "ok"] if "status" in runs else runs
+        for m in headline:
+            if m not in ok or not ok[m].notna().any():
+                continue
+            info = T.metric_info(m)
+            info_l = T.metric_info(m, lang)
+            x = ok[m].dropna().to_numpy(float)
+            d = T.choose_decimals(info.kind, [[x.min(), np.median(x), x.max()]])
+
+            def n(v, fld, m=m, kind=info.kind, d=d):
+                return T.Num(float(v), T.number(float(v), kind, d, lang), "runs", "", m, fld)
+            nr = T.number(len(x), "runs", 0, lang)
+            if zh:
+                out.append([f"在 {nr} 中，{info_l.label}介于", n(x.min(), "min"), "至",
+                            n(x.max(), "max"), "之间，中位数为", n(np.median(x), "median"), "。"])
+            else:
+                out.append([f"Across {nr}, the {info_l.label} ranges from ", n(x.min(), "min"),
+                            " to ", n(x.max(), "max"), " (median ", n(np.median(x), "median"),
+                            ")."])
+    for key, df in res.sensitivity.items():
+        if "ST" not in df.columns:
+            continue
+        pc = F._param_col(df)
+        if pc is None:
+            continue
+        for _, output, sub in F._output_groups(df, key):
+            sub = sub.dropna(subset=["ST"])
+            if sub.empty:
+                continue
+            top = sub.sort_values("ST", ascending=False).iloc[0]
+            label = T.metric_info(output, lang).label
+            st = T.Num(float(top["ST"]), T.number(float(top["ST"]), "share", 0, lang),
+                       "sensitivity", "", output, "ST")
+            conf = top.get("ST_conf")
+            ci: list[T.Segment] = []
+            if conf is not None and np.isfinite(conf):
+                ci = ["（±" if zh else " (\u00b1",
+                      T.Num(float(conf), T.number(float(conf), "share", 0, lang),
+                            "sensitivity", "", output, "ST_conf"),
+                      "，95%置信区间）" if zh else ", 95% CI)"]
+            if zh:
+                out.append([f"对{label}影响最大的因素是「{top[pc]}」：总效应 Sobol 指数为", st, *ci,
+                            "的输出方差。"])
+            else:
+                out.append([f"The factor that matters most for the {label} is {top[pc]}: its "
+                            f"total-order Sobol index is ", st, *ci, " of the output variance."])
+    return out
+
+
+# ----------------------------------------------------------------------------- the page
+def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
+                question: str | None = None, objective: str | None = None,
+                title: str | None = None, argv: list[str] | None = None) -> Path:
+    """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`."""
+    if lang not in S:
+        raise UserError(f"--lang {lang}: use one of {', '.join(S)}")
+    res = load_results(results_dir)
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"--out {out}: the brief is an HTML file; give a name ending in .html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig_dir = out.parent / f"{out.stem}_figures"
+    s = S[lang]
+    zh = lang == "zh"
+    lab = F.Labels(res, lang)
+    names = res.scenario_names
+    need_cjk = zh or any(has_cjk(v) for v in [*lab.depts.values(), *lab.cats.values(),
+                                                *lab.streets.values(), *names])
+    use_cjk_font(required=need_cjk)
+
+    body: list[str] = []
+    ttl = title or (f"{s['title']}：" + "、".join(names) if zh
+                    else f"{s['title']}: " + " vs ".join(names))
+    if res.kind == "sweep":
+        ttl = title or (f"{s['title']}：参数扫描" if zh else f"{s['title']}: sweep")
+    reps = _replications(res)
+    when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    reps_txt = s["reps"].format(n=reps) if res.kind == "compare" else s["runs_n"].format(
+        n=0 if res.runs is None else len(res.runs))
+    body.append(f"<h1>{_e(ttl)}</h1><p class=\"meta\">"
+                f"{_e(s['generated'].format(when=when, ver=__version__, path=res.path, kind=res.kind, reps=reps_txt))}"  # noqa: E501
+                f"</p>")
+    body.append(f"<h2>{_e(s['question'])}</h2><p>{_e(_question(res, lang, question))}</p>")
+
+    # scenarios
+    body.append(f"<h2>{_e(s['scenarios'])}</h2>")
+    if res.scenarios:
+        rows = "".join(
+            f"<tr><td>{_e(r.name)}</td><td>{_e(r.scenario.description if r.scenario else '')}"
+            f"{'' if r.scenario else _e(s['not_loaded'].format(err=r.load_error))}</td>"
+            f"<td><code>{_e(r.path)}</code></td></tr>" for r in res.scenarios)
+        body.append(f"<table><thead><tr><th>{_e(s['name'])}</th><th>{_e(s['description'])}</th>"
+                    f"<th>{_e(s['file'])}</th></tr></thead><tbody>{rows}</tbody></table>")
+    if res.kind == "sweep":
+        fac = _factor_names(res)
+        if fac:
+            body.append(f"<h3>{_e(s['factors'])}</h3><ul>"
+                        + "".join(f"<li><code>{_e(f)}</code> — {_e(_field_description(f))}</li>"
+                                  for f in fac) + "</ul>")
+    elif len(names) >= 2:
+        dnames, drows, more = scenario_differences(res)
+        body.append(f"<h3>{_e(s['differs'])}</h3>")
+        if drows:
+            head = "".join(f"<th>{_e(n)}</th>" for n in dnames)
+            trs = "".join("<tr>" + f"<td><code>{_e(r[0])}</code></td><td>{_e(r[1])}</td>"
+                          + "".join(f"<td>{_e(v)}</td>" for v in r[2:]) + "</tr>"
+                          for r in drows)
+            body.append(f"<table><thead><tr><th>{_e(s['setting'])}</th><th>{_e(s['meaning'])}"
+                        f"</th>{head}</tr></thead><tbody>{trs}</tbody></table>")
+            if more:
+                body.append(f"<p>{_e(s['more'].format(n=more))}</p>")
+        elif len(dnames) >= 2:
+            body.append(f"<p>{_e(s['none_differ'])}</p>")
+    else:
+        body.append(f"<p>{_e(s['one'])}</p>")
+
+    # findings and metrics
+    first = objective or res.manifest.get("objective")
+    body.append(f"<h2>{_e(s['findings'])}</h2>")
+    if res.comparison is not None and res.kind == "compare":
+        headline = T.headline_metrics(res.comparison, first)
+        sentences = T.findings(res.comparison, names, lang, lab.depts, first)
+        fmt = T.Formatter(res.comparison, lang, lab.depts)
+    else:
+        headline = [m for m in ([first] if first else []) + list(T.HEADLINE)
+                    if res.runs is not None and m in res.runs]
+        sentences = _sweep_findings(res, lang, headline)
+        fmt = None
+    body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
+    if fmt is not None:
+        body.append(f"<h2>{_e(s['metrics'])}</h2>")
+        body.append(_metrics_table(res, lang, fmt, headline))
+
+    # figures
+    body.append(f"<h2>{_e(s['figures'])}</h2>")
+    for i, f in enumerate(F.all_figures(res, lang, headline), start=1):
+        png = F.save(f, fig_dir)
+        b64 = base64.b64encode(png).decode("ascii")
+        body.append(f"<figure id=\"fig-{_e(f.name)}\"><img src=\"data:image/png;base64,{b64}\" "
+                    f"alt=\"{_e(f.title)}\"><figcaption><b>{_e(s['figure'])} {i}. "
+                    f"{_e(f.title)}.</b> {_e(f.caption)}</figcaption></figure>")
+
+    body.append(f"<h2>{_e(s['caveats'])}</h2><ul>"
+                + "".join(f"<li>{_e(c)}</li>" for c in _caveats(res, lang)) + "</ul>")
+    brief_cmd = argv or ["cogov", "brief", str(res.path), "--out", str(out), "--lang", lang]
+    try:
+        rel = fig_dir.relative_to(Path.cwd())
+    except ValueError:
+        rel = fig_dir
+    body.append(f"<h2>{_e(s['reproduce'])}</h2>" + _reproduce(res, lang, brief_cmd, str(rel)))
+
+    body_html = "\n".join(body)
+    css = CSS + font_face_css(ttl + body_html if has_cjk(body_html) else "")
+    page = (f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if zh else 'en'}\"><head>"
+            f"<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
+            f"initial-scale=1\"><meta name=\"generator\" content=\"cogov {__version__}\">"
+            f"<title>{_e(ttl)}</title><style>{css}</style></head>\n<body>\n{body_html}\n"
+            f"</body></html>\n")
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def comparison_value(comparison: pd.DataFrame, scenario: str, metric: str, fld: str) -> float:
+    """The value of one cell of comparison.csv (NaN when absent): for checking a brief."""
+    r = comparison[(comparison["scenario"] == scenario) & (comparison["metric"] == metric)]
+    return float(r.iloc[0][fld]) if len(r) and fld in r else math.nan

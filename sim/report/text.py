@@ -1,0 +1,313 @@
+"""Words from numbers: metric names and units, number formatting, headline sentences (en, zh).
+
+Every number shown carries a unit. A sentence is a list of segments: plain strings and `Num`s;
+a `Num` keeps the exact value it was formatted from and where the value came from (file,
+scenario, metric, field), so the HTML brief can tag it and a test can check every quoted
+number against comparison.csv.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# kind -> (en unit, zh unit); "share" values are fractions shown as %
+UNITS = {
+    "share": ("%", "%"),
+    "hours": ("h", "小时"),
+    "days": ("days", "天"),
+    "per_day": ("cases/day", "件/天"),
+    "cases": ("cases", "件"),
+    "complaints": ("complaints", "件投诉"),
+    "problems": ("problems", "个问题"),
+    "transfers": ("transfers", "次转办"),
+    "visits": ("visits", "次走访"),
+    "staff_hours": ("staff-hours", "工时"),
+    "runs": ("runs", "次运行"),
+    "count": ("units", "个"),
+}
+PP = ("percentage points", "个百分点")
+
+# metric -> (en label, zh label, kind, better: "lower" | "higher" | "")
+METRICS: dict[str, tuple[str, str, str, str]] = {
+    "complaints": ("complaints", "投诉量", "complaints", ""),
+    "repeat_complaints": ("repeat complaints", "重复投诉量", "complaints", "lower"),
+    "repeat_complaint_rate": ("repeat-complaint rate", "重复投诉率", "share", "lower"),
+    "cases_opened": ("cases opened", "立案数", "cases", ""),
+    "cases_closed": ("cases closed", "结案数", "cases", "higher"),
+    "throughput_per_day": ("throughput", "日均结案量", "per_day", "higher"),
+    "case_arrival_rate_per_day": ("case arrival rate", "日均立案量", "per_day", ""),
+    "problems_arisen": ("problems arisen", "新发问题数", "problems", ""),
+    "problems_resolved": ("problems resolved", "解决问题数", "problems", "higher"),
+    "mean_wait_hours": ("mean wait before handling", "平均等待时间", "hours", "lower"),
+    "mean_time_to_close_hours": ("mean time to close", "平均办结时长", "hours", "lower"),
+    "median_time_to_close_hours": ("median time to close", "办结时长中位数", "hours", "lower"),
+    "p90_time_to_close_hours": ("90th-percentile time to close", "办结时长90分位数", "hours",
+                                "lower"),
+    "on_time_rate": ("on-time closure rate", "按期办结率", "share", "higher"),
+    "backlog_end": ("backlog at the end", "期末积压案件", "cases", "lower"),
+    "mean_open_cases": ("mean open cases", "平均在办案件", "cases", "lower"),
+    "transfers": ("transfers between departments", "部门间转办次数", "transfers", "lower"),
+    "police_nonpolice_hours": ("police hours on non-police matters", "派出所处理非警务事项工时",
+                               "staff_hours", "lower"),
+    "police_nonpolice_share": ("share of police hours on non-police matters",
+                               "非警务事项占派出所工时比例", "share", "lower"),
+    "handbacks": ("handbacks to the grid", "回流网格次数", "cases", ""),
+    "grid_followups": ("grid follow-up visits", "网格回访次数", "visits", ""),
+    "settled_by_grid": ("cases settled by the grid", "网格化解案件", "cases", "higher"),
+    "settled_on_spot": ("matters settled on the spot", "就地化解事项", "cases", "higher"),
+    "resolved_share_of_closed": ("share of closed cases truly resolved", "结案实际解决率",
+                                 "share", "higher"),
+    "dissatisfaction_rate": ("dissatisfaction rate", "不满意率", "share", "lower"),
+    "grid_hours": ("grid worker hours", "网格员工时", "staff_hours", ""),
+    "cases_opened_total": ("cases opened (incl. warm-up)", "立案数（含预热期）", "cases", ""),
+    "cases_closed_total": ("cases closed (incl. warm-up)", "结案数（含预热期）", "cases", ""),
+}
+# the metrics the brief leads with, in order (those present in the results)
+HEADLINE = ("repeat_complaint_rate", "throughput_per_day", "median_time_to_close_hours",
+            "backlog_end", "on_time_rate", "dissatisfaction_rate", "police_nonpolice_hours")
+BASE_DECIMALS = {"share": 1, "hours": 1, "days": 1, "per_day": 1, "staff_hours": 0,
+                 "cases": 0, "complaints": 0, "problems": 0, "transfers": 0, "visits": 0,
+                 "runs": 0, "count": 2}
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    label: str
+    kind: str
+    better: str
+
+
+def metric_info(metric: str, lang: str = "en", dept_names: dict[str, str] | None = None
+                ) -> MetricInfo:
+    """Label, unit kind and direction of a metric (per-department metrics included)."""
+    zh = lang == "zh"
+    if metric in METRICS:
+        en_l, zh_l, kind, better = METRICS[metric]
+        return MetricInfo(metric, zh_l if zh else en_l, kind, better)
+    head, _, dept = metric.partition(".")
+    dname = (dept_names or {}).get(dept, dept)
+    if head == "utilization" and dept:
+        return MetricInfo(metric, f"{dname}人员负荷率" if zh else f"staff utilisation, {dname}",
+                          "share", "")
+    if head == "staff_hours" and dept:
+        return MetricInfo(metric, f"{dname}工时" if zh else f"staff hours, {dname}",
+                          "staff_hours", "")
+    if head == "queue" and dept:
+        return MetricInfo(metric, f"{dname}排队案件" if zh else f"queue, {dname}", "cases", "")
+    label = metric.replace("_", " ")
+    if metric.endswith("_hours"):
+        kind = "hours"
+    elif metric.endswith("_days"):
+        kind = "days"
+    elif metric.endswith(("_rate", "_share")):
+        kind = "share"
+    elif metric.endswith("_per_day"):
+        kind = "per_day"
+    else:
+        kind = "count"
+    return MetricInfo(metric, label, kind, "")
+
+
+def unit(kind: str, lang: str = "en") -> str:
+    return UNITS.get(kind, UNITS["count"])[1 if lang == "zh" else 0]
+
+
+def scale(kind: str) -> float:
+    return 100.0 if kind == "share" else 1.0
+
+
+def _num(x: float, decimals: int, lang: str) -> str:
+    s = f"{x:,.{decimals}f}"
+    if s.startswith("-"):
+        s = "\u2212" + s[1:]
+    if s in ("\u22120", "\u22120." + "0" * decimals):
+        s = s[1:]
+    return s
+
+
+def number(x: float, kind: str, decimals: int, lang: str = "en", diff: bool = False) -> str:
+    """`x` (in the metric's own scale) as text with its unit: 0.182 share -> "18.2%"; a share
+    difference is in percentage points."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a" if lang != "zh" else "无"
+    v = x * scale(kind)
+    s = _num(v, decimals, lang)
+    if diff and v > 0:
+        s = "+" + s
+    if kind == "share":
+        if diff:
+            return f"{s} {PP[0]}" if lang != "zh" else f"{s}{PP[1]}"
+        return f"{s}%"
+    u = unit(kind, lang)
+    return f"{s}{u}" if lang == "zh" else f"{s} {u}"
+
+
+def choose_decimals(kind: str, groups) -> int:
+    """Base decimals of the kind, more (at most +2) while distinct values of one group (a
+    mean and its CI bounds) would print alike."""
+    base = BASE_DECIMALS.get(kind, 2)
+    need = base
+    for values in groups:
+        vals = sorted({float(v) * scale(kind) for v in values
+                       if v is not None and np.isfinite(v)})
+        for d in range(base, base + 3):
+            need = max(need, d)
+            if len({round(v, d) for v in vals}) == len(vals):
+                break
+    return need
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number in the text, with its unit, and its source for tagging and checking."""
+
+    value: float
+    text: str
+    source: str = "comparison"   # comparison | runs | sensitivity
+    scenario: str = ""
+    metric: str = ""
+    field: str = ""              # mean, ci_low, ci_high, diff_mean, ...
+
+
+Segment = str | Num
+
+
+def plain(segments: list[Segment]) -> str:
+    return "".join(s.text if isinstance(s, Num) else s for s in segments)
+
+
+class Formatter:
+    """Formats the numbers of one comparison table consistently (same decimals per metric)."""
+
+    def __init__(self, comparison: pd.DataFrame, lang: str = "en",
+                 dept_names: dict[str, str] | None = None):
+        self.cmp = comparison
+        self.lang = lang
+        self.dept_names = dept_names or {}
+        self._dec: dict[str, int] = {}
+        self._ddec: dict[str, int] = {}
+
+    def info(self, metric: str) -> MetricInfo:
+        return metric_info(metric, self.lang, self.dept_names)
+
+    def row(self, scenario: str, metric: str) -> pd.Series | None:
+        c = self.cmp
+        r = c[(c["scenario"] == scenario) & (c["metric"] == metric)]
+        return None if r.empty else r.iloc[0]
+
+    def decimals(self, metric: str, diff: bool = False) -> int:
+        cache = self._ddec if diff else self._dec
+        if metric not in cache:
+            rows = self.cmp[self.cmp["metric"] == metric]
+            fields = ("diff_mean", "diff_ci_low", "diff_ci_high") if diff else \
+                ("mean", "ci_low", "ci_high")
+            groups = [[r[f] for f in fields if f in r] for _, r in rows.iterrows()]
+            cache[metric] = choose_decimals(self.info(metric).kind, groups)
+        return cache[metric]
+
+    def num(self, scenario: str, metric: str, fld: str) -> Num:
+        r = self.row(scenario, metric)
+        v = float(r[fld]) if r is not None and fld in r and pd.notna(r[fld]) else math.nan
+        diff = fld.startswith("diff")
+        text = number(v, self.info(metric).kind, self.decimals(metric, diff), self.lang, diff)
+        return Num(v, text, "comparison", scenario, metric, fld)
+
+    def ci(self, scenario: str, metric: str, diff: bool = False) -> list[Segment]:
+        """ "95% CI 17.6%–18.8%" (or 置信区间), or a note when n < 2."""
+        lo, hi = ("diff_ci_low", "diff_ci_high") if diff else ("ci_low", "ci_high")
+        a, b = self.num(scenario, metric, lo), self.num(scenario, metric, hi)
+        zh = self.lang == "zh"
+        if math.isnan(a.value) or math.isnan(b.value):
+            return ["无置信区间：仅1次运行" if zh else "no CI: a single run"]
+        sep = "至" if zh else " to "
+        return ["95%置信区间 " if zh else "95% CI ", a, sep, b]
+
+    def value_with_ci(self, scenario: str, metric: str) -> list[Segment]:
+        zh = self.lang == "zh"
+        lp, rp = ("（", "）") if zh else (" (", ")")
+        return [self.num(scenario, metric, "mean"), lp, *self.ci(scenario, metric), rp]
+
+
+def headline(fmt: Formatter, base: str, alt: str, metric: str) -> list[Segment] | None:
+    """One sentence: how `alt` changes `metric` against `base`, with both CIs and the
+    difference's CI. None when the metric is missing."""
+    rb, ra = fmt.row(base, metric), fmt.row(alt, metric)
+    if rb is None or ra is None:
+        return None
+    info = fmt.info(metric)
+    zh = fmt.lang == "zh"
+    d, dlo, dhi = (float(ra.get(k, math.nan)) for k in ("diff_mean", "diff_ci_low",
+                                                        "diff_ci_high"))
+    clear = np.isfinite(dlo) and np.isfinite(dhi) and (dlo > 0 or dhi < 0)
+    vb, va = fmt.value_with_ci(base, metric), fmt.value_with_ci(alt, metric)
+    diff = [fmt.num(alt, metric, "diff_mean"), "（" if zh else " (",
+            *fmt.ci(alt, metric, diff=True), "）" if zh else ")"]
+    if clear:
+        up = d > 0
+        judge = ""
+        if info.better:
+            good = up == (info.better == "higher")
+            judge = ("（改善）" if good else "（变差）") if zh else (" (better)" if good
+                                                                  else " (worse)")
+        if zh:
+            verb = "升至" if up else "降至"
+            return [f"与「{base}」相比，「{alt}」使{info.label}从", *vb, verb, *va,
+                    f"{judge}，差值为", *diff, "。"]
+        verb = "raises" if up else "lowers"
+        return [f"{alt} {verb} the {info.label} from ", *vb, f" under {base} to ", *va, judge,
+                ": a difference of ", *diff, "."]
+    if zh:
+        return [f"「{alt}」与「{base}」的{info.label}没有明显差别：", *va, "对", *vb,
+                "；差值", *diff, "的置信区间包含零。"]
+    return [f"{alt} and {base} do not differ clearly in the {info.label}: ", *va, " against ",
+            *vb, "; the difference, ", *diff, ", includes zero."]
+
+
+def level_sentence(fmt: Formatter, scenario: str, metric: str) -> list[Segment] | None:
+    """For a single scenario: "Under A, the repeat-complaint rate is 18.2% (95% CI ...)"."""
+    if fmt.row(scenario, metric) is None:
+        return None
+    info = fmt.info(metric)
+    if fmt.lang == "zh":
+        return [f"「{scenario}」的{info.label}为", *fmt.value_with_ci(scenario, metric), "。"]
+    return [f"Under {scenario}, the {info.label} is ", *fmt.value_with_ci(scenario, metric), "."]
+
+
+def headline_metrics(comparison: pd.DataFrame, first: str | None = None) -> list[str]:
+    """The headline metrics present in `comparison` that are not zero everywhere."""
+    present = set(comparison["metric"])
+    out = []
+    for m in ([first] if first else []) + list(HEADLINE):
+        if m and m in present and m not in out:
+            rows = comparison[comparison["metric"] == m]
+            if np.nanmax(np.abs(rows[["mean"]].to_numpy(float)), initial=0.0) > 0:
+                out.append(m)
+    return out
+
+
+def findings(comparison: pd.DataFrame, scenarios: list[str], lang: str = "en",
+             dept_names: dict[str, str] | None = None, first: str | None = None
+             ) -> list[list[Segment]]:
+    """The headline sentences of a comparison: every alternative against the first scenario
+    on every headline metric (one scenario: its levels)."""
+    fmt = Formatter(comparison, lang, dept_names)
+    out = []
+    metrics = headline_metrics(comparison, first)
+    if len(scenarios) == 1:
+        for m in metrics:
+            s = level_sentence(fmt, scenarios[0], m)
+            if s:
+                out.append(s)
+        return out
+    base = scenarios[0]
+    for alt in scenarios[1:]:
+        for m in metrics:
+            s = headline(fmt, base, alt, m)
+            if s:
+                out.append(s)
+    return out
