@@ -78,6 +78,8 @@ class GovernanceModel(mesa.Model):
             for st in (range(self.n_streets) if spec.level == "street" else [-1]):
                 self.units[(code, st)] = Department(self, code, spec, st, self.windows[code])
         self.dept_level = {c: d.level for c, d in s.departments.items()}
+        self.owner_units = [[self.unit(s.catalogue[k].owner, st) for st in range(self.n_streets)]
+                            for k in s.catalogue]
         staffed = [c for c, d in s.departments.items() if d.staff > 0]
         self.others = {c: [o for o in staffed if o != c] or [c] for c in s.departments}
         police = [c for c, d in s.departments.items() if d.is_police]
@@ -149,6 +151,7 @@ class GovernanceModel(mesa.Model):
         self.grid_hours = 0.0
         self.problems_resolved = 0
         self.campaign_active = [False] * len(s.campaigns)
+        self._any_campaign = False
         self._warm_snapshot: dict | None = None
 
         self._generate_problems()
@@ -419,7 +422,7 @@ class GovernanceModel(mesa.Model):
         eff = self.effects
         if case.repeat and eff.repeat_priority:
             case.prio = 0
-        if self.campaign_active and any(self.campaign_active):
+        if self._any_campaign:
             for i, c in enumerate(self.scenario.campaigns):
                 if self.campaign_active[i] and c.priority and \
                         (not c.categories or self.cat_codes[k] in c.categories) and \
@@ -428,7 +431,11 @@ class GovernanceModel(mesa.Model):
         self.cases.append(case)
         self.p_case[pid] = case
         self.p_state[pid] = self.OPEN_CASE
-        self._open_change(1)
+        t = self.now
+        if t > self.warmup:  # the open-cases integral (inline _open_change(+1))
+            self.open_area += self.n_open * (t - max(self._open_last, self.warmup))
+        self._open_last = t
+        self.n_open += 1
         if not route:
             return case
         unit, delay = self.routing.route(case)
@@ -449,7 +456,7 @@ class GovernanceModel(mesa.Model):
         if unit.is_police and case.channel_kind == "police" and cat.police_on_site \
                 and cat.owner != unit.code and case.visits == 0:
             case.unit = unit
-            unit.submit(Task(case, "onsite", cat.police_onsite_hours + unit.spec.response_hours,
+            unit.submit(Task(case, "onsite", cat.police_onsite_hours + unit.response,
                              case.prio, next(self._seq)))
         elif unit.code == cat.owner:
             self._handle(case, unit)
@@ -487,7 +494,7 @@ class GovernanceModel(mesa.Model):
                 if co_unit.staff == 0:
                     continue
                 pending += 1
-                task = Task(case, "co", hours * share + co_unit.spec.response_hours, case.prio,
+                task = Task(case, "co", hours * share + co_unit.response, case.prio,
                             next(self._seq))
                 self.schedule(self.now + delay, co_unit.submit, task)
         if self.dual[case.k] and not unit.is_police:
@@ -495,10 +502,9 @@ class GovernanceModel(mesa.Model):
             pending += 1
             police = self.police_unit(case.street)
             police.submit(Task(case, "dual", hours * s.dispatch.police_hours_share
-                               + police.spec.response_hours, case.prio, next(self._seq)))
+                               + police.response, case.prio, next(self._seq)))
         case.pending += pending
-        unit.submit(Task(case, "main", hours + unit.spec.response_hours, case.prio,
-                         next(self._seq)))
+        unit.submit(Task(case, "main", hours + unit.response, case.prio, next(self._seq)))
 
     def task_done(self, task: Task, unit) -> None:
         """A unit finished a task: account staff time, then move the case on."""
@@ -593,7 +599,10 @@ class GovernanceModel(mesa.Model):
         t = self.now
         case.closed = t
         case.outcome = outcome
-        self._open_change(-1)
+        if t > self.warmup:  # inline _open_change(-1)
+            self.open_area += self.n_open * (t - max(self._open_last, self.warmup))
+        self._open_last = t
+        self.n_open -= 1
         pid = case.pid
         self.p_case[pid] = None
         resolved = outcome in RESOLVING
@@ -654,6 +663,7 @@ class GovernanceModel(mesa.Model):
         if self.campaign_active[i] == start:
             return
         self.campaign_active[i] = start
+        self._any_campaign = any(self.campaign_active)
         extra = self.scenario.campaigns[i].extra_staff * (1 if start else -1)
         for unit in self._campaign_units(i):
             unit.add_staff(extra)

@@ -51,7 +51,7 @@ BASE = {
     },
     "departments": {
         # office hours and few staff: real queues, so waiting != handling
-        "env": {"name": "Env", "level": "district", "staff": 2,
+        "env": {"name": "Env", "level": "district", "staff": 4,
                 "shift": {"start_hour": 8, "end_hour": 18, "days": [0, 1, 2, 3, 4]}},
         "um": {"name": "UM", "level": "street", "staff": 1},
         "police": {"name": "Police", "staff": 1, "is_police": True},
@@ -150,7 +150,7 @@ def test_family_and_deadline_and_channels(roundtrip):
     se = math.sqrt(0.7 * 0.3 / noise.arrivals)
     assert abs(share - 0.7) < Z * se
     # departments are kept from the base (handling is staff time, queues are real)
-    assert out.departments["env"].staff == 2 and not out.departments["env"].shift.always
+    assert out.departments["env"].staff == 4 and not out.departments["env"].shift.always
 
 
 def test_hour_of_day_pattern_recovered(roundtrip):
@@ -172,7 +172,7 @@ def test_calibrated_scenario_reproduces_its_log(roundtrip):
     assert out.routing.policy == "direct" and out.citizens.repeat.p_complain_again == 0
     res = run_scenario(out, seed=99)
     end = pd.Timestamp(out.run.start_date) + pd.Timedelta(days=out.run.horizon_days)
-    again = fit_log(read_log(res.cases.astype(str), cogov_mapping(), extracted_at=end))
+    again = fit_log(read_log(res.cases.astype(str), cogov_mapping(), extracted_at=end), base=out)
     cal = roundtrip["cal"]
     for code in ("noise", "garbage"):
         a, b = cal.categories[code], again.categories[code]

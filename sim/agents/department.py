@@ -140,6 +140,7 @@ class Department(ServiceUnit):
         self.spec = spec
         self.street = street
         self.is_police = spec.is_police
+        self.response = spec.response_hours
         self.closed = 0
         self.dissatisfied_ewma = 0.0   # running share of dissatisfying closures (three rates)
 

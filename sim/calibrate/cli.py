@@ -23,7 +23,10 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     if not Path(base).exists():
         raise UserError([f"{base}: base scenario not found: give an existing scenario file "
                          f"with --base"])
-    cal = fit_log(read_log(log, mapping, str(mapping_path)))
+    from ..scenario.loader import load_scenario
+
+    base_scenario = load_scenario(base)
+    cal = fit_log(read_log(log, mapping, str(mapping_path)), base=base_scenario)
     path, notes = write_scenario(cal, base, out, command)
     if report:
         from .report import write_calibration_report

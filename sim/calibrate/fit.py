@@ -142,7 +142,7 @@ def exposure_hours(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
     w[-1] -= 1.0 - (end - hours[-1]) / pd.Timedelta(hours=1)
     if len(hours) == 1:
         w[0] = (end - start) / pd.Timedelta(hours=1)
-    np.add.at(out, (hours.dayofweek.to_numpy(), hours.hour.to_numpy()), w)
+    np.add.at(out, (hours.day_of_week.to_numpy(), hours.hour.to_numpy()), w)
     return out
 
 
@@ -151,10 +151,10 @@ def time_weights(cases: pd.DataFrame, start, end, notes: list[str]):
     exp = exposure_hours(start, end)
     t = cases["created"]
     counts_all = np.zeros((7, 24))
-    np.add.at(counts_all, (t.dt.dayofweek.to_numpy(), t.dt.hour.to_numpy()), 1.0)
+    np.add.at(counts_all, (t.dt.day_of_week.to_numpy(), t.dt.hour.to_numpy()), 1.0)
     timed = cases[~cases.get("date_only", False)]["created"] if "date_only" in cases else t
     counts_hod = np.zeros((7, 24))
-    np.add.at(counts_hod, (timed.dt.dayofweek.to_numpy(), timed.dt.hour.to_numpy()), 1.0)
+    np.add.at(counts_hod, (timed.dt.day_of_week.to_numpy(), timed.dt.hour.to_numpy()), 1.0)
 
     def weights(count, expo, min_exp, label, n):
         rate = np.where(expo >= min_exp, count / np.maximum(expo, 1e-12), np.nan)
@@ -239,6 +239,38 @@ def busy_profile(cases: pd.DataFrame, start, end) -> tuple[float, int]:
     return float(inside.sum() / max(span, 1e-9)), peak
 
 
+def on_shift_hours_until(t: pd.Series, shift) -> np.ndarray:
+    """Working hours of a `Shift` from a fixed Monday epoch up to each time (vectorised)."""
+    x = ((t - pd.Timestamp("1970-01-05")) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
+    day = np.floor(x / 24.0)
+    hour = x - 24.0 * day
+    length = shift.end_hour - shift.start_hour
+    per_day = np.array([length if k in shift.days else 0.0 for k in range(7)])
+    before = np.concatenate([[0.0], np.cumsum(per_day)])
+    dow = np.mod(day, 7).astype(int)
+    within = np.where(per_day[dow] > 0, np.clip(hour - shift.start_hour, 0.0, length), 0.0)
+    return np.floor(day / 7.0) * per_day.sum() + before[dow] + within
+
+
+def staff_hours(cases: pd.DataFrame, departments: dict, extracted_at) -> pd.Series:
+    """Handling as staff time: on-shift hours between start and close (or the export time)
+    minus the department's response hours, for departments with shifts or response times
+    (cogov pauses work outside shifts; `response_hours` is part of the task)."""
+    hours = cases["handling_hours"].copy()
+    for code, dept in departments.items():
+        if dept.shift.always and dept.response_hours == 0:
+            continue
+        m = (cases["department"] == code) & cases["handling_event"].notna()
+        if not m.any():
+            continue
+        g = cases[m]
+        end = g["closed"].where(g["handling_event"] == 1, extracted_at)
+        work = on_shift_hours_until(end, dept.shift) - on_shift_hours_until(g["started"],
+                                                                               dept.shift)
+        hours[m] = np.maximum(work - dept.response_hours, 0.0)
+    return hours
+
+
 def family_of(code: str, raw: str, mapping) -> str:
     fams = mapping.categories.families
     if code in fams:
@@ -255,11 +287,23 @@ def _mode(s: pd.Series) -> str:
 
 
 # ----------------------------------------------------------------------------- main
-def fit_log(log: CaseLog, ks_floor: float = 0.05) -> Calibration:
-    """Fit everything the calibrated scenario and the report need."""
+def fit_log(log: CaseLog, ks_floor: float = 0.05, base=None) -> Calibration:
+    """Fit everything the calibrated scenario and the report need.
+
+    `base` (a Scenario, optional): with a start-time column and `sizing: keep`, handling is
+    measured in the base departments' working hours (see `staff_hours`).
+    """
     mapping = log.mapping
     cases = log.cases
     notes = list(log.quality.notes)
+    if base is not None and mapping.columns.started and mapping.sizing == "keep":
+        shifted = {k: d for k, d in base.departments.items()
+                   if not d.shift.always or d.response_hours > 0}
+        if shifted:
+            cases = cases.copy()
+            cases["handling_hours"] = staff_hours(cases, shifted, log.extracted_at)
+            notes.append("handling = on-shift hours between start and close minus response "
+                         "hours, using the base's shifts for " + ", ".join(sorted(shifted)))
     res = mapping.timestamps.resolution_hours
     frac = mapping.sampling_fraction
     arrivals = cases[cases["kind"] != "duplicate"]

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 FAMILIES = ("exponential", "lognormal", "gamma")
 MAX_EMPIRICAL_VALUES = 200
@@ -83,13 +83,26 @@ def kaplan_meier(hours: np.ndarray, event: np.ndarray) -> KaplanMeier:
 
 
 # ----------------------------------------------------------------------------- families
-def _frozen(kind: str, params: dict):
+def _cdf(kind: str, params: dict, t) -> np.ndarray:
+    """CDF of a fitted family (closed forms; scipy's frozen distributions are slow to build)."""
+    t = np.maximum(np.asarray(t, dtype=float), 0.0)
+    with np.errstate(divide="ignore"):
+        if kind == "exponential":
+            return -np.expm1(-t / params["mean"])
+        if kind == "lognormal":
+            return special.ndtr((np.log(t) - params["mu"]) / params["sigma"])
+        if kind == "gamma":
+            return special.gammainc(params["shape"], t / params["scale"])
+    raise ValueError(kind)
+
+
+def _ppf(kind: str, params: dict, p: float) -> float:
     if kind == "exponential":
-        return stats.expon(scale=params["mean"])
+        return float(-params["mean"] * math.log1p(-p))
     if kind == "lognormal":
-        return stats.lognorm(s=params["sigma"], scale=math.exp(params["mu"]))
+        return float(math.exp(params["mu"] + params["sigma"] * special.ndtri(p)))
     if kind == "gamma":
-        return stats.gamma(a=params["shape"], scale=params["scale"])
+        return float(special.gammaincinv(params["shape"], p) * params["scale"])
     raise ValueError(kind)
 
 
@@ -166,7 +179,7 @@ class FamilyFit:
         if self.kind == "empirical":
             v = np.sort(self.values)
             return np.searchsorted(v, t, side="right") / len(v)
-        return _frozen(self.kind, self.params).cdf(t)
+        return _cdf(self.kind, self.params, t)
 
     def cdf_left(self, t) -> np.ndarray:
         """F(t-): differs from F(t) only for the empirical (step) distribution."""
@@ -178,7 +191,7 @@ class FamilyFit:
     def quantile(self, p: float) -> float:
         if self.kind == "empirical":
             return float(np.quantile(self.values, p))
-        return float(_frozen(self.kind, self.params).ppf(p))
+        return _ppf(self.kind, self.params, p)
 
     @property
     def mean_hours(self) -> float:
@@ -237,7 +250,7 @@ def fit_family(kind: str, exact, n_instant: int, res: float, cens) -> FamilyFit:
         theta = np.array([r.x])
     else:
         r = optimize.minimize(nll, theta0, method="Nelder-Mead",
-                              options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000})
+                              options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 2000})
         theta = r.x
     params = _unpack(kind, theta)
     ll = _loglik(kind, params, exact, n_instant, res, cens)

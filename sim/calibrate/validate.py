@@ -91,7 +91,7 @@ def _time_rates(side: Side, timed: bool) -> tuple[np.ndarray, np.ndarray]:
     if timed and "date_only" in c:
         c = c[~c["date_only"].astype(bool)]
     counts = np.zeros((7, 24))
-    np.add.at(counts, (c["created"].dt.dayofweek.to_numpy(), c["created"].dt.hour.to_numpy()),
+    np.add.at(counts, (c["created"].dt.day_of_week.to_numpy(), c["created"].dt.hour.to_numpy()),
               1.0)
     start, end = side.cases["created"].min(), side.cases["created"].max()
     return counts, exposure_hours(start, end) * side.replications
@@ -318,7 +318,7 @@ def _plot_ttc(v: Validation, path: Path, res: float, n: int = 9) -> None:
         ax.set_ylim(0, 1)
         ax.set_title(code[:40], fontsize=9)
         ax.set_xlabel("hours to close")
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="lower right")
     for ax in axes[len(codes):]:
         ax.set_visible(False)
     fig.suptitle("time to close: observed vs simulated (Kaplan-Meier)", fontsize=10)

@@ -49,6 +49,13 @@ def serve(scenario, overrides, host: str, port: int, save_dir: str | None,
     _check_viz()
     from solara.__main__ import run as solara_run
 
+    from . import app  # import and warm up now, so the first page opens quickly
+
+    app.base_from_env.cache_clear()
+    warm = app.base_from_env()
+    app.page_css(warm)
+    app.initial_params(warm)
+
     port = port or free_port(host)
     url = f"http://{host}:{port}/"
     announce(f"cogov dashboard: scenario {base.scenario.name!r} ({base.path}) at {url} "

@@ -341,13 +341,15 @@ def _make_components():
         """The map card, with a choice of colouring."""
         update_counter.get()
         metric, set_metric = solara.use_state("open")
+        image = solara.use_memo(lambda: png(map_figure(model, metric)),
+                                [model, model.steps, metric])
         with solara.Card("District map", classes=["cogov-map"]) as card:
             solara.Select("Colour grids by", values=list(MAP_METRICS.values()),
-                          value=MAP_METRICS[metric],
+                          value=MAP_METRICS[metric], dense=True,
                           on_value=lambda v: set_metric(
                               next(k for k, t in MAP_METRICS.items() if t == v)))
             solara.Text(status_text(model), classes=["cogov-status"])
-            solara.Image(png(map_figure(model, metric)), classes=["cogov-map-image"])
+            solara.Image(image, classes=["cogov-map-image"])
         return card
 
     def chart(key: str):
@@ -356,8 +358,9 @@ def _make_components():
         @solara.component
         def Chart(model):
             update_counter.get()
+            image = solara.use_memo(lambda: png(fn(model)), [model, model.steps])
             with solara.Card(title, classes=["cogov-chart", f"cogov-chart-{key}"]) as card:
-                solara.Image(png(fn(model)), classes=["cogov-chart-image"])
+                solara.Image(image, classes=["cogov-chart-image"])
             return card
 
         Chart.__name__ = f"Chart_{key}"

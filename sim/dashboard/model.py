@@ -167,13 +167,14 @@ class DashboardModel(GovernanceModel):
 
     base: Base | None = None
 
-    def __init__(self, seed=None, **levers):
+    def __init__(self, seed=None, **kwargs):  # Mesa's SolaraViz wants the name `kwargs`
         from .controls import build_levers, scenario_mapping
 
         base = type(self).base
         if base is None:
             raise TypeError("DashboardModel needs a base scenario: use bind(base)")
         all_levers = build_levers(base)
+        levers = kwargs
         unknown = sorted(set(levers) - {lv.key for lv in all_levers})
         if unknown:
             raise ScenarioError([f"dashboard: unknown control {k!r}" for k in unknown])

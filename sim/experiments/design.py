@@ -45,7 +45,12 @@ class Design:
         return len(self.X)
 
     def values(self, point: int) -> dict:
-        return {f.name: self.points.at[point, f.name] for f in self.factors}
+        """{factor name: value} at `point`, as plain Python values."""
+        out = {}
+        for f in self.factors:
+            v = self.points.at[point, f.name]
+            out[f.name] = v.item() if isinstance(v, np.generic) else v
+        return out
 
     def sha256(self) -> str:
         return hashlib.sha256(np.ascontiguousarray(np.round(self.X, 12)).tobytes()).hexdigest()

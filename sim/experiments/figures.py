@@ -111,7 +111,7 @@ def sweep_figures(points: pd.DataFrame, factors: list, metrics: list[str], kind:
     pngs = []
     names = [f.name for f in factors]
     for m in metrics:
-        if f"{m}.mean" not in points:
+        if f"{m}.mean" not in points or points[f"{m}.mean"].isna().all():
             continue
         if kind == "grid":
             fig = _grid_lines(points, names, m)

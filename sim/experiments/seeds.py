@@ -43,3 +43,7 @@ class SeedPlan:
             return self._reps[replication]
         ss = np.random.SeedSequence(int(self.root), spawn_key=(int(point), int(replication)))
         return int(ss.generate_state(1)[0])
+
+    def seed_list(self) -> list[int]:
+        """The replication seeds (the seeds of every point under common random numbers)."""
+        return list(self._reps)

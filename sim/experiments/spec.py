@@ -23,8 +23,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import UserError
-from ..scenario.loader import ScenarioError, apply_set, load_raw, scenario_to_dict
-from ..scenario.loader import validate_mapping
+from ..scenario.loader import (
+    ScenarioError,
+    apply_set,
+    load_raw,
+    scenario_to_dict,
+    validate_mapping,
+)
 
 RESERVED = {"run_id", "point", "replication", "seed", "status", "error", "traceback",
             "wall_seconds", "finished", "scenario"}

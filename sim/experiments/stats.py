@@ -91,7 +91,7 @@ def point_summary(runs: pd.DataFrame, factor_names: list[str], metrics: list[str
 
 def unit_of(metric: str) -> str:
     """'%' for shares (`_rate`, `_share`, utilization), 'h' for hours, '/day', or '' (a count)."""
-    if metric.endswith(("_rate", "_share")) or metric.startswith("utilization."):
+    if metric.endswith("_rate") or "_share" in metric or metric.startswith("utilization."):
         return "%"
     if metric.endswith("_hours") or metric.startswith("staff_hours.") or metric == "grid_hours":
         return "h"
@@ -108,10 +108,12 @@ def fmt(value: float, unit: str, signed: bool = False) -> str:
     if unit == "%":
         return f"{value * 100:{sign}.1f}"
     a = abs(value)
+    if value == 0:
+        return "0"
     if a >= 1000:
         return f"{value:{sign},.0f}"
     if a >= 10:
         return f"{value:{sign}.1f}"
-    if a >= 1 or a == 0:
+    if a >= 1:
         return f"{value:{sign}.2f}"
     return f"{value:{sign}.3f}"

@@ -35,7 +35,7 @@ class RoutingPolicy:
         self.bounce_complain_boost = self.params.bounce_complain_boost
 
     def owner_unit(self, case):
-        return self.model.unit(case.cat.owner, case.street)
+        return self.model.owner_units[case.k][case.street]
 
     def wrong_unit(self, case):
         """A department other than the owner, uniformly at random (a misrouting)."""
@@ -43,7 +43,9 @@ class RoutingPolicy:
         return self.model.unit(others[int(self.u() * len(others))], case.street)
 
     def pick(self, case, accuracy: float):
-        return self.owner_unit(case) if self.u() < accuracy else self.wrong_unit(case)
+        if self.u() < accuracy:
+            return self.model.owner_units[case.k][case.street]
+        return self.wrong_unit(case)
 
     def route(self, case):
         raise NotImplementedError

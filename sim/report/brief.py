@@ -75,12 +75,13 @@ CSS = """
 body { font-family: "DejaVu Sans", "Segoe UI", Roboto, Arial, "Noto Sans", "CogovCJK",
        "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
        max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
-h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ccc; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; }
+h2 { margin-top: 2rem; border-bottom: 1px solid #ccc; }
 .meta { color: #555; font-size: .9rem; }
 table { border-collapse: collapse; margin: .8rem 0; font-size: .88rem; }
 th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; } td.n { text-align: right; white-space: nowrap; }
-td.m { min-width: 11em; } small { color: #555; }
+td.m { min-width: 11em; } .wide { overflow-x: auto; } small { color: #555; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .88rem; color: #444; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .85rem; }
@@ -209,8 +210,8 @@ def _question(res: Results, lang: str, question: str | None) -> str:
     if len(names) >= 2:
         alts = "、".join(f"「{n}」" for n in names[1:]) if zh else ", ".join(names[1:])
         if zh:
-            return (f"以「{names[0]}」为基准，{alts}会如何改变重复投诉率、结案效率、办结时长、积压和"
-                    f"各部门人员负荷？")
+            return (f"以「{names[0]}」为基准，{alts}会如何改变重复投诉率、结案效率、"
+                    f"办结时长、积压和各部门人员负荷？")
         return (f"Against {names[0]} as the baseline, what do {alts} change in the "
                 f"repeat-complaint rate, throughput, time to close, backlog and the staff load "
                 f"of each department?")
@@ -220,12 +221,31 @@ def _question(res: Results, lang: str, question: str | None) -> str:
             f"does {n} produce?")
 
 
-def _factor_names(res: Results) -> list[str]:
+def _factors(res: Results) -> list[tuple[str, list[str], str]]:
+    """(name, scenario paths, levels or range as text) of a sweep's factors."""
     m = res.manifest
     f = m.get("factors") or (m.get("experiment") or {}).get("factors") or []
     if isinstance(f, dict):
-        return list(f)
-    return [x.get("path") or x.get("name") if isinstance(x, dict) else str(x) for x in f]
+        f = [{"name": k, **(v if isinstance(v, dict) else {"levels": v})} for k, v in f.items()]
+    out = []
+    for x in f:
+        if not isinstance(x, dict):
+            out.append((str(x), [str(x)], ""))
+            continue
+        paths = x.get("paths") or [x.get("path") or x.get("name", "")]
+        if isinstance(paths, str):
+            paths = [paths]
+        span = ""
+        if x.get("levels") is not None:
+            span = ", ".join(map(str, x["levels"]))
+        elif x.get("range") is not None:
+            span = " \u2013 ".join(map(str, x["range"]))
+        out.append((str(x.get("name") or paths[0]), [str(p) for p in paths], span))
+    return out
+
+
+def _factor_names(res: Results) -> list[str]:
+    return [f[0] for f in _factors(res)]
 
 
 def _replications(res: Results) -> int:
@@ -258,8 +278,9 @@ def _metrics_table(res: Results, lang: str, fmt: T.Formatter, headline: list[str
             cells.append(f'<td class="n">{render_segments([fmt.num(n, m, "diff_mean")])}<br>'
                          f'<small>{render_segments(fmt.ci(n, m, diff=True))}</small></td>')
         rows.append(f"<tr><td class=\"m\">{_e(fmt.info(m).label)}</td>{''.join(cells)}</tr>")
-    return (f"<table><thead><tr><th>{_e(s['metric'])}</th>{head}{diffs}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return (f"<div class=\"wide\"><table><thead><tr><th>{_e(s['metric'])}</th>{head}{diffs}"
+            f"</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _caveats(res: Results, lang: str) -> list[str]:
@@ -271,8 +292,9 @@ def _caveats(res: Results, lang: str) -> list[str]:
     reps = _replications(res)
     if res.kind == "compare":
         out.append(
-            f"95%置信区间为各情景 {reps} 次独立重复运行的 t 区间；若各情景使用相同的种子（共同随机数），"
-            f"差值按种子配对计算。区间只反映模拟的随机波动，不反映输入参数本身的不确定性。" if zh else
+            f"95%置信区间为各情景 {reps} 次独立重复运行的 t 区间；若各情景使用相同的种子"
+            f"（共同随机数），差值按种子配对计算。区间只反映模拟的随机波动，"
+            f"不反映输入参数本身的不确定性。" if zh else
             f"95% confidence intervals are t intervals over {reps} independent replications per "
             f"scenario; when scenarios share seeds (common random numbers) differences are "
             f"paired by seed. They measure simulation noise only, not uncertainty in the inputs.")
@@ -280,8 +302,8 @@ def _caveats(res: Results, lang: str) -> list[str]:
             out.append(f"仅 {reps} 次重复运行：区间较宽，细小差别可能无法分辨。" if zh else
                        f"Only {reps} replications: intervals are wide and small differences may "
                        f"not be resolved.")
-    out.append("许多参数为示意性估计（见 docs/input-data.md），并非包河区实测数据：应看情景之间的差别，"
-               "而非绝对水平。" if zh else
+    out.append("许多参数为示意性估计（见 docs/input-data.md），并非包河区实测数据："
+               "应看情景之间的差别，而非绝对水平。" if zh else
                "Many inputs are illustrative estimates (see docs/input-data.md), not measured "
                "Baohe figures: read the differences between scenarios, not the absolute levels.")
     seen = set()
@@ -330,7 +352,9 @@ def _reproduce(res: Results, lang: str, brief_cmd: list[str], fig_folder: str) -
     items = []
     if m.get("root_seed") is not None:
         items.append(f"<li>{_e(s['root_seed'])}: <code>{_e(m['root_seed'])}</code></li>")
-    if seeds:
+    if isinstance(seeds, str):
+        items.append(f"<li>{_e(s['per_rep'])}: {_e(seeds)}</li>")
+    elif seeds:
         shown = ", ".join(str(x) for x in seeds[:200]) + (" …" if len(seeds) > 200 else "")
         items.append(f"<li>{_e(s['per_rep'])}: <code>{_e(shown)}</code></li>")
     if items:
@@ -406,8 +430,12 @@ def _sweep_findings(res: Results, lang: str, headline: list[str]) -> list[list[T
 # ----------------------------------------------------------------------------- the page
 def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                 question: str | None = None, objective: str | None = None,
-                title: str | None = None, argv: list[str] | None = None) -> Path:
-    """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`."""
+                title: str | None = None, argv: list[str] | None = None,
+                extra_sections: list[tuple[str, str]] | None = None) -> Path:
+    """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`.
+
+    `extra_sections`: (heading, HTML) pairs placed after the findings (`cogov recommend`
+    adds what it changed and how it searched)."""
     if lang not in S:
         raise UserError(f"--lang {lang}: use one of {', '.join(S)}")
     res = load_results(results_dir)
@@ -448,11 +476,15 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
         body.append(f"<table><thead><tr><th>{_e(s['name'])}</th><th>{_e(s['description'])}</th>"
                     f"<th>{_e(s['file'])}</th></tr></thead><tbody>{rows}</tbody></table>")
     if res.kind == "sweep":
-        fac = _factor_names(res)
+        fac = _factors(res)
         if fac:
-            body.append(f"<h3>{_e(s['factors'])}</h3><ul>"
-                        + "".join(f"<li><code>{_e(f)}</code> — {_e(_field_description(f))}</li>"
-                                  for f in fac) + "</ul>")
+            items = []
+            for name, paths, span in fac:
+                desc = "; ".join(d for d in dict.fromkeys(_field_description(p) for p in paths)
+                                 if d)
+                items.append(f"<li><b>{_e(name)}</b>: <code>{_e(', '.join(paths))}</code>"
+                             f"{' = ' + _e(span) if span else ''} — {_e(desc)}</li>")
+            body.append(f"<h3>{_e(s['factors'])}</h3><ul>{''.join(items)}</ul>")
     elif len(names) >= 2:
         dnames, drows, more = scenario_differences(res)
         body.append(f"<h3>{_e(s['differs'])}</h3>")
@@ -483,6 +515,8 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
         sentences = _sweep_findings(res, lang, headline)
         fmt = None
     body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
+    for heading, section in extra_sections or []:
+        body.append(f"<h2>{_e(heading)}</h2>{section}")
     if fmt is not None:
         body.append(f"<h2>{_e(s['metrics'])}</h2>")
         body.append(_metrics_table(res, lang, fmt, headline))

@@ -68,9 +68,9 @@ def register(sub) -> None:
     p.add_argument("--title", default=None, help="title of the page")
     p.set_defaults(func=cmd_brief)
 
-    p = sub.add_parser("routing", help="the live routing table as a file: import, export")
-    rsub = p.add_subparsers(dest="routing_command", metavar="ACTION")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    rp = sub.add_parser("routing", help="the live routing table as a file: import, export")
+    rsub = rp.add_subparsers(dest="routing_command", metavar="ACTION")
+    rp.set_defaults(func=lambda args: (rp.print_help(), 2)[1])
     e = rsub.add_parser("export", help="write a scenario's routing table (CSV or YAML)")
     e.add_argument("scenario", help="scenario YAML file")
     e.add_argument("--out", required=True, help="table to write: .csv, .yaml or .yml")

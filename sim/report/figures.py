@@ -199,8 +199,8 @@ def time_to_close(res: Results, lab: Labels) -> Fig | None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     title = "办结时长分布" if lab.lang == "zh" else "Time to close"
-    cap = ("左：各次运行的办结时长中位数与90分位数（深色：中位数；浅色：90分位数）；右：投诉量最多的"
-           "类别的平均办结时长（各次运行均值）" if lab.lang == "zh" else
+    cap = ("左：各次运行的办结时长中位数与90分位数（深色：中位数；浅色：90分位数）；"
+           "右：投诉量最多的类别的平均办结时长（各次运行均值）" if lab.lang == "zh" else
            "left: median (dark) and 90th percentile (light) time to close in each run; right: "
            "mean time to close of the categories with most complaints (mean over runs)")
     return Fig("time_to_close", title, cap, fig)
@@ -234,7 +234,8 @@ def over_time(res: Results, lab: Labels) -> Fig | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    title = "积压与重复投诉随时间变化" if lab.lang == "zh" else "Backlog and repeat complaints over time"
+    title = ("积压与重复投诉随时间变化" if lab.lang == "zh"
+             else "Backlog and repeat complaints over time")
     return Fig("over_time", title, t["mean_band"], fig)
 
 
@@ -244,11 +245,11 @@ def _street_blocks(bg: pd.DataFrame, streets: list[str], values: dict[str, float
     k = max(1, math.ceil(math.sqrt(max(len(v) for v in per.values()))))
     ncol = max(1, math.ceil(math.sqrt(len(streets))))
     nrow = math.ceil(len(streets) / ncol)
-    img = np.full((nrow * (k + 1), ncol * (k + 1)), np.nan)
+    img = np.full((nrow * (k + 2), ncol * (k + 1)), np.nan)
     present = img.copy()
     origins = {}
     for si, s in enumerate(streets):
-        r0, c0 = (si // ncol) * (k + 1) + 1, (si % ncol) * (k + 1)
+        r0, c0 = (si // ncol) * (k + 2) + 2, (si % ncol) * (k + 1)
         origins[s] = (r0, c0)
         for gi, g in enumerate(per[s]):
             img[r0 + gi // k, c0 + gi % k] = values.get(g, np.nan)
@@ -304,7 +305,7 @@ def heatmap(res: Results, lab: Labels) -> Fig | None:
         else:
             im = ax.imshow(shown, cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
         for s, (r0, c0) in origins.items():
-            ax.text(c0 - 0.5, r0 - 0.7, lab.streets.get(s, s), fontsize=7, va="bottom",
+            ax.text(c0 - 0.5, r0 - 0.6, lab.streets.get(s, s), fontsize=7, va="bottom",
                     ha="left", clip_on=False)
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
@@ -316,8 +317,8 @@ def heatmap(res: Results, lab: Labels) -> Fig | None:
         cb.set_label(pp if is_diff else "%", fontsize=8)
     fig.tight_layout()
     title = t["heat_title"]
-    cap = (("每个方块为一个街道，方块内每格为一个网格（按网格编号排列，非真实地理位置）；颜色为各次运行"
-            "均值下的重复投诉率（%）。") if lab.lang == "zh" else
+    cap = (("每个方块为一个街道，方块内每格为一个网格（按网格编号排列，非真实地理位置）；"
+            "颜色为各次运行均值下的重复投诉率（%）。") if lab.lang == "zh" else
            ("each block is a street, each cell in it one grid (in grid order, not true geography); "
             "colour: repeat-complaint rate (%) over the replications. ")) + t["no_compl"]
     return Fig("repeat_rate_map", title, cap, fig)

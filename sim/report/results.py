@@ -29,7 +29,7 @@ from .. import __version__
 from ..errors import UserError
 
 ID_COLUMNS = ("scenario", "replication", "seed", "status", "error", "run_id", "wall_seconds",
-              "cogov_version", "scenario_sha256")
+              "cogov_version", "scenario_sha256", "point", "finished", "traceback")
 GROUP_MEAN_COLUMNS = ("population", "complaints", "repeat_complaints", "repeat_complaint_rate",
                       "cases_opened", "cases_closed", "resolved_closed",
                       "mean_time_to_close_hours", "backlog_end", "transfers")
@@ -226,7 +226,7 @@ def write_compare_dir(out: str | Path, entries: list[dict], command: list[str],
         "root_seed": root_seed,
         "seeds": [int(s) for s in seeds],
         "cogov_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
@@ -296,8 +296,16 @@ def _scenario_refs(d: Path, manifest: dict) -> list[ScenarioRef]:
             except UserError as exc:
                 ref.load_error = "; ".join(exc.errors)
         refs.append(ref)
-    base = manifest.get("base") or manifest.get("base_scenario")
+    base = manifest.get("scenario") or manifest.get("base") or manifest.get("base_scenario")
     if not refs and isinstance(base, (str, dict)):
+        if isinstance(base, dict):  # a sweep: {"path", "set": {dotted.path: value}}
+            sets = base.get("set") or base.get("overrides") or []
+            if isinstance(sets, dict):
+                sets = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
+                        for k, v in sets.items()]
+            name = (manifest.get("experiment") or {}).get("name") or \
+                Path(str(base.get("path", "base"))).stem
+            base = {"name": name, "path": base.get("path", ""), "overrides": sets}
         return _scenario_refs(d, {"scenarios": [base]})
     return refs
 
@@ -326,11 +334,13 @@ def load_results(path: str | Path) -> Results:
     res.by_street = _csv(d / "by_street.csv")
     res.by_category = _csv(d / "by_category.csv")
     sens = d / "sensitivity"
-    if sens.is_dir():
-        for p in sorted(sens.rglob("*.csv")):
-            df = _csv(p)
-            if df is not None and len(df):
-                res.sensitivity[str(p.relative_to(sens).with_suffix(""))] = df
+    files = sorted(d.glob("sensitivity_*.csv")) + (sorted(sens.rglob("*.csv"))
+                                                   if sens.is_dir() else [])
+    for p in files:
+        df = _csv(p)
+        if df is not None and len(df):
+            key = str(p.relative_to(sens) if p.is_relative_to(sens) else p.name)
+            res.sensitivity[key.removesuffix(".csv")] = df
     res.scenarios = _scenario_refs(d, manifest)
     if res.comparison is None and res.runs is not None and kind == "compare":
         res.comparison = compare_table(res.runs, [s.name for s in res.scenarios] or None)

@@ -130,15 +130,19 @@ def _num(x: float, decimals: int, lang: str) -> str:
     return s
 
 
-def number(x: float, kind: str, decimals: int, lang: str = "en", diff: bool = False) -> str:
+def number(x: float, kind: str, decimals: int, lang: str = "en", diff: bool = False,
+           with_unit: bool = True) -> str:
     """`x` (in the metric's own scale) as text with its unit: 0.182 share -> "18.2%"; a share
-    difference is in percentage points."""
+    difference is in percentage points. `with_unit=False` (the low end of a range whose high
+    end carries the unit) drops the unit, except "%"."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a" if lang != "zh" else "无"
     v = x * scale(kind)
     s = _num(v, decimals, lang)
     if diff and v > 0:
         s = "+" + s
+    if not with_unit and not (kind == "share" and not diff):
+        return s
     if kind == "share":
         if diff:
             return f"{s} {PP[0]}" if lang != "zh" else f"{s}{PP[1]}"
@@ -149,7 +153,7 @@ def number(x: float, kind: str, decimals: int, lang: str = "en", diff: bool = Fa
 
 def choose_decimals(kind: str, groups) -> int:
     """Base decimals of the kind, more (at most +2) while distinct values of one group (a
-    mean and its CI bounds) would print alike."""
+    mean and its CI bounds) would print alike or a non-zero value would print as 0."""
     base = BASE_DECIMALS.get(kind, 2)
     need = base
     for values in groups:
@@ -157,7 +161,8 @@ def choose_decimals(kind: str, groups) -> int:
                        if v is not None and np.isfinite(v)})
         for d in range(base, base + 3):
             need = max(need, d)
-            if len({round(v, d) for v in vals}) == len(vals):
+            if len({round(v, d) for v in vals}) == len(vals) and \
+                    not any(v != 0 and round(v, d) == 0 for v in vals):
                 break
     return need
 
@@ -210,21 +215,25 @@ class Formatter:
             cache[metric] = choose_decimals(self.info(metric).kind, groups)
         return cache[metric]
 
-    def num(self, scenario: str, metric: str, fld: str) -> Num:
+    def num(self, scenario: str, metric: str, fld: str, with_unit: bool = True) -> Num:
         r = self.row(scenario, metric)
         v = float(r[fld]) if r is not None and fld in r and pd.notna(r[fld]) else math.nan
         diff = fld.startswith("diff")
-        text = number(v, self.info(metric).kind, self.decimals(metric, diff), self.lang, diff)
+        text = number(v, self.info(metric).kind, self.decimals(metric, diff), self.lang, diff,
+                      with_unit)
         return Num(v, text, "comparison", scenario, metric, fld)
 
     def ci(self, scenario: str, metric: str, diff: bool = False) -> list[Segment]:
-        """ "95% CI 17.6%–18.8%" (or 置信区间), or a note when n < 2."""
+        """ "95% CI 17.6%–18.8%", "95% CI 28.9–34.6 cases/day" (the unit closes the range),
+        or a note when there is a single run."""
         lo, hi = ("diff_ci_low", "diff_ci_high") if diff else ("ci_low", "ci_high")
-        a, b = self.num(scenario, metric, lo), self.num(scenario, metric, hi)
+        a = self.num(scenario, metric, lo, with_unit=False)
+        b = self.num(scenario, metric, hi)
         zh = self.lang == "zh"
         if math.isnan(a.value) or math.isnan(b.value):
             return ["无置信区间：仅1次运行" if zh else "no CI: a single run"]
-        sep = "至" if zh else " to "
+        signed = diff or a.value < 0 or b.value < 0
+        sep = ("至" if zh else " to ") if signed else "\u2013"
         return ["95%置信区间 " if zh else "95% CI ", a, sep, b]
 
     def value_with_ci(self, scenario: str, metric: str) -> list[Segment]:

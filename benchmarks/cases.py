@@ -1,0 +1,414 @@
+"""The four benchmark parts of issue 7, each measured in fresh subprocesses.
+
+(a) M/M/c: `scenarios/validation/mmc.yaml` in cogov against `benchmarks.simpy_mmc` (same
+    lambda, mean service, c, horizon): cases per second each, the ratio, and the mean wait of
+    both next to Erlang C so a reader sees they simulate the same queue.
+(b) a Baohe-scale district-year (`scenarios/baohe_after.yaml`, every reform mechanism on):
+    wall and CPU time by phase, complaints + cases per second, events per second once the model
+    counts them (`model.events`), peak RSS of the run's own process.
+(c) that district at 1/8, 1/4, 1/2 and full scale (population and grids per street): the cost
+    ratio full / eighth next to the work ratio (complaints + cases).
+(d) a sweep of 200 small district runs, serial against two local processes: throughput ratio.
+
+Single-core parts ((a)-(c)) are judged on the CPU seconds of their one process, which equal
+wall seconds on an idle core and are far less disturbed by other load on a shared machine; wall
+seconds are reported next to them. (d) is judged on wall time (parallelism is about wall time).
+
+A worker is run as `python -m benchmarks.cases WORKER 'JSON-SPEC'` and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import ROOT
+
+MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
+BAOHE = ROOT / "scenarios" / "baohe_after.yaml"
+COMMON = ROOT / "scenarios" / "common"
+
+# Stand-in for scenarios/baohe_after.yaml if it is missing: the common Baohe district with every
+# mechanism switched on (written to a temporary file; `extends` paths are absolute).
+FALLBACK_YAML = """\
+extends: [{common}/district.yaml, {common}/catalogue_core.yaml, {common}/nonpolice_list.yaml]
+name: bench_district_all_on
+routing: {{policy: territorial}}
+assessment:
+  policies:
+    - {{policy: street_holds_assessment, weight: 1.0}}
+main_co: {{enabled: true}}
+handback: {{enabled: true}}
+linkage: {{enabled: true}}
+"""
+
+# Sizes. Full: the sizes of the issue. Quick: small, so CI runs the suite in well under 2 min.
+SIZES = {
+    "full": {
+        "mmc": {"lam": 4.0, "mean_s": 2.0, "c": 10, "days": 1100, "warmup_days": 20,
+                "repeats": 3, "seed": 1},
+        "district": {"scale": 1.0, "days": None, "warmup_days": None, "seed": 1},
+        "scales": [1 / 8, 1 / 4, 1 / 2, 1.0],
+        "sweep": {"runs": 200, "workers": 2, "scale": 1 / 100, "days": 180, "warmup_days": 30,
+                  "root_seed": 2024},
+    },
+    "quick": {
+        "mmc": {"lam": 4.0, "mean_s": 2.0, "c": 10, "days": 60, "warmup_days": 5,
+                "repeats": 1, "seed": 1},
+        "district": {"scale": 1 / 16, "days": 30, "warmup_days": 5, "seed": 1},
+        "scales": [1 / 8, 1 / 4, 1 / 2, 1.0],
+        "sweep": {"runs": 12, "workers": 2, "scale": 1 / 100, "days": 20, "warmup_days": 5,
+                  "root_seed": 2024},
+    },
+}
+
+TARGETS = {
+    "a": ("cogov / SimPy cases per second", ">=", 2.0),
+    "b_time": ("district-year CPU seconds (one core)", "<=", 10.0),
+    "b_rss": ("district-year peak RSS, GiB", "<=", 2.0),
+    "c": ("cost full / eighth (CPU seconds)", "<=", 8.8),
+    "d": ("sweep throughput, 2 processes / serial", ">=", 1.8),
+}
+
+GIB = 1024 ** 3
+
+
+# ---------------------------------------------------------------- running workers
+def run_worker(name: str, spec: dict, timeout: float | None = None) -> dict:
+    """Run worker `name` with `spec` in a fresh interpreter; return its JSON result."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")  # numpy's BLAS on one thread: the targets are per core
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.cases", name, json.dumps(spec)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark worker {name} failed (exit {proc.returncode}):\n"
+                           f"{proc.stderr[-4000:]}")
+    return json.loads(lines[-1])
+
+
+def _check(key: str, value: float | None) -> dict:
+    what, op, limit = TARGETS[key]
+    ok = None if value is None or (isinstance(value, float) and math.isnan(value)) else (
+        value >= limit if op == ">=" else value <= limit)
+    return {"key": key, "what": what, "value": value, "op": op, "limit": limit, "ok": ok}
+
+
+# ---------------------------------------------------------------- scenarios
+def district_scenario(path: str | Path | None = None) -> tuple[Path, str]:
+    """The district scenario of (b)-(d): `path`, else scenarios/baohe_after.yaml, else the
+    fallback composed from scenarios/common (written to a temporary file)."""
+    if path is not None:
+        return Path(path).resolve(), "given"
+    if BAOHE.exists():
+        return BAOHE, "scenarios/baohe_after.yaml"
+    tmp = Path(tempfile.mkdtemp(prefix="cogov-bench-")) / "district_all_on.yaml"
+    tmp.write_text(FALLBACK_YAML.format(common=COMMON.as_posix()), encoding="utf-8")
+    return tmp, "fallback (scenarios/common + every mechanism on)"
+
+
+def district_base(path: Path) -> dict:
+    """Grids per street, streets and population of the scenario's generated district."""
+    from sim.scenario.loader import load_scenario
+
+    s = load_scenario(path)
+    gen = s.district.generate
+    if gen is None:
+        raise SystemExit(f"{path}: the benchmark scales `district.generate`; this scenario lists "
+                         f"its streets explicitly")
+    return {"grids_per_street": gen.grids_per_street, "streets": gen.streets,
+            "population": gen.population, "horizon_days": s.run.horizon_days,
+            "warmup_days": s.run.warmup_days,
+            "mechanisms": _mechanisms(s)}
+
+
+def _mechanisms(s) -> list[str]:
+    on = [f"routing={s.routing.policy}"]
+    on += [f"assessment={p.policy}" for p in s.assessment.policies if p.weight]
+    if s.main_co.enabled:
+        on.append("main_co")
+    if s.handback.enabled:
+        on.append("handback")
+    if s.linkage.enabled:
+        on.append("linkage")
+    if s.dispatch.default_mode == "dual" or s.dispatch.dual_families or any(
+            m == "dual" for m in s.dispatch.modes.values()):
+        on.append("dual_dispatch")
+    if s.campaigns:
+        on.append(f"campaigns={len(s.campaigns)}")
+    if s.citizens.repeat.max_repeats > 0:
+        on.append("repeat_complaints")
+    if s.grid_workers.per_grid + s.grid_workers.extra_forces_per_grid > 0:
+        on.append("grid_patrol")
+    return on
+
+
+def scale_overrides(base: dict, f: float) -> list[str]:
+    """`--set` overrides that scale the district by `f` (population exact, grids rounded)."""
+    return [f"district.generate.grids_per_street={max(1, round(base['grids_per_street'] * f))}",
+            f"district.generate.population={max(1, round(base['population'] * f))}"]
+
+
+def _run_overrides(days, warmup, seed) -> list[str]:
+    out = [] if days is None else [f"run.horizon_days={days}"]
+    out += [] if warmup is None else [f"run.warmup_days={warmup}"]
+    return out + [f"run.seed={seed}"]
+
+
+# ---------------------------------------------------------------- (a) M/M/c
+def part_a(cfg: dict, log=print) -> dict:
+    m = cfg["mmc"]
+    log(f"(a) M/M/c, lambda={m['lam']}/h, mean service {m['mean_s']} h, c={m['c']}, "
+        f"{m['days']} days, {m['repeats']} repeat(s) each ...")
+    cog = run_worker("mmc_cogov", m)
+    sim = run_worker("mmc_simpy", m)
+    from .simpy_mmc import erlang_c_wait
+
+    def med(rows, key):
+        vals = sorted(r[key] for r in rows)
+        return vals[len(vals) // 2]
+
+    out = {"params": m, "cogov": cog, "simpy": sim,
+           "erlang_c_wait_h": erlang_c_wait(m["lam"], m["mean_s"], m["c"])}
+    for name, res in (("cogov", cog), ("simpy", sim)):
+        out[f"{name}_cases"] = med(res["runs"], "cases")
+        out[f"{name}_cases_per_cpu_s"] = med(res["runs"], "cases_per_cpu_s")
+        out[f"{name}_cases_per_s"] = med(res["runs"], "cases_per_s")
+        out[f"{name}_mean_wait_h"] = sum(r["mean_wait_h"] for r in res["runs"]) / len(res["runs"])
+    out["ratio"] = out["cogov_cases_per_cpu_s"] / out["simpy_cases_per_cpu_s"]
+    out["ratio_wall"] = out["cogov_cases_per_s"] / out["simpy_cases_per_s"]
+    wq = out["erlang_c_wait_h"]
+    # with ~100k cases the mean wait is within a few % of Erlang C; short runs are too noisy
+    out["waits_agree"] = None if out["cogov_cases"] < 50_000 else all(
+        abs(out[f"{n}_mean_wait_h"] - wq) <= 0.15 * wq for n in ("cogov", "simpy"))
+    out["targets"] = [_check("a", out["ratio"])]
+    log(f"    cogov {out['cogov_cases_per_cpu_s']:,.0f} cases/s, SimPy "
+        f"{out['simpy_cases_per_cpu_s']:,.0f} cases/s: {out['ratio']:.2f}x")
+    return out
+
+
+def w_mmc_cogov(spec: dict) -> dict:
+    from sim.model import GovernanceModel
+    from sim.records import summarize
+    from sim.scenario.loader import load_scenario
+
+    runs = []
+    for r in range(spec["repeats"]):
+        s = load_scenario(MMC, [
+            f"catalogue.job.incidence_per_1000_per_year.default={spec['lam'] * 8760}",
+            f"catalogue.job.handling.mean={spec['mean_s']}", f"departments.desk.staff={spec['c']}",
+            *_run_overrides(spec["days"], spec["warmup_days"], spec["seed"] + r)])
+        c0, t0 = time.process_time(), time.perf_counter()
+        model = GovernanceModel(s)
+        model.run()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        n = len(model.cases)
+        runs.append({"cases": n, "wall_s": wall, "cpu_s": cpu, "cases_per_s": n / wall,
+                     "cases_per_cpu_s": n / cpu,
+                     "mean_wait_h": summarize(model)["mean_wait_hours"]})
+    return {"impl": "cogov", "runs": runs}
+
+
+def w_mmc_simpy(spec: dict) -> dict:
+    from .simpy_mmc import run_mmc
+
+    runs = []
+    for r in range(spec["repeats"]):
+        c0 = time.process_time()
+        res = run_mmc(spec["lam"], spec["mean_s"], spec["c"], spec["days"] * 24.0,
+                      spec["warmup_days"] * 24.0, seed=spec["seed"] + r)
+        res["cpu_s"] = time.process_time() - c0
+        res["cases_per_cpu_s"] = res["cases"] / res["cpu_s"]
+        runs.append(res)
+    return {"impl": "simpy", "simpy_version": runs[0]["simpy_version"], "runs": runs}
+
+
+# ---------------------------------------------------------------- (b) district-year
+def district_spec(path: Path, base: dict, scale: float, d: dict) -> dict:
+    over = scale_overrides(base, scale) if scale != 1.0 else []
+    return {"scenario": str(path), "scale": scale,
+            "overrides": over + _run_overrides(d["days"], d["warmup_days"], d["seed"])}
+
+
+def part_b(cfg: dict, path: Path, base: dict, log=print) -> dict:
+    d = cfg["district"]
+    spec = district_spec(path, base, d["scale"], d)
+    log(f"(b) district-year: {path.name}, scale {d['scale']:g}, "
+        f"{d['days'] or base['horizon_days']:g} days ...")
+    r = run_worker("district", spec)
+    r["targets"] = [_check("b_time", r["cpu_s"]), _check("b_rss", r["peak_rss"] / GIB)]
+    log(f"    {r['cpu_s']:.1f} CPU s ({r['wall_s']:.1f} s wall), "
+        f"{r['work_per_cpu_s']:,.0f} complaints+cases/s, peak RSS {r['peak_rss'] / GIB:.2f} GiB")
+    return r
+
+
+def _rss_now() -> int:
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except ImportError:  # Linux fallback
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_rss() -> int:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB on Linux
+
+
+def w_district(spec: dict) -> dict:
+    from sim.model import GovernanceModel
+    from sim.records import summarize, timeseries
+    from sim.scenario.loader import load_scenario
+
+    rss_imports = _rss_now()
+    t0 = time.perf_counter()
+    s = load_scenario(spec["scenario"], spec["overrides"])
+    c1, t1 = time.process_time(), time.perf_counter()
+    model = GovernanceModel(s)
+    c2, t2 = time.process_time(), time.perf_counter()
+    model.run()
+    c3, t3 = time.process_time(), time.perf_counter()
+    summary = summarize(model)   # what runner.run_scenario does after the run
+    timeseries(model)
+    c4, t4 = time.process_time(), time.perf_counter()
+    complaints, cases = len(model.c_t), len(model.cases)
+    events = getattr(model, "events", None)
+    cpu, wall = c4 - c1, t4 - t1     # build + run + summary (scenario loading excluded)
+    work = complaints + cases
+    return {
+        "scenario": s.name, "scale": spec["scale"], "overrides": spec["overrides"],
+        "grids": len(model.layout.grids), "streets": len(model.layout.streets),
+        "population": int(model.layout.population), "horizon_days": s.run.horizon_days,
+        "complaints": complaints, "cases": cases, "problems": len(model.p_cat),
+        "complaints_post_warmup": summary["complaints"], "backlog_end": summary["backlog_end"],
+        "events": events,
+        "load_s": t1 - t0, "build_s": t2 - t1, "run_s": t3 - t2, "summary_s": t4 - t3,
+        "build_cpu_s": c2 - c1, "run_cpu_s": c3 - c2, "summary_cpu_s": c4 - c3,
+        "wall_s": wall, "cpu_s": cpu,
+        "work": work, "work_per_s": work / wall, "work_per_cpu_s": work / cpu,
+        "events_per_cpu_s": (events / (c3 - c2)) if events else None,
+        "rss_after_imports": rss_imports, "peak_rss": _peak_rss(),
+    }
+
+
+# ---------------------------------------------------------------- (c) scaling
+def part_c(cfg: dict, path: Path, base: dict, full: dict | None, log=print) -> dict:
+    d = cfg["district"]
+    rows = []
+    for f in cfg["scales"]:
+        scale = d["scale"] * f
+        if f == 1.0 and full is not None and full.get("scale") == scale:
+            log("(c) scale 1: reusing (b)")
+            rows.append(dict(full, fraction=f))
+            continue
+        log(f"(c) scale {f:g} of (b) ...")
+        r = run_worker("district", district_spec(path, base, scale, d))
+        rows.append(dict(r, fraction=f))
+    eighth, top = rows[0], rows[-1]
+    out = {"rows": rows,
+           "cost_ratio": top["cpu_s"] / eighth["cpu_s"],
+           "cost_ratio_wall": top["wall_s"] / eighth["wall_s"],
+           "work_ratio": top["work"] / eighth["work"],
+           "run_cost_ratio": top["run_cpu_s"] / eighth["run_cpu_s"]}
+    out["cost_per_work_ratio"] = out["cost_ratio"] / out["work_ratio"]
+    out["targets"] = [_check("c", out["cost_ratio"])]
+    log(f"    full / eighth: cost {out['cost_ratio']:.2f}x, work {out['work_ratio']:.2f}x")
+    return out
+
+
+# ---------------------------------------------------------------- (d) sweep
+_SWEEP_SCENARIO = None
+
+
+def _sweep_init(path: str, overrides: list[str]) -> None:
+    global _SWEEP_SCENARIO
+    from sim.scenario.loader import load_scenario
+
+    _SWEEP_SCENARIO = load_scenario(path, overrides)
+
+
+def _sweep_one(seed: int) -> int:
+    from sim.runner import run_scenario
+
+    return int(run_scenario(_SWEEP_SCENARIO, seed=seed).summary["complaints"])
+
+
+def _seeds(root: int, n: int) -> tuple[list[int], str]:
+    try:
+        from sim.experiments.seeds import replication_seeds
+    except ImportError:
+        return [root + i for i in range(n)], "root + i"
+    return replication_seeds(root, n), "sim.experiments.seeds.replication_seeds"
+
+
+def part_d(cfg: dict, path: Path, base: dict, log=print) -> dict:
+    sw = cfg["sweep"]
+    over = scale_overrides(base, sw["scale"]) + _run_overrides(sw["days"], sw["warmup_days"], 1)
+    spec = {"scenario": str(path), "overrides": over, "runs": sw["runs"],
+            "workers": sw["workers"], "root_seed": sw["root_seed"]}
+    log(f"(d) sweep: {sw['runs']} runs (scale {sw['scale']:g}, {sw['days']} days), serial and "
+        f"{sw['workers']} processes ...")
+    r = run_worker("sweep", spec)
+    r["ratio"] = r["serial_s"] / r["parallel_s"]
+    r["targets"] = [_check("d", r["ratio"])]
+    log(f"    serial {r['serial_s']:.1f} s, {sw['workers']} processes {r['parallel_s']:.1f} s: "
+        f"{r['ratio']:.2f}x")
+    return r
+
+
+def pool_context():
+    """`fork` where the platform has it. Importing mesa (3.3) calls
+    `multiprocessing.set_start_method("spawn", force=True)` (mesa/batchrunner.py), so a default
+    pool would re-import numpy, pandas, mesa and cogov in every worker (seconds each)."""
+    import multiprocessing as mp
+
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+def w_sweep(spec: dict) -> dict:
+    from concurrent.futures import ProcessPoolExecutor
+
+    seeds, how = _seeds(spec["root_seed"], spec["runs"])
+    # serial: one process, scenario loaded once
+    t0 = time.perf_counter()
+    _sweep_init(spec["scenario"], spec["overrides"])
+    serial = [_sweep_one(s) for s in seeds]
+    t1 = time.perf_counter()
+    # parallel: a pool of `workers` processes (start-up included), scenario loaded once in each
+    ctx = pool_context()
+    with ProcessPoolExecutor(spec["workers"], mp_context=ctx, initializer=_sweep_init,
+                             initargs=(spec["scenario"], spec["overrides"])) as pool:
+        parallel = list(pool.map(_sweep_one, seeds, chunksize=1))
+    t2 = time.perf_counter()
+    return {"runs": len(seeds), "workers": spec["workers"], "overrides": spec["overrides"],
+            "seeds": how, "runner": f"concurrent.futures.ProcessPoolExecutor "
+                                    f"({ctx.get_start_method()}) over sim.runner.run_scenario",
+            "identical_results": serial == parallel, "complaints_total": sum(serial),
+            "serial_s": t1 - t0, "parallel_s": t2 - t1,
+            "serial_runs_per_s": len(seeds) / (t1 - t0),
+            "parallel_runs_per_s": len(seeds) / (t2 - t1)}
+
+
+WORKERS = {"mmc_cogov": w_mmc_cogov, "mmc_simpy": w_mmc_simpy, "district": w_district,
+           "sweep": w_sweep}
+
+
+if __name__ == "__main__":
+    # call the functions of the imported module, not of `__main__`, so that pool workers
+    # (fork or spawn) find them and their module state under one name
+    from benchmarks import cases as _cases
+
+    print(json.dumps(_cases.WORKERS[sys.argv[1]](json.loads(sys.argv[2]))), flush=True)
