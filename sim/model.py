@@ -21,6 +21,7 @@ still works with Mesa's DataCollector and SolaraViz.
 
 from __future__ import annotations
 
+import gc
 import math
 from bisect import bisect_right
 from heapq import heappop, heappush
@@ -94,6 +95,8 @@ class GovernanceModel(mesa.Model):
         self.effects = combine(s.assessment.policies)
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, self)
         self.main_co_on = s.main_co.enabled and self.routing.platform_led
+        joint = self.main_co_on or s.linkage.enabled
+        self.joint_possible = [bool(c.co_handlers) and joint for c in self.cats]
         d = s.dispatch
         self.dual = [d.modes.get(code, "dual" if (cat.family in d.dual_families
                                                    or d.default_mode == "dual") else "single")
@@ -138,7 +141,8 @@ class GovernanceModel(mesa.Model):
 
         # counters
         self.n_open = 0
-        self.open_area = 0.0
+        self.open_area = 0.0        # integral of open cases over time, from 0
+        self.open_area_warm = 0.0   # ... up to the end of warm-up
         self._open_last = 0.0
         self.wait_sum = 0.0
         self.wait_n = 0
@@ -197,12 +201,23 @@ class GovernanceModel(mesa.Model):
             self.running = False
 
     def run(self, progress=None) -> None:
-        """Run to the horizon; `progress(fraction)` is called after every interval."""
-        while self.running and self.now < self.horizon:
-            self.step()
-            if progress:
-                progress(self.now / self.horizon)
-        self.finish()
+        """Run to the horizon; `progress(fraction)` is called after every interval.
+
+        The cyclic garbage collector is paused meanwhile: the run allocates millions of
+        short-lived objects without reference cycles, and full collections over the growing
+        case table would make the cost superlinear in the district's size.
+        """
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            while self.running and self.now < self.horizon:
+                self.step()
+                if progress:
+                    progress(self.now / self.horizon)
+            self.finish()
+        finally:
+            if was_enabled:
+                gc.enable()
 
     # ------------------------------------------------------------------ world lookups
     def unit(self, code: str, street: int) -> Department:
@@ -432,8 +447,7 @@ class GovernanceModel(mesa.Model):
         self.p_case[pid] = case
         self.p_state[pid] = self.OPEN_CASE
         t = self.now
-        if t > self.warmup:  # the open-cases integral (inline _open_change(+1))
-            self.open_area += self.n_open * (t - max(self._open_last, self.warmup))
+        self.open_area += self.n_open * (t - self._open_last)  # inline _open_change(+1)
         self._open_last = t
         self.n_open += 1
         if not route:
@@ -480,7 +494,7 @@ class GovernanceModel(mesa.Model):
         if case.repeat:
             hours *= eff.repeat_handling_factor
         pending = 1
-        if cat.co_handlers and (self.main_co_on or s.linkage.enabled):
+        if self.joint_possible[case.k]:
             if self.main_co_on:
                 case.joint = "main_co"
                 delay = self.coordination() * eff.coordination_factor
@@ -599,8 +613,7 @@ class GovernanceModel(mesa.Model):
         t = self.now
         case.closed = t
         case.outcome = outcome
-        if t > self.warmup:  # inline _open_change(-1)
-            self.open_area += self.n_open * (t - max(self._open_last, self.warmup))
+        self.open_area += self.n_open * (t - self._open_last)  # inline _open_change(-1)
         self._open_last = t
         self.n_open -= 1
         pid = case.pid
@@ -623,9 +636,9 @@ class GovernanceModel(mesa.Model):
             unit.dissatisfied_ewma += EWMA_ALPHA * (case.dissatisfied - unit.dissatisfied_ewma)
 
     def _open_change(self, delta: int) -> None:
+        """Keep the integral of open cases over time (for `mean_open_cases`)."""
         t = self.now
-        if t > self.warmup:
-            self.open_area += self.n_open * (t - max(self._open_last, self.warmup))
+        self.open_area += self.n_open * (t - self._open_last)
         self._open_last = t
         self.n_open += delta
 
@@ -673,6 +686,8 @@ class GovernanceModel(mesa.Model):
         for u in self.all_units():
             u._acc(self.now)
         self._warm_snapshot = {id(u): (u.busy_area, u.cap_area) for u in self.all_units()}
+        self._open_change(0)
+        self.open_area_warm = self.open_area
 
     def all_units(self):
         yield from self.units.values()

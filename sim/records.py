@@ -100,10 +100,15 @@ def complaint_table(model) -> pd.DataFrame:
 
 
 def case_log(model, cases: pd.DataFrame | None = None,
-             complaints: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The case log: one row per complaint, Open311 GeoReport v2 names where one fits."""
+             complaints: pd.DataFrame | None = None, rows: slice | None = None) -> pd.DataFrame:
+    """The case log: one row per complaint, Open311 GeoReport v2 names where one fits
+    (`rows`: only that slice of complaints, to write a large log in chunks)."""
     cases = case_table(model) if cases is None else cases
     comp = complaint_table(model) if complaints is None else complaints
+    first = 0
+    if rows is not None:
+        first = rows.start or 0
+        comp = comp.iloc[rows]
     base = np.datetime64(model.scenario.run.start_date.isoformat(), "s")
     ci = comp["case_id"].to_numpy()
     k = cases["k"].to_numpy()[ci]
@@ -119,7 +124,7 @@ def case_log(model, cases: pd.DataFrame | None = None,
     grids = np.asarray([g.name for g in model.layout.grids], dtype=object)
     channels = np.asarray(model.channel_codes, dtype=object)
     return pd.DataFrame({
-        "service_request_id": np.arange(1, len(comp) + 1),
+        "service_request_id": np.arange(first + 1, first + len(comp) + 1),
         "service_code": codes[k],
         "service_name": names[k],
         "status": np.where(closed >= 0, "closed", "open"),
@@ -202,7 +207,7 @@ def summarize(model, cases: pd.DataFrame | None = None,
         **{k: _r(v) for k, v in ttc.items()},
         "on_time_rate": _r(on_time),
         "backlog_end": int(model.n_open),
-        "mean_open_cases": _r(model.open_area / (H - W)),
+        "mean_open_cases": _r((model.open_area - model.open_area_warm) / (H - W)),
         "transfers": int(model.transfers),
         "police_nonpolice_hours": _r(model.police_nonpolice_hours, 3),
         "police_nonpolice_share": _r(model.police_nonpolice_hours / police_hours

@@ -26,6 +26,9 @@ from .scenario.loader import dump_yaml, scenario_sha256, scenario_to_dict
 from .scenario.schema import Scenario
 
 
+CHUNK = 200_000  # case-log rows formatted at a time
+
+
 @dataclass
 class RunResult:
     """Everything one run produced. DataFrames are built on demand by `run_scenario`."""
@@ -79,7 +82,14 @@ def write_outputs(result: RunResult, out: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     m = result.model
     cases, comp = case_table(m), complaint_table(m)
-    result.cases.to_csv(out / "cases.csv", index=False)
+    if result._cases is not None:
+        result.cases.to_csv(out / "cases.csv", index=False)
+    else:  # in chunks, so a district-year's log never sits in memory as strings at once
+        n = len(comp)
+        with open(out / "cases.csv", "w", encoding="utf-8", newline="") as fh:
+            for i, start in enumerate(range(0, max(n, 1), CHUNK)):
+                case_log(m, cases, comp, slice(start, start + CHUNK)).to_csv(
+                    fh, index=False, header=(i == 0))
     result.timeseries.to_csv(out / "timeseries.csv", index=False)
     by_street(m, cases, comp).to_csv(out / "summary_by_street.csv", index=False)
     by_grid(m, cases, comp).to_csv(out / "summary_by_grid.csv", index=False)
