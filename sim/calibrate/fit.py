@@ -352,7 +352,9 @@ def fit_log(log: CaseLog, ks_floor: float = 0.05, base=None) -> Calibration:
     hod, dow, hw, dw = time_weights(arrivals, log.window_start, log.window_end, notes)
 
     ch = arrivals["channel"].dropna()
-    mix = (ch.value_counts().rename_axis("channel").reset_index(name="cases"))
+    vc = ch.value_counts()
+    mix = pd.DataFrame({"channel": [str(x) for x in vc.index],
+                        "cases": vc.to_numpy(dtype=np.int64)})
     mix["share"] = mix["cases"] / max(1, mix["cases"].sum())
     raw = (arrivals.groupby(["channel_raw", "channel"], dropna=False).size()
            .reset_index(name="cases").sort_values("cases", ascending=False))
@@ -380,6 +382,9 @@ def fit_log(log: CaseLog, ks_floor: float = 0.05, base=None) -> Calibration:
         notes.append(f"{(ch == 'grid_patrol').mean():.1%} of cases were logged by field staff "
                      f"(mapped to grid_patrol)")
     ttc_all = fit_durations(cases["ttc_hours"], cases["ttc_event"], res, ks_floor)
+    if ttc_all.n_events == 0:
+        notes.append("no case has a close time: time to close cannot be estimated; handling "
+                     "is a placeholder (exponential with mean = the longest follow-up)")
     return Calibration(log=log, span_hours=span, categories=cats, departments=depts, hod=hod,
                        dow=dow, hour_weights=hw, dow_weights=dw, channel_mix=mix,
                        channel_raw=raw, shares=shares, ttc_all=ttc_all, notes=notes)

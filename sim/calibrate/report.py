@@ -68,7 +68,8 @@ def plot_ttc_fits(cal: Calibration, path: Path, what: str = "ttc", n: int = 9) -
         ax.set_ylim(0, 1)
         ax.set_title(code[:40], fontsize=9)
         ax.set_xlabel("hours")
-        ax.legend(fontsize=6, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6, loc="lower right")
     for ax in axes[len(codes):]:
         ax.set_visible(False)
     fig.suptitle(("handling time" if what == "handling" else "time to close")

@@ -105,13 +105,17 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
             kind = m.channels.kinds.get(code, guess_kind(code))
             kinds[code] = kind
             channels[code] = {"name": code, "name_zh": "", "kind": kind, "propensity": 0.0}
-    citizen = cal.channel_mix[[kinds[c] != "patrol" for c in cal.channel_mix["channel"]]]
+    mix = cal.channel_mix
+    citizen = mix[np.array([kinds[c] != "patrol" for c in mix["channel"]], dtype=bool)]
     total = float(citizen["cases"].sum())
     shares = dict(zip(citizen["channel"], citizen["cases"] / total)) if total else {}
-    for code, kind in kinds.items():
-        if kind == "patrol":
-            continue
-        channels.setdefault(code, {})["propensity"] = _r(shares.get(code, 0.0), 4)
+    if shares:   # a log without channels keeps the base's propensities
+        for code, kind in kinds.items():
+            if kind != "patrol":
+                channels[code]["propensity"] = _r(shares.get(code, 0.0), 4)
+    else:
+        notes.append("the log has no channel column (or no citizen channel): channel "
+                     "propensities stay as the base's")
     patrol_codes = {c for c, k in kinds.items() if k == "patrol"}
 
     # ---- departments

@@ -169,8 +169,11 @@ def compare_ttc(obs: Side, sim: Side, res: float, rel_tol: float = 0.25
 
 
 def compare_channels(obs: Side, sim: Side) -> tuple[pd.DataFrame, float]:
-    o = _arrivals(obs.cases)["channel"].value_counts(normalize=True)
-    s = _arrivals(sim.cases)["channel"].value_counts(normalize=True)
+    o = _arrivals(obs.cases)["channel"].dropna().value_counts(normalize=True)
+    s = _arrivals(sim.cases)["channel"].dropna().value_counts(normalize=True)
+    if o.empty:   # the log has no channel column
+        return pd.DataFrame({"channel": list(s.index), "observed_share": np.nan,
+                             "simulated_share": s.to_numpy()}), float("nan")
     idx = list(o.index) + [c for c in s.index if c not in o.index]
     t = pd.DataFrame({"channel": idx, "observed_share": [float(o.get(c, 0)) for c in idx],
                       "simulated_share": [float(s.get(c, 0)) for c in idx]})
@@ -318,7 +321,8 @@ def _plot_ttc(v: Validation, path: Path, res: float, n: int = 9) -> None:
         ax.set_ylim(0, 1)
         ax.set_title(code[:40], fontsize=9)
         ax.set_xlabel("hours to close")
-        ax.legend(fontsize=7, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
     for ax in axes[len(codes):]:
         ax.set_visible(False)
     fig.suptitle("time to close: observed vs simulated (Kaplan-Meier)", fontsize=10)
