@@ -47,7 +47,11 @@ def cmd_run(args) -> int:
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
     result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
-    out = write_outputs(result, args.out)
+    try:
+        out = write_outputs(result, args.out)
+    except OSError as exc:
+        raise UserError(f"--out {args.out}: cannot write the results there ({exc.strerror}): "
+                        f"give a writable directory") from None
     if not args.quiet:
         s = result.summary
         print(f"{scenario.name} (seed {s['seed']}): {s['complaints']:,} complaints, "

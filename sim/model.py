@@ -103,6 +103,8 @@ class GovernanceModel(mesa.Model):
                      == "dual" and self.police_code is not None and cat.owner != self.police_code
                      for code, cat in zip(self.cat_codes, self.cats)]
         self.deadline = [c.deadline_hours for c in self.cats]
+        self.handback_on = [s.handback.enabled if c.handback is None else c.handback
+                            for c in self.cats]
 
         # per category, for the scalar (recurrence) path
         self._p_rep = [c.p_report * s.citizens.report_propensity for c in self.cats]
@@ -543,7 +545,7 @@ class GovernanceModel(mesa.Model):
         if kind == "onsite":
             if self.u_outcome() >= case.cat.p_unsettled_after_police:
                 self.close(case, "resolved")
-            elif self.scenario.handback.enabled:
+            elif self.handback_on[case.k]:
                 self.platforms[case.street].handbacks += 1
                 if post:
                     self.handbacks += 1

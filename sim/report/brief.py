@@ -203,9 +203,12 @@ def _question(res: Results, lang: str, question: str | None) -> str:
     if res.kind == "sweep":
         factors = _factor_names(res)
         outs = [T.metric_info(m, lang).label for m in T.HEADLINE[:2]]
-        sep = "、" if zh else " and "
-        return S[lang]["sweep_q"].format(outputs=sep.join(outs),
-                                         factors=sep.join(factors) or
+
+        def join(xs):
+            if zh or len(xs) < 2:
+                return "、".join(xs)
+            return ", ".join(xs[:-1]) + " and " + xs[-1]
+        return S[lang]["sweep_q"].format(outputs=join(outs), factors=join(factors) or
                                          ("所变化的参数" if zh else "the factors varied"))
     if len(names) >= 2:
         alts = "、".join(f"「{n}」" for n in names[1:]) if zh else ", ".join(names[1:])
@@ -540,7 +543,7 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
     body.append(f"<h2>{_e(s['reproduce'])}</h2>" + _reproduce(res, lang, brief_cmd, str(rel)))
 
     body_html = "\n".join(body)
-    css = CSS + font_face_css(ttl + body_html if has_cjk(body_html) else "")
+    css = CSS + font_face_css(ttl + body_html if has_cjk(body_html) else "", required=need_cjk)
     page = (f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if zh else 'en'}\"><head>"
             f"<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
             f"initial-scale=1\"><meta name=\"generator\" content=\"cogov {__version__}\">"

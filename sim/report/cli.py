@@ -8,8 +8,11 @@ import sys
 def cmd_brief(args) -> int:
     from .brief import build_brief
 
+    argv = ["cogov", "brief", args.results, "--out", args.out, "--lang", args.lang,
+            *_opt("--question", args.question), *_opt("--objective", args.objective),
+            *_opt("--title", args.title)]
     out = build_brief(args.results, args.out, lang=args.lang, question=args.question,
-                      objective=args.objective, title=args.title, argv=_argv())
+                      objective=args.objective, title=args.title, argv=argv)
     print(f"brief: {out} (figures as PNG and PDF in {out.parent / (out.stem + '_figures')})")
     return 0
 
@@ -25,8 +28,10 @@ def cmd_routing_export(args) -> int:
 def cmd_routing_import(args) -> int:
     from .routing_table import import_table
 
+    argv = ["cogov", "routing", "import", args.table, "--into", args.into, "--out", args.out,
+            *(["--resolved"] if args.resolved else []), *_sets(args.overrides)]
     path, warnings = import_table(args.table, args.into, args.out, overrides=args.overrides,
-                                  resolved=args.resolved, argv=_argv())
+                                  resolved=args.resolved, argv=argv)
     for w in warnings:
         print(f"{args.table}: warning: {w}", file=sys.stderr)
     print(f"scenario: {path} (check it with: cogov validate {path})")
@@ -36,17 +41,27 @@ def cmd_routing_import(args) -> int:
 def cmd_recommend(args) -> int:
     from .recommend import recommend
 
+    argv = ["cogov", "recommend", args.scenario, "--objective", args.objective,
+            *_opt("--direction", args.direction),
+            *[a for c in args.constraint for a in ("--constraint", c)],
+            "--budget", str(args.budget), "--replications", str(args.replications),
+            *_opt("--validation-replications", args.validation_replications),
+            "--seed", str(args.seed), "--owners", args.owners, "--lang", args.lang,
+            "--out", args.out, *_sets(args.overrides)]
     recommend(args.scenario, args.out, objective=args.objective, direction=args.direction,
               constraints=args.constraint, budget=args.budget, replications=args.replications,
               validation_replications=args.validation_replications, seed=args.seed,
               overrides=args.overrides, owners=args.owners, lang=args.lang,
-              workers=args.workers, quiet=args.quiet, argv=_argv())
+              workers=args.workers, quiet=args.quiet, argv=argv)
     return 0
 
 
-def _argv() -> list[str]:
-    """The command as typed (for the reproduce sections)."""
-    return ["cogov", *sys.argv[1:]]
+def _opt(flag: str, value) -> list[str]:
+    return [] if value is None else [flag, str(value)]
+
+
+def _sets(overrides) -> list[str]:
+    return [a for o in overrides for a in ("--set", o)]
 
 
 def _set(p) -> None:

@@ -289,10 +289,8 @@ def heatmap(res: Results, lab: Labels) -> Fig | None:
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 4.2 * nrow), squeeze=False)
     dmax = max([np.nanmax(np.abs(list(p[1].values()))) if p[2] and np.isfinite(
         list(p[1].values())).any() else 0.0 for p in panels] + [1e-9])
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad((0, 0, 0, 0))
-    dcmap = plt.get_cmap("RdBu_r").copy()
-    dcmap.set_bad((0, 0, 0, 0))
+    cmap = plt.get_cmap("viridis").with_extremes(bad=(0, 0, 0, 0))
+    dcmap = plt.get_cmap("RdBu_r").with_extremes(bad=(0, 0, 0, 0))
     grey = ListedColormap(["#dddddd"])
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
@@ -414,7 +412,8 @@ def sensitivity(res: Results, lab: Labels) -> list[Fig]:
                 fig.tight_layout()
                 cap = ("误差线：95%置信区间（SALib 自助法）" if lab.lang == "zh"
                        else "error bars: 95% confidence interval (SALib bootstrap)")
-                out.append(Fig(_slug("sobol_" + title), f"{t['sobol']}: {title}", cap, fig))
+                out.append(Fig(_slug("sobol_" + title),
+                               f"{t['sobol']}: {metric_info(output, lab.lang).label}", cap, fig))
             elif "mu_star" in sub.columns:
                 info = metric_info(output, lab.lang)
                 u = unit(info.kind, lab.lang)
@@ -442,7 +441,7 @@ def sensitivity(res: Results, lab: Labels) -> list[Fig]:
                 cap = ("μ*：参数对输出的平均影响大小；σ：非线性或交互作用" if lab.lang == "zh"
                        else "\u03bc*: how much a factor moves the output on average; \u03c3: "
                             "non-linearity or interactions")
-                out.append(Fig(_slug("morris_" + title), f"Morris: {title}", cap, fig))
+                out.append(Fig(_slug("morris_" + title), f"Morris: {info.label}", cap, fig))
     return out
 
 

@@ -160,12 +160,16 @@ def require_cjk_font() -> CJKFont:
     return find_cjk_font()
 
 
-def font_face_css(text: str, family: str = "CogovCJK") -> str:
+def font_face_css(text: str, family: str = "CogovCJK", required: bool = True) -> str:
     """An `@font-face` rule embedding the CJK font subset to the CJK characters of `text`
     (WOFF, base64): a page that uses it shows Chinese without any font installed. Empty when
-    `text` has no CJK character. Raises `UserError` (install hint) when no CJK font exists."""
+    `text` has no CJK character. Without a CJK font: `UserError` (install hint) if `required`,
+    else a warning on stderr and an empty rule (the reader's own fonts must do)."""
     chars = "".join(sorted({c for c in text if has_cjk(c)}))
     if not chars:
+        return ""
+    if not required and find_cjk_font() is None:
+        use_cjk_font(required=False)  # prints the install hint once
         return ""
     font = require_cjk_font()
     data = _subset_woff(font.path, font.index, chars)

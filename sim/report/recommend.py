@@ -21,13 +21,15 @@ in the search, so the winner's curse does not inflate the gain), written as a co
 directory `evidence/` and briefed (`brief.html`, before/after with CIs).
 
 Outputs in DIR: routing_table.csv and .yaml (recommended), current_routing_table.csv,
-recommended_scenario.yaml (extends the input scenario), search_log.csv, evidence/, brief.html.
+recommended_scenario.yaml (extends the input scenario), search_log.csv (every candidate),
+search.json (settings, seeds, changes), evidence/ and brief.html.
 """
 
 from __future__ import annotations
 
 import copy
 import html
+import json
 import math
 import re
 import sys
@@ -240,6 +242,14 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str = "repe
                                seed, valid_seeds)
     _patch_manifest(ev_dir, objective)
     changes = _changes(current_rows, best_rows)
+    (out / "search.json").write_text(json.dumps({
+        "scenario": str(scenario_path), "overrides": list(overrides), "objective": objective,
+        "direction": direction, "constraints": [c.text for c in cons], "budget": budget,
+        "evaluated": used, "replications": replications, "search_seeds": search_seeds,
+        "validation_seeds": valid_seeds, "root_seed": seed, "owners": owners,
+        "changes": [dict(zip(("category", "column", "current", "recommended"), c))
+                    for c in changes], "command": argv}, indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
     sections = _sections(lang, changes, cons, objective, direction, used, budget,
                          replications, v_reps, search_seeds, ev_dir, rows_log)
     q = _question(lang, objective, direction, cons)
@@ -424,8 +434,6 @@ def _sections(lang, changes, cons, objective, direction, used, budget, reps, v_r
 
 
 def _patch_manifest(ev_dir: Path, objective: str) -> None:
-    import json
-
     p = ev_dir / "manifest.json"
     m = json.loads(p.read_text(encoding="utf-8"))
     m["objective"] = objective

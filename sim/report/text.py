@@ -252,8 +252,12 @@ def headline(fmt: Formatter, base: str, alt: str, metric: str) -> list[Segment] 
     zh = fmt.lang == "zh"
     d, dlo, dhi = (float(ra.get(k, math.nan)) for k in ("diff_mean", "diff_ci_low",
                                                         "diff_ci_high"))
-    clear = np.isfinite(dlo) and np.isfinite(dhi) and (dlo > 0 or dhi < 0)
     vb, va = fmt.value_with_ci(base, metric), fmt.value_with_ci(alt, metric)
+    if d == 0 and dlo == 0 and dhi == 0:  # same seeds and the same behaviour: identical runs
+        if zh:
+            return [f"「{alt}」与「{base}」的{info.label}完全相同：", *va, "。"]
+        return [f"{alt} gives the same {info.label} as {base}: ", *va, "."]
+    clear = np.isfinite(dlo) and np.isfinite(dhi) and (dlo > 0 or dhi < 0)
     diff = [fmt.num(alt, metric, "diff_mean"), "（" if zh else " (",
             *fmt.ci(alt, metric, diff=True), "）" if zh else ")"]
     if clear:

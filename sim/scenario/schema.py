@@ -157,6 +157,9 @@ class Category(Strict):
         0.0, description="probability on-site police action closes it without settling it "
                          "(案结事未了)")
     police_onsite_hours: Pos = Field(1.0, description="police staff hours per on-site action")
+    handback: bool | None = Field(
+        None, description="hand this category back to the grid when police leave it unsettled; "
+                          "None follows `handback.enabled`")
     p_grid_settle: Prob = Field(
         0.0, description="probability a grid worker settles it on the spot or at a follow-up "
                          "visit by mediation")

@@ -1,0 +1,434 @@
+"""`cogov brief`: the HTML parses, every figure is embedded, quoted numbers equal comparison.csv,
+Chinese renders (figures without missing glyphs, the page with an embedded CJK subset), and,
+where Chromium exists, the page renders headless with no broken image and no missing glyph."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import re
+import shutil
+import subprocess
+import warnings
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.report import text as T
+from sim.report.fonts import find_cjk_font, has_cjk
+from sim.report.results import load_results, write_compare_dir
+from sim.runner import run_scenario
+from sim.scenario.loader import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
+SEEDS = [11, 12, 13]
+
+# A two-street variant of the M/M/c scenario with Chinese names, repeats, 110 and handback:
+# 30 days, runs in a fraction of a second.
+SMALL = f"""
+extends: {MMC.as_posix()}
+name: sectoral
+description: 两个街道的小情景 (sectoral routing)
+district:
+  name: test
+  name_zh: 测试区
+  streets:
+    - name: Wuhulu
+      name_zh: 芜湖路街道
+      grids:
+        - {{name: W1, population: 300}}
+        - {{name: W2, population: 250}}
+        - {{name: W3, population: 200}}
+        - {{name: W4, population: 250}}
+    - name: Baogong
+      name_zh: 包公街道
+      grids:
+        - {{name: B1, population: 400}}
+        - {{name: B2, population: 350}}
+        - {{name: B3, population: 250}}
+catalogue:
+  job:
+    name: Street vending
+    name_zh: 占道经营
+    p_resolve: 0.7
+    incidence_per_1000_per_year: {{default: 3000}}
+  dispute:
+    name: Neighbour disputes
+    name_zh: 邻里纠纷
+    family: non_police
+    owner: community
+    police_on_site: true
+    p_unsettled_after_police: 0.5
+    p_grid_settle: 0.5
+    handling: {{kind: exponential, mean: 3.0}}
+    p_resolve: 0.6
+    p_report: 0.8
+    incidence_per_1000_per_year: {{default: 2000}}
+    channel_weights: {{hotline_12345: 0.4, police_110: 0.6}}
+departments:
+  desk: {{name: Urban management, name_zh: 城管执法中队, staff: 3,
+          jurisdiction: [urban_management, non_police]}}
+  community: {{name: Community office, name_zh: 综治中心, staff: 2, jurisdiction: [non_police]}}
+  police: {{name: Police station, name_zh: 派出所, staff: 3, is_police: true}}
+channels:
+  hotline_12345: {{name: hotline, name_zh: 12345热线, kind: hotline, propensity: 0.7}}
+  police_110: {{name: "110", name_zh: 110报警, kind: police, propensity: 0.3}}
+  grid_patrol: {{name: grid patrol, name_zh: 网格巡查, kind: patrol, propensity: 0.0}}
+citizens:
+  report_delay: {{kind: exponential, mean: 12}}
+  repeat: {{p_complain_again: 0.7, max_repeats: 3, patience: {{kind: exponential, mean: 48}}}}
+grid_workers: {{per_grid: 1, detection_prob: 0.0}}
+routing: {{policy: sectoral}}
+run: {{horizon_days: 30, warmup_days: 5, seed: 1}}
+"""
+TERRITORIAL = """
+extends: small.yaml
+name: territorial
+description: 属地管理 + 回流网格 (territorial routing with handback)
+routing: {policy: territorial}
+handback: {enabled: true}
+main_co: {enabled: true}
+"""
+
+
+def write_scenarios(folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    a, b = folder / "small.yaml", folder / "territorial.yaml"
+    a.write_text(SMALL, encoding="utf-8")
+    b.write_text(TERRITORIAL, encoding="utf-8")
+    return a, b
+
+
+def make_compare_dir(out: Path, paths: list[Path], seeds=SEEDS) -> Path:
+    """A compare-format results directory from a few short runs (the fixture generator)."""
+    entries = []
+    for p in paths:
+        sc = load_scenario(p)
+        entries.append({"name": sc.name, "path": str(p), "overrides": [], "scenario": sc,
+                        "results": [run_scenario(sc, seed=s) for s in seeds]})
+    cmd = ["cogov", "compare", *map(str, paths), "--replications", str(len(seeds))]
+    return write_compare_dir(out, entries, cmd, 7, list(seeds))
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("brief")
+    a, b = write_scenarios(d / "scenarios")
+    return make_compare_dir(d / "cmp", [a, b])
+
+
+@pytest.fixture(scope="module")
+def briefs(results_dir) -> dict[str, Path]:
+    out = {}
+    for lang in ("en", "zh"):
+        path = results_dir.parent / f"brief_{lang}.html"
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=r".*missing from font")  # tofu = error
+            assert main(["brief", str(results_dir), "--out", str(path), "--lang", lang]) == 0
+        out[lang] = path
+    return out
+
+
+class Page(HTMLParser):
+    """Collects images, tagged numbers, scripts, links and the visible text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.imgs, self.nums, self.tags, self.text = [], [], [], []
+        self._num: dict | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "img":
+            self.imgs.append(a)
+        if tag in ("style", "script"):
+            self._skip += 1
+        if tag == "span" and "num" in (a.get("class") or "").split():
+            self._num = {**a, "text": ""}
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script"):
+            self._skip -= 1
+        if tag == "span" and self._num is not None:
+            self.nums.append(self._num)
+            self._num = None
+
+    def handle_data(self, data):
+        if self._num is not None:
+            self._num["text"] += data
+        if not self._skip:
+            self.text.append(data)
+
+
+def parse(path: Path) -> Page:
+    p = Page()
+    p.feed(path.read_text(encoding="utf-8"))
+    p.close()
+    return p
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_html_parses_and_is_self_contained(briefs, lang):
+    html = briefs[lang].read_text(encoding="utf-8")
+    page = parse(briefs[lang])
+    assert html.startswith("<!DOCTYPE html>")
+    assert not [t for t, _ in page.tags if t in ("script", "link", "iframe", "object")]
+    for _, attrs in page.tags:
+        for k in ("src", "href"):
+            v = attrs.get(k)
+            assert v is None or v.startswith(("data:", "#")), f"external reference {v[:60]}"
+    assert "url(http" not in html and "@import" not in html
+    assert ("lang=\"zh-CN\"" in html) == (lang == "zh")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_figure_embedded_and_saved(briefs, lang):
+    page = parse(briefs[lang])
+    fig_dir = briefs[lang].parent / f"{briefs[lang].stem}_figures"
+    pngs = sorted(fig_dir.glob("*.png"))
+    assert len(pngs) >= 6  # throughput, repeat rate, time to close, over time, map, staff load
+    assert len(page.imgs) == len(pngs)
+    embedded = set()
+    for img in page.imgs:
+        src = img["src"]
+        assert src.startswith("data:image/png;base64,")
+        data = base64.b64decode(src.split(",", 1)[1])
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        embedded.add(data)
+        assert img.get("alt")
+    assert embedded == {p.read_bytes() for p in pngs}
+    for p in pngs:
+        pdf = p.with_suffix(".pdf")
+        assert pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_quoted_numbers_equal_comparison_csv(briefs, results_dir, lang):
+    cmp = pd.read_csv(results_dir / "comparison.csv")
+    page = parse(briefs[lang])
+    nums = [n for n in page.nums if n.get("data-source") == "comparison"]
+    assert len(nums) > 50
+    for n in nums:
+        row = cmp[(cmp["scenario"] == n["data-scenario"]) & (cmp["metric"] == n["data-metric"])]
+        assert len(row) == 1, n
+        expected = float(row.iloc[0][n["data-field"]])
+        got = float(n["data-value"])
+        assert got == expected or (math.isnan(got) and math.isnan(expected)), n
+        # the printed text is that value, rounded, in the metric's display scale
+        info = T.metric_info(n["data-metric"])
+        m = re.search(r"[+\-\u2212]?[\d,]+(?:\.\d+)?", n["text"])
+        assert m, n
+        shown = float(m.group().replace(",", "").replace("\u2212", "-"))
+        decimals = len(m.group().split(".")[1]) if "." in m.group() else 0
+        assert abs(shown - expected * T.scale(info.kind)) <= 0.5 * 10 ** -decimals + 1e-9, n
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_number_has_a_unit(briefs, lang):
+    page = parse(briefs[lang])
+    units = [u for pair in T.UNITS.values() for u in pair] + list(T.PP)
+    for n in page.nums:
+        if n.get("data-field") in ("ci_low", "diff_ci_low"):
+            continue  # the low end of a range: the high end right after it carries the unit
+        text = n["text"].strip()
+        assert any(text.endswith(u) for u in units), f"no unit: {text!r}"
+
+
+def test_headline_sentence_shape(briefs, results_dir):
+    text = " ".join(parse(briefs["en"]).text)
+    cmp = pd.read_csv(results_dir / "comparison.csv")
+    r = cmp[(cmp.scenario == "territorial") & (cmp.metric == "repeat_complaint_rate")].iloc[0]
+    verb = "lowers" if r.diff_mean < 0 else "raises"
+    assert f"territorial {verb} the repeat-complaint rate from " in text or \
+        "do not differ clearly in the repeat-complaint rate" in text
+    assert "95% CI" in text
+    zh = " ".join(parse(briefs["zh"]).text)
+    assert "重复投诉率" in zh and "95%置信区间" in zh
+
+
+def test_brief_sections_and_reproduction(briefs, results_dir):
+    text = " ".join(parse(briefs["en"]).text)
+    for heading in ("The question", "What differs between them", "Headline findings",
+                    "Figures", "Assumptions and caveats", "How to reproduce"):
+        assert heading in text
+    assert "routing.policy" in text and "handback.enabled" in text  # the scenario diff
+    for s in SEEDS:
+        assert str(s) in text
+    assert "cogov compare" in text and "cogov brief" in text
+
+
+def test_chinese_text_is_covered_by_the_embedded_font(briefs):
+    from fontTools.ttLib import TTFont
+
+    html = briefs["zh"].read_text(encoding="utf-8")
+    m = re.search(r"font/woff;base64,([A-Za-z0-9+/=]+)", html)
+    assert m, "no embedded CJK font"
+    font = TTFont(io.BytesIO(base64.b64decode(m.group(1))))
+    cmap = font.getBestCmap()
+    visible = "".join(parse(briefs["zh"]).text)
+    missing = {c for c in visible if has_cjk(c) and ord(c) not in cmap}
+    assert not missing, f"glyphs not in the embedded font: {''.join(sorted(missing))}"
+    assert "派出所" in html and "重复投诉率" in html  # department and metric names
+
+
+def test_cjk_font_found():
+    font = find_cjk_font()
+    assert font is not None, "no CJK font: pip install mplfonts (a cogov dependency)"
+    assert Path(font.path).is_file()
+
+
+def test_compare_dir_without_comparison_csv_is_recomputed(results_dir, tmp_path):
+    d = tmp_path / "copy"
+    shutil.copytree(results_dir, d)
+    (d / "comparison.csv").unlink()
+    res = load_results(d)
+    orig = pd.read_csv(results_dir / "comparison.csv")
+    assert set(res.comparison["metric"]) == set(orig["metric"])
+
+
+def test_bad_results_dir_exits_2(tmp_path, capsys):
+    assert main(["brief", str(tmp_path), "--out", str(tmp_path / "b.html")]) == 2
+    assert "manifest.json" in capsys.readouterr().err
+    assert main(["brief", str(tmp_path / "nope"), "--out", str(tmp_path / "b.html")]) == 2
+
+
+def test_real_compare_output(tmp_path):
+    """The brief reads what `cogov compare` (sim.experiments) writes."""
+    exp = pytest.importorskip("sim.experiments.compare")
+    a, b = write_scenarios(tmp_path / "sc")
+    out = tmp_path / "cmp"
+    exp.compare([str(a), str(b)], replications=2, out=out, seed=5)
+    brief = tmp_path / "brief.html"
+    assert main(["brief", str(out), "--out", str(brief), "--lang", "zh"]) == 0
+    page = parse(brief)
+    cmp = pd.read_csv(out / "comparison.csv")
+    nums = [n for n in page.nums if n.get("data-source") == "comparison"]
+    assert nums and page.imgs
+    for n in nums:
+        row = cmp[(cmp["scenario"] == n["data-scenario"]) & (cmp["metric"] == n["data-metric"])]
+        exp_v, got = float(row.iloc[0][n["data-field"]]), float(n["data-value"])
+        assert got == exp_v or (math.isnan(got) and math.isnan(exp_v))
+
+
+def test_sweep_with_sensitivity_briefs(tmp_path):
+    """A sweep directory (ledger + sensitivity CSVs) briefs with sensitivity figures."""
+    a, _ = write_scenarios(tmp_path / "sc")
+    d = tmp_path / "sweep"
+    d.mkdir()
+    runs = pd.DataFrame({"run_id": range(8), "point": range(8), "replication": 0,
+                         "seed": range(100, 108), "status": "ok",
+                         "staff": [2, 3, 4, 5] * 2,
+                         "repeat_complaint_rate": [0.3, 0.28, 0.25, 0.2, 0.31, 0.27, 0.24, 0.21],
+                         "throughput_per_day": [30, 31, 32, 33, 30, 31, 32, 33.5]})
+    runs.to_csv(d / "runs.csv", index=False)
+    pd.DataFrame({"metric": ["repeat_complaint_rate"] * 2 + ["throughput_per_day"] * 2,
+                  "factor": ["staff", "patience"] * 2, "S1": [0.6, 0.2, 0.7, 0.1],
+                  "S1_conf": [0.1, 0.05, 0.1, 0.05], "ST": [0.7, 0.3, 0.8, 0.15],
+                  "ST_conf": [0.1, 0.05, 0.1, 0.05]}).to_csv(d / "sensitivity_sobol.csv",
+                                                            index=False)
+    pd.DataFrame({"metric": ["repeat_complaint_rate"] * 2, "factor": ["staff", "patience"],
+                  "mu": [0.05, 0.01], "mu_star": [0.05, 0.02], "mu_star_conf": [0.01, 0.01],
+                  "sigma": [0.01, 0.02]}).to_csv(d / "sensitivity_morris.csv", index=False)
+    (d / "manifest.json").write_text(json.dumps({
+        "kind": "sweep", "command": ["cogov", "sweep", "exp.yaml", "--out", str(d)],
+        "experiment": {"name": "tiny", "path": "exp.yaml"},
+        "scenario": {"path": str(a), "set": {"run.horizon_days": 20}},
+        "factors": [{"name": "staff", "paths": ["departments.desk.staff"], "range": [2, 5]}],
+        "replications": 1, "root_seed": 3, "seeds": "per run: runs.csv"}), encoding="utf-8")
+    out = tmp_path / "b.html"
+    assert main(["brief", str(d), "--out", str(out)]) == 0
+    page = parse(out)
+    names = {p.stem for p in (tmp_path / "b_figures").glob("*.png")}
+    assert any(n.startswith("sobol") for n in names) and any(n.startswith("morris")
+                                                              for n in names)
+    assert len(page.imgs) == len(names)
+    text = " ".join(page.text)
+    assert "total-order Sobol index" in text and "departments.desk.staff" in text
+
+
+# ----------------------------------------------------------------------------- Chromium
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",
+                             shutil.which("chromium-browser") or "") if p and Path(p).exists()),
+                None)
+CHECK_JS = r"""<script>
+(async () => {
+  const out = {images: [], missing: [], checked: 0};
+  try {
+    await document.fonts.ready;
+    for (const img of document.images) {
+      if (!img.complete || img.naturalWidth === 0) out.images.push(img.alt || '?');
+    }
+    const chars = [...new Set([...document.body.innerText])]
+      .filter(c => c.trim() && c.codePointAt(0) > 127);
+    const fam = getComputedStyle(document.body).fontFamily;
+    await document.fonts.load('40px ' + fam, chars.join(''));
+    const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+    const ctx = c.getContext('2d', {willReadFrequently: true});
+    const draw = (ch) => { ctx.clearRect(0, 0, 64, 64); ctx.font = '40px ' + fam;
+      ctx.fillStyle = '#000'; ctx.textBaseline = 'top'; ctx.fillText(ch, 4, 4);
+      return ctx.getImageData(0, 0, 64, 64).data.join(','); };
+    // what a missing glyph looks like: code points no font has
+    const tofu = new Set([draw('\u{10FFFD}'), draw('\uE000')]);
+    for (const ch of chars) { out.checked++; if (tofu.has(draw(ch))) out.missing.push(ch); }
+    out.tofu_control = tofu.has(draw('\u{10FFFC}'));
+  } catch (e) { out.error = String(e); }
+  const pre = document.createElement('pre'); pre.id = 'cogov-check';
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+})();
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian package "
+                                             "`chromium`): headless render check skipped")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_chromium_renders_without_broken_images_or_missing_glyphs(briefs, lang, tmp_path):
+    page = tmp_path / "check.html"
+    html = briefs[lang].read_text(encoding="utf-8")
+    page.write_text(html.replace("</body>", CHECK_JS + "</body>"), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", "--virtual-time-budget=15000",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    proc = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True,
+                          text=True, timeout=180, stdin=subprocess.DEVNULL)
+    m = re.search(r'<pre id="cogov-check">(.*?)</pre>', proc.stdout, re.S)
+    assert m, f"chromium gave no result: {proc.stderr[-2000:]}"
+    res = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert "error" not in res, res
+    assert res["tofu_control"], "the missing-glyph detector does not work on this machine"
+    assert res["images"] == [], f"broken images: {res['images']}"
+    assert res["missing"] == [], f"missing glyphs: {''.join(res['missing'])}"
+    assert res["checked"] > (100 if lang == "zh" else 3)
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, *flags, "--hide-scrollbars", "--window-size=1000,1600",
+                    f"--screenshot={shot}", briefs[lang].as_uri()], capture_output=True,
+                   timeout=180, stdin=subprocess.DEVNULL)
+    assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_no_cjk_font_gives_install_hint(results_dir, tmp_path, monkeypatch, capsys):
+    import sim.report.fonts as fonts
+
+    monkeypatch.setattr(fonts, "find_cjk_font", lambda: None)
+    with pytest.raises(Exception) as exc:
+        fonts.use_cjk_font(required=True)
+    assert "pip install mplfonts" in str(exc.value) and "fonts-noto-cjk" in str(exc.value)
+    assert main(["brief", str(results_dir), "--out", str(tmp_path / "b.html"),
+                 "--lang", "zh"]) == 2
+    assert "pip install mplfonts" in capsys.readouterr().err
+
+
+def test_single_scenario_single_run(tmp_path):
+    a, _ = write_scenarios(tmp_path / "sc")
+    d = make_compare_dir(tmp_path / "one", [a], seeds=[5])
+    out = tmp_path / "b.html"
+    assert main(["brief", str(d), "--out", str(out)]) == 0
+    text = " ".join(parse(out).text)
+    assert "Under sectoral, the repeat-complaint rate is " in text and "no CI: a single run" in text
