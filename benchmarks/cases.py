@@ -330,30 +330,6 @@ def part_c(cfg: dict, path: Path, base: dict, full: dict | None, log=print) -> d
 
 
 # ---------------------------------------------------------------- (d) sweep
-_SWEEP_SCENARIO = None
-
-
-def _sweep_init(path: str, overrides: list[str]) -> None:
-    global _SWEEP_SCENARIO
-    from sim.scenario.loader import load_scenario
-
-    _SWEEP_SCENARIO = load_scenario(path, overrides)
-
-
-def _sweep_one(seed: int) -> int:
-    from sim.runner import run_scenario
-
-    return int(run_scenario(_SWEEP_SCENARIO, seed=seed).summary["complaints"])
-
-
-def _seeds(root: int, n: int) -> tuple[list[int], str]:
-    try:
-        from sim.experiments.seeds import replication_seeds
-    except ImportError:
-        return [root + i for i in range(n)], "root + i"
-    return replication_seeds(root, n), "sim.experiments.seeds.replication_seeds"
-
-
 def part_d(cfg: dict, path: Path, base: dict, log=print) -> dict:
     sw = cfg["sweep"]
     over = scale_overrides(base, sw["scale"]) + _run_overrides(sw["days"], sw["warmup_days"], 1)
@@ -369,6 +345,66 @@ def part_d(cfg: dict, path: Path, base: dict, log=print) -> dict:
     return r
 
 
+def w_sweep(spec: dict) -> dict:
+    """A seed sweep through `sim.experiments` backends (as `cogov sweep` runs a design: the base
+    mapping shared, each run validated and run in the worker), else a plain process pool."""
+    from sim.scenario.loader import apply_set, load_raw
+
+    raw = load_raw(spec["scenario"])
+    for expr in spec["overrides"]:
+        apply_set(raw, expr)
+    try:
+        from sim.experiments.backends import ProcessBackend, RunTask, SerialBackend
+        from sim.experiments.seeds import replication_seeds
+    except ImportError:
+        return _sweep_pool(spec, raw)
+    seeds = replication_seeds(spec["root_seed"], spec["runs"])
+
+    def tasks():
+        return (RunTask(i, seed) for i, seed in enumerate(seeds))
+
+    def go(backend):
+        t0 = time.perf_counter()
+        res = sorted(backend.run(tasks(), shared=raw), key=lambda tr: tr[0].run_id)
+        dt = time.perf_counter() - t0
+        bad = [r for _, r in res if r["status"] != "ok"]
+        if bad:
+            raise RuntimeError(f"{len(bad)} sweep runs failed, e.g. {bad[0]['error']}")
+        return dt, [r["summary"]["complaints"] for _, r in res]
+
+    pb = ProcessBackend(spec["workers"])
+    serial_s, serial = go(SerialBackend())
+    parallel_s, parallel = go(pb)
+    return _sweep_result(spec, seeds, "sim.experiments.seeds.replication_seeds",
+                         f"sim.experiments.backends: SerialBackend vs ProcessBackend({pb.workers})"
+                         f" (base mapping shared, each run validated in its worker, as `cogov "
+                         f"sweep` runs a design)", serial, parallel, serial_s, parallel_s)
+
+
+def _sweep_result(spec, seeds, how, runner, serial, parallel, serial_s, parallel_s) -> dict:
+    return {"runs": len(seeds), "workers": spec["workers"], "overrides": spec["overrides"],
+            "seeds": how, "runner": runner, "identical_results": serial == parallel,
+            "complaints_total": sum(serial), "serial_s": serial_s, "parallel_s": parallel_s,
+            "serial_runs_per_s": len(seeds) / serial_s,
+            "parallel_runs_per_s": len(seeds) / parallel_s}
+
+
+_SWEEP_SCENARIO = None
+
+
+def _pool_init(raw: dict) -> None:
+    global _SWEEP_SCENARIO
+    from sim.scenario.loader import validate_mapping
+
+    _SWEEP_SCENARIO = validate_mapping(raw)
+
+
+def _pool_one(seed: int) -> int:
+    from sim.runner import run_scenario
+
+    return int(run_scenario(_SWEEP_SCENARIO, seed=seed).summary["complaints"])
+
+
 def pool_context():
     """`fork` where the platform has it. Importing mesa (3.3) calls
     `multiprocessing.set_start_method("spawn", force=True)` (mesa/batchrunner.py), so a default
@@ -378,28 +414,23 @@ def pool_context():
     return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
-def w_sweep(spec: dict) -> dict:
+def _sweep_pool(spec: dict, raw: dict) -> dict:
+    """Fallback without `sim.experiments`: ProcessPoolExecutor over `run_scenario`."""
     from concurrent.futures import ProcessPoolExecutor
 
-    seeds, how = _seeds(spec["root_seed"], spec["runs"])
-    # serial: one process, scenario loaded once
+    seeds = [spec["root_seed"] + i for i in range(spec["runs"])]
     t0 = time.perf_counter()
-    _sweep_init(spec["scenario"], spec["overrides"])
-    serial = [_sweep_one(s) for s in seeds]
+    _pool_init(raw)
+    serial = [_pool_one(s) for s in seeds]
     t1 = time.perf_counter()
-    # parallel: a pool of `workers` processes (start-up included), scenario loaded once in each
     ctx = pool_context()
-    with ProcessPoolExecutor(spec["workers"], mp_context=ctx, initializer=_sweep_init,
-                             initargs=(spec["scenario"], spec["overrides"])) as pool:
-        parallel = list(pool.map(_sweep_one, seeds, chunksize=1))
+    with ProcessPoolExecutor(spec["workers"], mp_context=ctx, initializer=_pool_init,
+                             initargs=(raw,)) as pool:
+        parallel = list(pool.map(_pool_one, seeds, chunksize=1))
     t2 = time.perf_counter()
-    return {"runs": len(seeds), "workers": spec["workers"], "overrides": spec["overrides"],
-            "seeds": how, "runner": f"concurrent.futures.ProcessPoolExecutor "
-                                    f"({ctx.get_start_method()}) over sim.runner.run_scenario",
-            "identical_results": serial == parallel, "complaints_total": sum(serial),
-            "serial_s": t1 - t0, "parallel_s": t2 - t1,
-            "serial_runs_per_s": len(seeds) / (t1 - t0),
-            "parallel_runs_per_s": len(seeds) / (t2 - t1)}
+    return _sweep_result(spec, seeds, "root + i", f"concurrent.futures.ProcessPoolExecutor "
+                         f"({ctx.get_start_method()}) over sim.runner.run_scenario",
+                         serial, parallel, t1 - t0, t2 - t1)
 
 
 WORKERS = {"mmc_cogov": w_mmc_cogov, "mmc_simpy": w_mmc_simpy, "district": w_district,

@@ -25,7 +25,6 @@ from .records import (
 from .scenario.loader import dump_yaml, scenario_sha256, scenario_to_dict
 from .scenario.schema import Scenario
 
-
 CHUNK = 200_000  # case-log rows formatted at a time
 
 

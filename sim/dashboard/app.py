@@ -93,8 +93,8 @@ def page_css(base: Base) -> str:
 .cogov-status {{ font-size: 0.85rem; color: #444; }}
 .cogov-lever-changed .v-label, .cogov-lever-changed .cogov-lever-label {{ font-weight: 600; }}
 .cogov-lever-label {{ font-size: 0.85rem; margin-top: 6px; }}
-.cogov-lever .v-input__slot {{ margin-bottom: 0px; }}
-.cogov-lever .v-messages {{ display: none; }}
+.cogov-lever {{ margin-bottom: 2px; }}
+.cogov-lever .v-input--checkbox {{ margin-top: 2px; padding-top: 0px; }}
 """
 
 
@@ -214,8 +214,9 @@ def Page():
             ModelController(model, model_parameters=params, play_interval=play_interval,
                             render_interval=render_interval, use_threads=use_threads)
             hours = s.run.collect_interval_hours
-            solara.SliderInt("Days per Step" if hours == 24 else f"Steps of {hours:g} h per Step",
-                             value=render_interval, min=1, max=30)
+            per = "Days per Step" if hours == 24 else f"Steps of {hours:g} h per Step"
+            solara.SliderInt(f"{per}: {render_interval.value}", value=render_interval, min=1,
+                             max=30)
             RunInfo(m)
         LeverPanel(base, params, applied)
         SaveScenario(base, params)

@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 MAP_METRICS = {"open": "open cases", "repeat_rate": "repeat-complaint rate"}
 DPI = 90
@@ -70,6 +71,7 @@ def _new_fig(w: float = 6.0, h: float = 3.4) -> tuple[Figure, object]:
     fig = Figure(figsize=(w, h), dpi=DPI)
     ax = fig.subplots()
     ax.grid(True, alpha=0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig, ax
 
 
@@ -79,6 +81,11 @@ def _frame(model):
 
 def _days(model, df) -> np.ndarray:
     return df["time_hours"].to_numpy(dtype=float) / 24.0 if len(df) else np.zeros(0)
+
+
+def _days_axis(ax, model) -> None:
+    """Day 0 to now (at least a week), so the first days do not fill a zoomed-in axis."""
+    ax.set_xlim(0, max(7.0, model.now / 24.0))
 
 
 def _warmup(ax, model) -> None:
@@ -115,11 +122,13 @@ def complaints_figure(model) -> Figure:
         df = _frame(model)
         if len(df):
             x = _days(model, df)
-            ax.plot(x, df["complaints"], label="complaints", color="tab:blue")
-            ax.plot(x, df["repeats"], label="repeat complaints", color="tab:red")
+            dots = "." if len(x) < 40 else None
+            ax.plot(x, df["complaints"], label="complaints", color="tab:blue", marker=dots)
+            ax.plot(x, df["repeats"], label="repeat complaints", color="tab:red", marker=dots)
             ax.legend(loc="upper left")
         else:
             _empty(ax)
+        _days_axis(ax, model)
         ax.set_xlabel("day")
         ax.set_ylabel(f"per {model.scenario.run.collect_interval_hours:g} h")
         ax.set_title("Complaints and repeats")
@@ -128,9 +137,9 @@ def complaints_figure(model) -> Figure:
 
 def _dept_lines(model, prefix: str, title: str, ylabel: str) -> Figure:
     with figure_fonts():
-        fig, ax = _new_fig(6.8, 3.6)
-        df = _frame(model)
         codes = list(model.scenario.departments)
+        fig, ax = _new_fig(6.0, 3.4 + 0.18 * math.ceil(len(codes) / 3))
+        df = _frame(model)
         cmap = matplotlib.colormaps["tab20"]
         if len(df):
             x = _days(model, df)
@@ -138,9 +147,11 @@ def _dept_lines(model, prefix: str, title: str, ylabel: str) -> Figure:
                 col = f"{prefix}.{code}"
                 if col in df:
                     ax.plot(x, df[col], label=dept_label(model, code), color=cmap(i % 20), lw=1.2)
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=7,
+                      frameon=False)
         else:
             _empty(ax)
+        _days_axis(ax, model)
         ax.set_xlabel("day")
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -174,6 +185,7 @@ def time_to_close_figure(model) -> Figure:
             ax.legend(loc="upper left")
         else:
             _empty(ax)
+        _days_axis(ax, model)
         ax.set_xlabel("day (cases closed that day)")
         ax.set_ylabel("hours to close")
         ax.set_title("Time to close")
@@ -192,6 +204,7 @@ def police_figure(model) -> Figure:
             ax.legend(loc="upper left")
         else:
             _empty(ax)
+        _days_axis(ax, model)
         ax.set_xlabel("day")
         ax.set_ylabel("staff hours")
         total = sum(tr.police_nonpolice)

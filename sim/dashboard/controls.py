@@ -233,7 +233,8 @@ def build_levers(base) -> list[Lever]:
         name = display_name(c.name, c.name_zh, html=True)
         levers.append(Lever(f"campaign.{i}", f"campaigns.{i}", "checkbox",
                             f"Campaign: {name} (days {c.start_day:g}–{c.end_day:g})",
-                            f"{_doc(type(c))} Off removes it from the scenario.", True))
+                            f"{info.description}: {_doc(type(c))} Off removes it from the "
+                            f"scenario.", True))
     for code, d in s.departments.items():
         lv = _field_lever(f"staff.{code}", f"departments.{code}.staff",
                           f"Staff: {display_name(d.name, d.name_zh, html=True)}"

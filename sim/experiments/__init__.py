@@ -14,23 +14,37 @@ The Python API (everything returns pandas DataFrames or dataclasses of them):
     s = sweep(exp, "results/staffing", backend="process", workers=4)
     s.points, s.sobol, s.morris, read_runs("results/staffing")
 
-See docs/experiments.md and experiments/example_api.py.
+Names are imported on first use, so `cogov` starts fast. See docs/experiments.md and
+experiments/example_api.py.
 """
 
-from .backends import DaskBackend, ProcessBackend, RunTask, SerialBackend, make_backend, run_task
-from .compare import CompareResult, compare
-from .design import Design, make_design
-from .seeds import SeedPlan, replication_seeds
-from .sensitivity import morris_indices, sobol_indices
-from .spec import Experiment, experiment_from_dict, load_experiment
-from .stats import comparison_table, point_summary, t_interval
-from .store import read_runs, read_timeseries
-from .sweep import SweepResult, sweep
+from __future__ import annotations
 
-__all__ = [
-    "CompareResult", "DaskBackend", "Design", "Experiment", "ProcessBackend", "RunTask",
-    "SeedPlan", "SerialBackend", "SweepResult", "compare", "comparison_table",
-    "experiment_from_dict", "load_experiment", "make_backend", "make_design", "morris_indices",
-    "point_summary", "read_runs", "read_timeseries", "replication_seeds", "run_task",
-    "sobol_indices", "sweep", "t_interval",
-]
+import importlib
+
+_EXPORTS = {
+    "backends": ["DaskBackend", "ProcessBackend", "RunTask", "SerialBackend", "make_backend",
+                 "run_task"],
+    "compare": ["CompareResult", "compare"],
+    "design": ["Design", "make_design"],
+    "seeds": ["SeedPlan", "replication_seeds"],
+    "sensitivity": ["morris_indices", "sobol_indices"],
+    "spec": ["Experiment", "experiment_from_dict", "load_experiment"],
+    "stats": ["comparison_table", "point_summary", "t_interval"],
+    "store": ["read_runs", "read_timeseries"],
+    "sweep": ["SweepResult", "sweep"],
+}
+_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -21,8 +21,12 @@ LABELS = {"throughput_per_day": "throughput (cases closed per day)",
 def _label(metric: str) -> str:
     if metric in LABELS:
         return LABELS[metric]
-    unit = {"%": " (%)", "h": " (hours)", "/day": " (per day)", "": ""}[unit_of(metric)]
-    return metric.replace("_", " ") + unit
+    u = unit_of(metric)
+    unit = {"%": " (%)", "h": " (hours)", "/day": " (per day)", "": ""}[u]
+    name = metric
+    for suffix in ("_hours", "_per_day"):
+        name = name.removesuffix(suffix)
+    return name.replace("_", " ").replace(".", ": ") + unit
 
 
 def _scale(metric: str) -> float:
@@ -34,7 +38,7 @@ def save(fig, stem: Path) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "pdf"):
-        p = stem.with_suffix(f".{ext}")
+        p = stem.parent / f"{stem.name}.{ext}"   # not with_suffix: names hold dots
         fig.savefig(p, dpi=150, bbox_inches="tight")
         paths.append(p)
     plt.close(fig)
@@ -123,8 +127,12 @@ def sweep_figures(points: pd.DataFrame, factors: list, metrics: list[str], kind:
 
 def _grid_lines(points, names, m):
     k = _scale(m)
-    x_name = names[0]
-    hue = names[1] if len(names) > 1 else None
+    # x: the numeric factor with most values among the first two (else the one with most
+    # values); lines: the other one; any further factors are averaged over
+    first = names[:2]
+    nums = [n for n in first if pd.api.types.is_numeric_dtype(points[n])]
+    x_name = max(nums or first, key=lambda n: points[n].nunique())
+    hue = next((n for n in first if n != x_name), None)
     others = names[2:]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     agg = points.groupby([x_name] + ([hue] if hue else []), sort=False).agg(

@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import UserError
 from ..scenario.loader import (
@@ -110,13 +117,13 @@ class SobolDesign(_Strict):
     samples: Annotated[int, Field(ge=2)] = Field(description="base sample size N (a power of 2)")
     second_order: bool = Field(False, description="also estimate second-order indices S2")
 
-    @model_validator(mode="after")
-    def _pow2(self):
-        if self.samples & (self.samples - 1):
-            raise ValueError(f"samples must be a power of 2 (Sobol sequence balance), got "
-                             f"{self.samples}: use {1 << (self.samples.bit_length() - 1)} or "
-                             f"{1 << self.samples.bit_length()}")
-        return self
+    @field_validator("samples")
+    @classmethod
+    def _pow2(cls, n):
+        if n & (n - 1):
+            raise ValueError(f"must be a power of 2 (balance of the Sobol sequence), got {n}: "
+                             f"use {1 << (n.bit_length() - 1)} or {1 << n.bit_length()}")
+        return n
 
 
 class MorrisDesign(_Strict):
@@ -306,6 +313,11 @@ def _format(source: str, exc: ValidationError) -> list[str]:
             msg = "required field is missing"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            where = f"{where}.kind"
+            msg = (f"unknown design {err['input'].get('kind')!r}: use grid, lhs, sobol or morris"
+                   if err["type"] == "union_tag_invalid" else
+                   "missing `kind`: one of grid, lhs, sobol, morris")
         elif err["type"] not in ("union_tag_invalid", "union_tag_not_found") and not isinstance(
                 err.get("input"), (dict, list)):
             msg = f"{msg} (got {err.get('input')!r})"

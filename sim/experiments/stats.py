@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 LEVEL = 0.95
 
@@ -24,7 +23,9 @@ def t_interval(x) -> dict:
     if n < 2:
         return {"mean": mean, "ci_low": np.nan, "ci_high": np.nan, "sd": np.nan, "n": n}
     sd = float(a.std(ddof=1))
-    half = float(_st.t.ppf(0.5 + LEVEL / 2, n - 1)) * sd / math.sqrt(n)
+    from scipy.stats import t as _t
+
+    half = float(_t.ppf(0.5 + LEVEL / 2, n - 1)) * sd / math.sqrt(n)
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n}
 
 
