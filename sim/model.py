@@ -38,7 +38,6 @@ from .streams import Sampler, Uniforms, draw, spawn_streams
 from .world.district import build_district
 
 RESOLVING = ("resolved", "settled_by_grid", "settled_on_spot")
-EWMA_ALPHA = 0.02  # weight of the newest closure in a department's running dissatisfaction
 
 
 class GovernanceModel(mesa.Model):
@@ -119,7 +118,8 @@ class GovernanceModel(mesa.Model):
         self.u_followup = Uniforms(st["followup"])
         self.u_recur = Uniforms(st["recurrence"])
         self.patience = Sampler(s.citizens.repeat.patience, st["patience"])
-        self.report_delay = Sampler(s.citizens.report_delay, st["recurrence"])
+        self.report_delay = Sampler(s.citizens.report_delay, st["report_delay"])
+        self.u_redetect = Uniforms(st["redetect"])
         self.coordination = Sampler(s.main_co.coordination_delay, st["coordination"])
 
         # problem table (one entry per problem; lists are fast to index one at a time)
@@ -139,6 +139,7 @@ class GovernanceModel(mesa.Model):
         self.c_case: list[int] = []
         self.c_channel: list[int] = []
         self.c_repeat: list[bool] = []
+        self.c_citizen: list[bool] = []
         self.cases: list[Case] = []
 
         # counters
@@ -276,9 +277,11 @@ class GovernanceModel(mesa.Model):
         h = np.arange(n_hours)
         wd0 = self.scenario.run.start_date.weekday()
         w = hod[h % 24] * dow[(wd0 + h // 24) % 7]
-        w[-1] *= self.horizon - (n_hours - 1)  # a partial last hour
+        last = self.horizon - (n_hours - 1)   # length of a partial last hour
+        w[-1] *= last
         slot = np.searchsorted(np.cumsum(w) / w.sum(), gen.random(n), side="right")
-        return np.minimum(slot + gen.random(n), self.horizon - 1e-9)
+        width = np.where(slot == n_hours - 1, last, 1.0)
+        return slot + gen.random(n) * width
 
     def _contacts(self, grid, cat, t0, g_rep, g_pat, g_ch):
         """Per problem: first citizen report time, its channel, and patrol detection time."""
@@ -409,6 +412,7 @@ class GovernanceModel(mesa.Model):
         self.c_case.append(case.id)
         self.c_channel.append(ch)
         self.c_repeat.append(n_before > 0)
+        self.c_citizen.append(citizen)
         if citizen:
             self.p_channel[pid] = ch
             rep = self.scenario.citizens.repeat
@@ -503,7 +507,7 @@ class GovernanceModel(mesa.Model):
                 share = s.main_co.co_share
             else:
                 case.joint = "linkage"
-                delay = s.linkage.delay_hours
+                delay = s.linkage.delay_hours * eff.coordination_factor
                 share = s.linkage.co_share
             for co in cat.co_handlers:
                 co_unit = self.unit(co, case.street)
@@ -629,13 +633,20 @@ class GovernanceModel(mesa.Model):
                 self._recur(pid)
         else:
             self.p_state[pid] = self.NO_CASE
+            # the grid may detect it again on patrol (a fresh detection time)
+            hz = self._hazard[case.k]
+            if hz > 0 and self.patrol_channel >= 0:
+                t_pat = t + self.u_redetect.exp(1.0 / (hz * self._boost(case.k, case.grid, t)))
+                if t_pat < self.horizon:
+                    self.schedule(t_pat, self._contact_ev, (pid, self.patrol_channel, False))
         late = t - case.opened > case.cat.deadline_hours + \
             self.scenario.citizens.satisfaction_extra_hours
         case.dissatisfied = (not resolved) or late
         unit = case.unit
         if unit is not None:
             unit.closed += 1
-            unit.dissatisfied_ewma += EWMA_ALPHA * (case.dissatisfied - unit.dissatisfied_ewma)
+            unit.dissatisfied_ewma += self.effects.feedback_memory * (
+                case.dissatisfied - unit.dissatisfied_ewma)
 
     def _open_change(self, delta: int) -> None:
         """Keep the integral of open cases over time (for `mean_open_cases`)."""

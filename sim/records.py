@@ -96,6 +96,7 @@ def complaint_table(model) -> pd.DataFrame:
         "case_id": np.asarray(model.c_case, np.int64),
         "channel": np.asarray(model.c_channel, np.int64),
         "is_repeat": np.asarray(model.c_repeat, bool),
+        "citizen": np.asarray(model.c_citizen, bool),
     })
 
 
@@ -171,6 +172,9 @@ def summarize(model, cases: pd.DataFrame | None = None,
     post_c = comp["t"].to_numpy() >= W
     n_compl = int(post_c.sum())
     n_rep = int((comp["is_repeat"].to_numpy() & post_c).sum())
+    cit = comp["citizen"].to_numpy() & post_c
+    n_cit = int(cit.sum())
+    n_cit_rep = int((comp["is_repeat"].to_numpy() & cit).sum())
     opened = cases["opened"].to_numpy()
     closed = cases["closed"].to_numpy()
     post_open = opened >= W
@@ -197,6 +201,9 @@ def summarize(model, cases: pd.DataFrame | None = None,
         "complaints": n_compl,
         "repeat_complaints": n_rep,
         "repeat_complaint_rate": _r(n_rep / n_compl if n_compl else 0.0),
+        "citizen_complaints": n_cit,
+        "citizen_repeat_complaints": n_cit_rep,
+        "citizen_repeat_complaint_rate": _r(n_cit_rep / n_cit if n_cit else 0.0),
         "cases_opened": int(post_open.sum()),
         "cases_closed": n_closed_post,
         "throughput_per_day": _r(n_closed_post / span_days),

@@ -15,7 +15,7 @@ import numpy as np
 from .scenario.schema import Distribution
 
 STREAMS = ("arrivals", "reporting", "patrol", "channel", "handling", "outcome", "patience",
-           "routing", "followup", "recurrence", "coordination")
+           "routing", "followup", "recurrence", "coordination", "report_delay", "redetect")
 
 BLOCK = 4096
 

@@ -26,11 +26,12 @@ class Effects:
     repeat_priority: bool = False         # cases of already-complained problems jump the queue
     repeat_p_resolve_delta: float = 0.0   # + chance for those cases
     repeat_handling_factor: float = 1.0   # x hours for those cases
-    coordination_factor: float = 1.0      # x co-handlers' coordination delay (main/co, linkage)
+    coordination_factor: float = 1.0      # x co-handlers' delay to join (main/co and linkage)
     co_p_resolve_delta: float = 0.0       # + chance for joint (main/co) cases
     transfer_delay_factor: float = 1.0    # x delay of transfers through the street platform
     feedback_gain: float = 0.0            # + chance per unit of dissatisfaction above target
     satisfaction_target: float = 1.0      # share of satisfied closures departments aim for
+    feedback_memory: float = 0.02         # weight of the newest closure in the running share
 
 
 class AssessmentPolicy:
@@ -87,11 +88,15 @@ class ThreeRates(AssessmentPolicy):
                                            description="share of satisfied closures aimed for")
         feedback_gain: float = Field(0.5, ge=0, description="extra chance of resolution per "
                                                             "unit of dissatisfaction above target")
+        feedback_memory: float = Field(
+            0.02, gt=0, le=1, description="weight of each new closure in a department's running "
+                                          "(exponentially weighted) share of dissatisfied closures")
 
     def effects(self):
         p = self.params
         return {"handling_factor": p.handling_factor, "p_resolve_delta": p.p_resolve_delta,
-                "satisfaction_target": p.satisfaction_target, "feedback_gain": p.feedback_gain}
+                "satisfaction_target": p.satisfaction_target, "feedback_gain": p.feedback_gain,
+                "feedback_memory": p.feedback_memory}
 
 
 @ASSESSMENT.register
@@ -153,6 +158,8 @@ def combine(choices) -> Effects:
                 setattr(eff, key, getattr(eff, key) or bool(value))
             elif key == "satisfaction_target":
                 targets.append(value)
+            elif key == "feedback_memory":
+                eff.feedback_memory = value
             else:
                 setattr(eff, key, getattr(eff, key) + choice.weight * value)
     if targets:

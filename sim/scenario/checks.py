@@ -42,7 +42,15 @@ def offered_load(scenario: Scenario) -> dict[str, tuple[float, float]]:
 
 
 def load_warnings(scenario: Scenario) -> list[str]:
+    """Warnings for `cogov validate` and `cogov run`: settings that are legal but probably not
+    what the user meant, and loads the staff can never clear."""
+    from ..policies import ROUTING
+
     warnings = []
+    if scenario.main_co.enabled and not ROUTING.lookup(scenario.routing.policy).platform_led:
+        warnings.append(f"main_co.enabled: main/co-handling needs a platform-led routing policy "
+                        f"(territorial); with routing.policy {scenario.routing.policy!r} it has "
+                        f"no effect (linkage.enabled gives joint action without the platform)")
     for code, (offered, capacity) in offered_load(scenario).items():
         if offered <= 0:
             continue

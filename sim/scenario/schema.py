@@ -193,12 +193,13 @@ class Channel(Strict):
 
 
 class Shift(Strict):
-    """Working hours: staff start new cases only between `start_hour` and `end_hour`."""
+    """Working hours: staff work only between `start_hour` and `end_hour` on `days`; a task
+    under way pauses at the end of the shift and resumes at the next start."""
 
     start_hour: Annotated[float, Field(ge=0, lt=24)] = Field(0.0, description="hour of day")
     end_hour: Annotated[float, Field(gt=0, le=24)] = Field(24.0, description="hour of day")
     days: list[Annotated[int, Field(ge=0, le=6)]] = Field(
-        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6],
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], min_length=1,
         description="working weekdays (0 = Monday)")
 
     @model_validator(mode="after")
@@ -307,7 +308,7 @@ class WeightedPolicy(PolicyChoice):
 class Routing(PolicyChoice):
     """How a complaint becomes a case at a department (`direct`, `sectoral`, `territorial`)."""
 
-    policy: str = Field("direct", description="routing policy name (see docs/policies)")
+    policy: str = Field("direct", description="routing policy name (see docs/scenario-reference.md)")
 
 
 class Assessment(Strict):
