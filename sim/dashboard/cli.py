@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sys
+import warnings
 
 from ..errors import UserError
 
@@ -19,6 +20,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def check_port(host: str, port: int) -> None:
+    """`UserError` when `port` is taken on `host` (before the server says it less clearly)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}): "
+                            f"choose another port, or --port 0 for any free one") from None
 
 
 def _check_viz() -> None:
@@ -56,14 +68,25 @@ def serve(scenario, overrides, host: str, port: int, save_dir: str | None,
     app.page_css(warm)
     app.initial_params(warm)
 
-    port = port or free_port(host)
+    import click
+
+    if port:
+        check_port(host, port)
+    else:
+        port = free_port(host)
+    # plain-http localhost: solara's note about https-only cookies is not for us
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none")
     url = f"http://{host}:{port}/"
     announce(f"cogov dashboard: scenario {base.scenario.name!r} ({base.path}) at {url} "
              f"(Ctrl-C to stop)")
     sys.stdout.flush()
-    solara_run.main(["sim.dashboard.app", "--host", host, "--port", str(port), "--production",
-                     "--no-open", "--no-check-version", "--log-level-uvicorn", "warning"],
-                    standalone_mode=False)
+    try:
+        solara_run.main(["sim.dashboard.app", "--host", host, "--port", str(port),
+                         "--production", "--no-open", "--no-check-version",
+                         "--log-level-uvicorn", "warning"], standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        pass  # Ctrl-C: the server has shut down
+    announce("cogov dashboard: stopped")
     return 0
 
 

@@ -15,6 +15,7 @@ result is what a reset runs and what "save as scenario" writes.
 from __future__ import annotations
 
 import copy
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -67,7 +68,7 @@ def schema_field(path: str) -> tuple[FieldInfo, Any]:
 def _unwrap(ann):
     """`X | None` -> X."""
     args = typing.get_args(ann)
-    if typing.get_origin(ann) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1:
             return rest[0]
