@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import math
 from bisect import bisect_right
+from collections import deque
 from heapq import heappop, heappush
 from itertools import count
 
@@ -55,8 +56,11 @@ class GovernanceModel(mesa.Model):
         self.now = 0.0
         self.horizon = s.run.horizon_days * 24.0
         self.warmup = s.run.warmup_days * 24.0
-        self._heap: list = []
+        self._heap: list = []      # near-term events: (time, seq, bound method, argument)
+        self._far: list = []       # far-ahead events, same layout
+        self._lanes: dict = {}     # constant-delay FIFO lanes (see schedule_after)
         self._seq = count()
+        self.events = 0            # events processed (arrivals + calendar entries)
         self.layout = build_district(s.district)
         self.n_streets = len(self.layout.streets)
 
@@ -170,29 +174,68 @@ class GovernanceModel(mesa.Model):
         """Call `fn(arg)` at time `t` (hours). Ties run in scheduling order."""
         heappush(self._heap, (t, next(self._seq), fn, arg))
 
+    def schedule_after(self, delay: float, fn, arg=None) -> None:
+        """Call `fn(arg)` after a constant `delay` (hours), through a first-in-first-out lane.
+
+        Events scheduled with the same delay fall due in the order they were scheduled, so
+        each lane is a queue and only its head sits in the heap: the heap stays small.
+        """
+        lane = self._lanes.get(delay)
+        if lane is None:
+            lane = self._lanes[delay] = deque()
+        t = self.now + delay
+        lane.append((t, fn, arg))
+        if len(lane) == 1:
+            heappush(self._heap, (t, next(self._seq), self._lane_next, lane))
+
+    def _lane_next(self, lane) -> None:
+        _, fn, arg = lane.popleft()
+        if lane:
+            heappush(self._heap, (lane[0][0], next(self._seq), self._lane_next, lane))
+        fn(arg)
+
+    def schedule_far(self, t: float, fn, arg=None) -> None:
+        """Like `schedule`, for events typically days ahead that often turn out to be no-ops
+        (citizens' patience, recurrences, patrol re-detections): a second heap keeps them out
+        of the way of the near-term events."""
+        heappush(self._far, (t, next(self._seq), fn, arg))
+
     def run_until(self, t_end: float) -> None:
-        """Process every event up to and including time `t_end` (hours)."""
-        heap = self._heap
+        """Process every event up to and including time `t_end` (hours), merging the bulk
+        arrival arrays, the near-term heap (with its lanes) and the far heap in time order."""
+        heap, far = self._heap, self._far
         at, ap, ac, az = self._a_t, self._a_pid, self._a_ch, self._a_cit
         i, n = self._a_i, len(at)
+        i0 = i
         contact = self._contact
         inf = math.inf
+        popped = 0
         while True:
             th = heap[0][0] if heap else inf
+            tf = far[0][0] if far else inf
             ta = at[i] if i < n else inf
-            if ta <= th:
+            if ta <= th and ta <= tf:
                 if ta > t_end:
                     break
                 self.now = ta
                 contact(ap[i], ac[i], az[i])
                 i += 1
+            elif tf < th:
+                if tf > t_end:
+                    break
+                t, _, fn, arg = heappop(far)
+                self.now = t
+                fn(arg)
+                popped += 1
             else:
                 if th > t_end:
                     break
                 t, _, fn, arg = heappop(heap)
                 self.now = t
                 fn(arg)
+                popped += 1
         self._a_i = i
+        self.events += (i - i0) + popped
         self.now = max(self.now, t_end)
 
     def step(self) -> None:
@@ -362,14 +405,13 @@ class GovernanceModel(mesa.Model):
         if u() < self._p_rep[k]:
             t_cit = t0 + self.report_delay()
             if t_cit < self.horizon:
-                ch = bisect_right(self._cdf_rows[k], u())
-                self.schedule(t_cit, self._contact_ev, (new, min(ch, len(self.channel_codes) - 1),
-                                                        True))
+                ch = min(bisect_right(self._cdf_rows[k], u()), len(self.channel_codes) - 1)
+                self.schedule_far(t_cit, self._contact_ev, (new, ch, True))
         hz = self._hazard[k] * self._boost(k, grid, t0)
         if hz > 0 and self.patrol_channel >= 0:
             t_pat = t0 + u.exp(1.0 / hz)
             if t_pat < self.horizon:
-                self.schedule(t_pat, self._contact_ev, (new, self.patrol_channel, False))
+                self.schedule_far(t_pat, self._contact_ev, (new, self.patrol_channel, False))
 
     def _boost(self, k: int, grid: int, t0: float) -> float:
         """Campaigns' multiplier on the patrol detection hazard of one problem."""
@@ -417,7 +459,8 @@ class GovernanceModel(mesa.Model):
             self.p_channel[pid] = ch
             rep = self.scenario.citizens.repeat
             if n_before < rep.max_repeats:  # repeats so far, this one included, stay capped
-                self.schedule(t + self.patience(), self.citizens[self.p_grid[pid]].patience_expired,
+                self.schedule_far(t + self.patience(),
+                                  self.citizens[self.p_grid[pid]].patience_expired,
                               pid)
         return case
 
@@ -460,7 +503,7 @@ class GovernanceModel(mesa.Model):
             return case
         unit, delay = self.routing.route(case)
         if delay > 0:
-            self.schedule(self.now + delay, self._arrive_ev, (case, unit))
+            self.schedule_after(delay, self._arrive_ev, (case, unit))
         else:
             self._arrive(case, unit)
         return case
@@ -486,7 +529,7 @@ class GovernanceModel(mesa.Model):
                 self.transfers += 1
             nxt, delay = self.routing.transfer(case, unit)
             if delay > 0:
-                self.schedule(self.now + delay, self._arrive_ev, (case, nxt))
+                self.schedule_after(delay, self._arrive_ev, (case, nxt))
             else:
                 self._arrive(case, nxt)
 
@@ -609,7 +652,7 @@ class GovernanceModel(mesa.Model):
             owner = self.unit(case.cat.owner, case.street)
             self._handle(case, owner)
         elif case.visits < hb.followup_limit:
-            self.schedule(self.now + hb.followup_interval_hours, self._visit, case)
+            self.schedule_after(hb.followup_interval_hours, self._visit, case)
         else:
             self.close(case, "closed_unresolved")
 
@@ -638,7 +681,7 @@ class GovernanceModel(mesa.Model):
             if hz > 0 and self.patrol_channel >= 0:
                 t_pat = t + self.u_redetect.exp(1.0 / (hz * self._boost(case.k, case.grid, t)))
                 if t_pat < self.horizon:
-                    self.schedule(t_pat, self._contact_ev, (pid, self.patrol_channel, False))
+                    self.schedule_far(t_pat, self._contact_ev, (pid, self.patrol_channel, False))
         late = t - case.opened > case.cat.deadline_hours + \
             self.scenario.citizens.satisfaction_extra_hours
         case.dissatisfied = (not resolved) or late
