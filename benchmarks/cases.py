@@ -169,8 +169,12 @@ def part_a(cfg: dict, log=print) -> dict:
     m = cfg["mmc"]
     log(f"(a) M/M/c, lambda={m['lam']}/h, mean service {m['mean_s']} h, c={m['c']}, "
         f"{m['days']} days, {m['repeats']} repeat(s) each ...")
-    cog = run_worker("mmc_cogov", m)
-    sim = run_worker("mmc_simpy", m)
+    # alternate the two, one run per fresh process, so drifting load hits both alike
+    cog, sim = {"impl": "cogov", "runs": []}, {"impl": "simpy", "runs": []}
+    for r in range(m["repeats"]):
+        one = dict(m, repeats=1, seed=m["seed"] + r)
+        cog["runs"] += run_worker("mmc_cogov", one)["runs"]
+        sim["runs"] += run_worker("mmc_simpy", one)["runs"]
     from .simpy_mmc import erlang_c_wait
 
     def med(rows, key):
@@ -239,12 +243,21 @@ def district_spec(path: Path, base: dict, scale: float, d: dict) -> dict:
             "overrides": over + _run_overrides(d["days"], d["warmup_days"], d["seed"])}
 
 
+def best_of(spec: dict, n: int) -> dict:
+    """Run the district worker `n` times; keep the run with the least CPU time (the usual
+    estimator on a noisy machine), listing every run's CPU seconds."""
+    runs = [run_worker("district", spec) for _ in range(max(1, n))]
+    best = min(runs, key=lambda r: r["cpu_s"])
+    return dict(best, cpu_s_all=[round(r["cpu_s"], 3) for r in runs],
+                peak_rss=max(r["peak_rss"] for r in runs))
+
+
 def part_b(cfg: dict, path: Path, base: dict, log=print) -> dict:
     d = cfg["district"]
     spec = district_spec(path, base, d["scale"], d)
     log(f"(b) district-year: {path.name}, scale {d['scale']:g}, "
         f"{d['days'] or base['horizon_days']:g} days ...")
-    r = run_worker("district", spec)
+    r = best_of(spec, cfg.get("repeat", 1))
     r["targets"] = [_check("b_time", r["cpu_s"]), _check("b_rss", r["peak_rss"] / GIB)]
     log(f"    {r['cpu_s']:.1f} CPU s ({r['wall_s']:.1f} s wall), "
         f"{r['work_per_cpu_s']:,.0f} complaints+cases/s, peak RSS {r['peak_rss'] / GIB:.2f} GiB")
@@ -315,7 +328,7 @@ def part_c(cfg: dict, path: Path, base: dict, full: dict | None, log=print) -> d
             rows.append(dict(full, fraction=f))
             continue
         log(f"(c) scale {f:g} of (b) ...")
-        r = run_worker("district", district_spec(path, base, scale, d))
+        r = best_of(district_spec(path, base, scale, d), cfg.get("repeat", 1))
         rows.append(dict(r, fraction=f))
     eighth, top = rows[0], rows[-1]
     out = {"rows": rows,
