@@ -382,7 +382,9 @@ def apply_rows(data: dict, scenario: Scenario, rows: list[dict]) -> dict:
         want = {"name": r["name"], "name_zh": r["name_zh"], "owner": r["main_department"],
                 "co_handlers": list(r["co_handlers"]), "deadline_hours": r["deadline_hours"],
                 "police_on_site": bool(r["police_on_site"])}
-        if PER_CATEGORY_HANDBACK:
+        if PER_CATEGORY_HANDBACK and bool(r["handback"]) != handback_of(scenario, code):
+            # only where the table departs from what the scenario does now (a per-category
+            # override of `handback.enabled`), so an unchanged table round-trips losslessly
             want["handback"] = bool(r["handback"])
         if PER_CATEGORY_FOLLOWUP and r.get("followup_owner"):
             want["followup_owner"] = r["followup_owner"]
