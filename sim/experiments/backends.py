@@ -28,6 +28,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+import mesa
+
 from ..errors import UserError
 
 SKIP_KEYS = {"scenario", "cogov_version", "scenario_sha256", "seed"}
@@ -96,6 +98,7 @@ def run_task(task: RunTask, shared: Any = None) -> dict:
             out["by_grid"] = res.by_grid()
             out["by_street"] = res.by_street()
             out["by_category"] = res.by_category()
+        _release(res.model)
         del res
     except Exception as exc:  # a failing run is data, not a crash
         out.update(status="error", error=_short(exc),
@@ -103,6 +106,15 @@ def run_task(task: RunTask, shared: Any = None) -> dict:
     out["wall_seconds"] = round(time.perf_counter() - t0, 3)
     _maybe_collect(out["wall_seconds"])
     return out
+
+
+def _release(model) -> None:
+    """Let the finished model be freed. Mesa 3.3 keeps a reference to every model ever built in
+    the class attribute `Agent._ids` (mesa issue #3179, fixed upstream by PR #3180): without this,
+    a worker grows by the size of one model per run."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 _GC = {"cost": 0.0, "since": 0}

@@ -197,7 +197,7 @@ def sobol_figure(table: pd.DataFrame, metric: str):
     ax.set_yticks(y, t["factor"])
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("Sobol index (share of output variance), 95% CI")
-    ax.set_title(f"Sobol indices: {_label(metric)}", fontsize=10)
+    ax.set_title(f"Sobol indices: {metric}", fontsize=10)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return fig
@@ -213,8 +213,9 @@ def morris_figure(table: pd.DataFrame, metric: str):
                     xytext=(4, 4), textcoords="offset points")
     lim = float(np.nanmax([t["mu_star"].max(), t["sigma"].max(), 0])) * 1.1 or 1.0
     ax.plot([0, lim], [0, lim], color="grey", ls=":", lw=1)
-    ax.set_xlabel("mu* (mean |elementary effect|), 95% CI")
+    ax.set_xlabel("mu* (mean |elementary effect| over the factor's range), 95% CI")
     ax.set_ylabel("sigma (sd of elementary effects)")
-    ax.set_title(f"Morris screening: {_label(metric)}", fontsize=10)
+    ax.set_title(f"Morris screening: {metric} (effects in its own units; shares as "
+                 f"fractions)", fontsize=10)
     ax.grid(alpha=0.3)
     return fig

@@ -145,6 +145,7 @@ class OutputsSpec(_Strict):
         default_factory=lambda: ["repeat_complaint_rate", "throughput_per_day"],
         description="metrics summarised per point, plotted and (sobol/morris) analysed")
     timeseries: bool = Field(False, description="keep each run's daily time series (Parquet)")
+    figures: bool = Field(True, description="draw figures at the end (PNG and PDF)")
 
 
 class ExperimentSpec(_Strict):
@@ -364,8 +365,11 @@ def _lookup(node: Any, path: str) -> Any:
 
 
 def known_metrics(departments) -> list[str]:
-    """Names of every flattened summary metric for a scenario with these departments."""
+    """Names of every flattened summary metric for a scenario with these departments (empty if
+    they cannot be determined, which turns the check off)."""
     fixed = _fixed_metric_names()
+    if not fixed:
+        return []
     out = [m for m in fixed if not m.startswith(("utilization.", "staff_hours."))]
     out += [f"utilization.{d}" for d in departments] + [f"staff_hours.{d}" for d in departments]
     return out
@@ -386,7 +390,10 @@ def _fixed_metric_names() -> list[str]:
                 "departments": {"desk": {"name": "desk"}},
                 "channels": {"h": {"name": "h", "kind": "hotline"}},
                 "run": {"horizon_days": 1, "warmup_days": 0}}
-        summary = run_scenario(validate_mapping(tiny, "<tiny>")).summary
+        try:
+            summary = run_scenario(validate_mapping(tiny, "<tiny>")).summary
+        except Exception:  # the schema moved on: skip the metric-name check, never block
+            return []
         _FIXED.extend(flatten_summary(summary))
     return _FIXED
 
@@ -447,8 +454,12 @@ def experiment_from_dict(data: dict, base_dir: str | Path = ".",
                 errors += [f"{source}: factors.{name}: at {v!r}: {e}"
                            for e in _scenario_errors(exc, marker)]
     known = known_metrics(base.departments)
+    for name in spec.factors:
+        if name in known:
+            errors.append(f"{source}: factors.{name}: name clashes with the summary metric "
+                          f"{name!r}: rename the factor")
     for i, m in enumerate(spec.outputs.metrics):
-        if m not in known:
+        if known and m not in known:
             near = difflib.get_close_matches(m, known, n=1)
             hint = f"did you mean {near[0]!r}?" if near else "see docs/metrics.md"
             errors.append(f"{source}: outputs.metrics.{i}: unknown metric {m!r} ({hint})")

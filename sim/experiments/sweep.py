@@ -211,7 +211,8 @@ def finalize(out: Path, exp: Experiment, design: Design, ledger: Ledger) -> Swee
     write_csv(points, out / "points.csv")
     res = SweepResult(out, runs, points, total)
     figs = out / "figures"
-    if len(points):
+    draw = exp.spec.outputs.figures
+    if draw and len(points):
         res.figures += sweep_figures(points, exp.factors, metrics, design.kind, figs)
     d = exp.spec.design
     if len(runs) == total and d.kind == "sobol":
@@ -220,13 +221,13 @@ def finalize(out: Path, exp: Experiment, design: Design, ledger: Ledger) -> Swee
         write_csv(s1, out / "sensitivity_sobol.csv")
         if d.second_order:
             write_csv(s2, out / "sensitivity_sobol_s2.csv")
-        for m in s1["metric"].unique() if len(s1) else []:
+        for m in s1["metric"].unique() if draw and len(s1) else []:
             res.figures.append(save(sobol_figure(s1, m), figs / f"sobol_{m}")[0])
     elif len(runs) == total and d.kind == "morris":
         mo, notes = morris_indices(design, runs, metrics, d.num_levels, exp.seed)
         res.morris, res.notes = mo, res.notes + notes
         write_csv(mo, out / "sensitivity_morris.csv")
-        for m in mo["metric"].unique() if len(mo) else []:
+        for m in mo["metric"].unique() if draw and len(mo) else []:
             res.figures.append(save(morris_figure(mo, m), figs / f"morris_{m}")[0])
     elif d.kind in ("sobol", "morris"):
         res.notes.append(f"{d.kind}: sensitivity indices need every run: "
@@ -250,10 +251,14 @@ def report(res: SweepResult, stream=None) -> str:
         print(f"figures: {o}/figures/ ({len(res.figures)} figures, PNG and PDF)", file=stream)
     ok, err, lost = res.count("ok"), res.count("error"), res.count("lost")
     line = f"{ok} of {res.total} runs ok, {res.failed} failed"
-    if res.failed:
-        line += f" ({err} raised an error, see runs.csv `error`; {lost} lost)"
-        hint = " --retry-failed" if err else ""
-        line += f": rerun the failed ones with --resume{hint}" if lost or err else ""
+    why = []
+    if err:
+        why.append(f"{err} raised an error: see runs.csv `error`; after a fix rerun them with "
+                   f"--resume --retry-failed")
+    if lost:
+        why.append(f"{lost} lost (a worker died): rerun them with --resume")
+    if why:
+        line += f" ({'; '.join(why)})"
     if res.missing:
         line += f", {res.missing} not run: continue with --resume"
     print(line, file=stream)
