@@ -193,9 +193,9 @@ def render(res: dict) -> str:
     if "c" in res:
         c = res["c"]
         out += ["", "## (c) Scaling", "",
-                "Population and grids per street scaled; streets and department staff kept, so "
-                "district-level pools carry 8x the load at full scale than at 1/8: the backlog "
-                "column shows whether the queueing regime changes with scale.", "",
+                "Population, grids per street and every department's staff scaled together "
+                "(staff rounded, at least 1), so the load per member of staff and the queueing "
+                "regime stay the same: the backlog column shows whether they do.", "",
                 "| Scale | Grids | Residents | Complaints + cases | Backlog at end | CPU s | "
                 "Run CPU s | Wall s | Work / CPU s | Peak RSS, GiB |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -55,7 +55,7 @@ SIZES = {
                 "repeats": 3, "seed": 1},
         "district": {"scale": 1.0, "days": None, "warmup_days": None, "seed": 1},
         "scales": [1 / 8, 1 / 4, 1 / 2, 1.0],
-        "sweep": {"runs": 200, "workers": 2, "scale": 1 / 100, "days": 180, "warmup_days": 30,
+        "sweep": {"runs": 200, "workers": 2, "scale": 1 / 25, "days": 120, "warmup_days": 20,
                   "root_seed": 2024},
     },
     "quick": {
@@ -237,8 +237,18 @@ def w_mmc_simpy(spec: dict) -> dict:
 
 
 # ---------------------------------------------------------------- (b) district-year
+def staff_overrides(path: Path, f: float) -> list[str]:
+    """`--set` overrides that scale every department's staff by `f` (at least 1), so that the
+    load per member of staff, and with it the queueing regime, stays the same at every scale:
+    a scaled district is the same system, smaller, and its cost should scale with its work."""
+    from sim.scenario.loader import load_scenario
+
+    deps = load_scenario(path).departments
+    return [f"departments.{code}.staff={max(1, round(d.staff * f))}" for code, d in deps.items()]
+
+
 def district_spec(path: Path, base: dict, scale: float, d: dict) -> dict:
-    over = scale_overrides(base, scale) if scale != 1.0 else []
+    over = scale_overrides(base, scale) + staff_overrides(path, scale) if scale != 1.0 else []
     return {"scenario": str(path), "scale": scale,
             "overrides": over + _run_overrides(d["days"], d["warmup_days"], d["seed"])}
 
