@@ -21,8 +21,9 @@ def _check(registry, name, params, where) -> list[str]:
         out = []
         for err in exc.errors():
             loc = ".".join(str(x) for x in err["loc"])
-            msg = ("unknown parameter (see docs/scenario-reference.md)" if err["type"] == "extra_forbidden"
-                   else err["msg"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown parameter (see docs/scenario-reference.md)"
             out.append(f"{where}.params.{loc}: {msg}")
         return out
     return []

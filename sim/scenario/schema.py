@@ -308,7 +308,8 @@ class WeightedPolicy(PolicyChoice):
 class Routing(PolicyChoice):
     """How a complaint becomes a case at a department (`direct`, `sectoral`, `territorial`)."""
 
-    policy: str = Field("direct", description="routing policy name (see docs/scenario-reference.md)")
+    policy: str = Field("direct", description="routing policy name "
+                                              "(see docs/scenario-reference.md)")
 
 
 class Assessment(Strict):
