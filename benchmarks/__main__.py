@@ -50,7 +50,9 @@ def machine() -> dict:
         commit = commit + (" (sim/ modified)" if dirty else "")
     except OSError:
         commit = "-"
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
+    import sim
+    return {"engine": sim.engine_info()["reason"], "cpu": cpu, "cores": os.cpu_count(),
+            "memory_gib": round(mem, 1),
             "os": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(), "numpy": ver("numpy"), "mesa": ver("mesa"),
             "simpy": ver("simpy"), "pandas": ver("pandas"), "cogov": ver("cogov"),
@@ -123,7 +125,8 @@ def render(res: dict) -> str:
            f"Run {res['date']} in {res['total_s']:.0f} s with `{cmd}`.", "",
            f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}; "
            f"Python {m['python']}, numpy {m['numpy']}, mesa {m['mesa']}, simpy {m['simpy']}, "
-           f"pandas {m['pandas']}; cogov {m['cogov']} at {m['commit']}. Load average at start "
+           f"pandas {m['pandas']}; cogov {m['cogov']} at {m['commit']}, engine "
+           f"{m.get('engine', '-')}. Load average at start "
            f"{m['loadavg_start']}, at end {res.get('loadavg_end')}.", ""]
     busy = res.get("other_load")
     if busy and busy["other_share"] is not None:

@@ -1,3 +1,74 @@
-"""cogov: an agent-based simulator of enforcement governance (Hefei Baohe "大共治")."""
+"""cogov: an agent-based simulator of enforcement governance (Hefei Baohe "大共治").
+
+The engine (`sim.engine`, `sim.streams`) is compiled with mypyc at install time where it can
+be (see setup.py). The compiled modules are used only if they were built from the sources now
+on disk; otherwise, or with COGOV_PURE_PYTHON=1, the same code runs as plain Python.
+`engine_info()` says which and why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import warnings
 
 __version__ = "0.1.0"
+
+ENGINE_MODULES = ("streams", "engine")     # import order matters: engine imports streams
+BUILD_RECORD = "_engine_build.json"        # written by setup.py: hashes of the compiled sources
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_engine_state = {"compiled": False, "reason": "not imported yet"}
+
+
+def source_hashes() -> dict[str, str]:
+    """sha256 of each engine module's source."""
+    out = {}
+    for name in ENGINE_MODULES:
+        with open(os.path.join(_HERE, f"{name}.py"), "rb") as f:
+            out[name] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def _compiled_available() -> tuple[bool, str]:
+    if os.environ.get("COGOV_PURE_PYTHON") == "1":
+        return False, "COGOV_PURE_PYTHON=1"
+    for name in ENGINE_MODULES:
+        spec = importlib.util.find_spec(f"{__name__}.{name}")
+        if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+            return False, "not compiled (no mypyc or no C compiler at install time)"
+    try:
+        with open(os.path.join(_HERE, BUILD_RECORD), encoding="utf-8") as f:
+            built = json.load(f)
+    except (OSError, ValueError):
+        return True, "compiled with mypyc"
+    if built != source_hashes():
+        warnings.warn("cogov: the compiled engine was built from older sources than "
+                      "sim/engine.py or sim/streams.py; running them as plain Python (slower). "
+                      "Rebuild with `pip install -e .`.", stacklevel=2)
+        return False, "compiled modules are stale (sources changed since the build)"
+    return True, "compiled with mypyc"
+
+
+def _load_engine_source() -> None:
+    """Import the engine modules from their .py files even where extensions exist."""
+    for name in ENGINE_MODULES:
+        full = f"{__name__}.{name}"
+        spec = importlib.util.spec_from_file_location(full, os.path.join(_HERE, f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[full] = module
+        spec.loader.exec_module(module)
+
+
+def engine_info() -> dict:
+    """{'compiled': bool, 'reason': str}: whether this process runs the compiled engine."""
+    return dict(_engine_state)
+
+
+_ok, _why = _compiled_available()
+if not _ok and any(f"{__name__}.{n}" not in sys.modules for n in ENGINE_MODULES):
+    _load_engine_source()
+_engine_state.update(compiled=_ok, reason=_why)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from . import __version__, engine_info
 from .errors import UserError
 
 # Modules that add their own subcommands with `register(subparsers)`, if present.
@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cogov", description="Agent-based simulator of enforcement governance: compare "
                                   "routing and assessment policies before changing the live "
                                   "system.")
-    parser.add_argument("--version", action="version", version=f"cogov {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"cogov {__version__} (engine {engine_info()['reason']})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("run", help="run one scenario and write its outputs")

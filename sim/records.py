@@ -1,4 +1,4 @@
-"""Records: the `Case`, and turning a finished model into the case log, time series and summary.
+"""Records: turning a finished model into the case log, time series and summary.
 
 Every metric here is defined in docs/metrics.md. "After warm-up" means an event time at or
 after `run.warmup_days`.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .engine import Case  # noqa: F401  (re-exported: the case record)
 
 OUTCOMES = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
 RESOLVING = {"resolved", "settled_by_grid", "settled_on_spot"}
@@ -20,44 +22,6 @@ CASE_LOG_COLUMNS = [
 ]
 
 
-class Case:
-    """The administrative record (案件) opened from a problem's first complaint.
-
-    Times are hours from the run start; -1 means "not yet".
-    """
-
-    __slots__ = ("id", "pid", "k", "cat", "street", "grid", "channel", "channel_kind", "opened",
-                 "dispatched", "started", "closed", "outcome", "unit", "agency", "transfers",
-                 "pending", "joint", "dual", "prio", "visits", "repeat", "redispatched",
-                 "dissatisfied")
-
-    def __init__(self, cid, pid, k, cat, street, grid, channel, channel_kind, opened):
-        self.id = cid
-        self.pid = pid
-        self.k = k                    # category index
-        self.cat = cat                # the Category
-        self.street = street
-        self.grid = grid
-        self.channel = channel        # channel index of the opening complaint
-        self.channel_kind = channel_kind
-        self.opened = opened
-        self.dispatched = -1.0        # first reached a department's desk
-        self.started = -1.0           # handling (or on-site action) started
-        self.closed = -1.0
-        self.outcome = "open"
-        self.unit = None              # the unit that owns (handles) the case
-        self.agency = ""              # set for cases settled by the grid
-        self.transfers = 0
-        self.pending = 0
-        self.joint = None             # "main_co", "linkage" or None
-        self.dual = False
-        self.prio = 1
-        self.visits = 0
-        self.repeat = False           # opened by a repeat complaint
-        self.redispatched = False
-        self.dissatisfied = False
-
-
 def _iso(base: np.datetime64, hours: np.ndarray) -> np.ndarray:
     """ISO-8601 strings (seconds) for hours from `base`; '' where hours < 0."""
     secs = np.round(np.where(hours >= 0, hours, 0.0) * 3600.0).astype("int64")
@@ -68,25 +32,12 @@ def _iso(base: np.datetime64, hours: np.ndarray) -> np.ndarray:
 
 def case_table(model) -> pd.DataFrame:
     """One row per case (internal; the basis of the case log and the summaries)."""
-    cases = model.cases
-    agency = []
-    for c in cases:
-        agency.append(c.unit.code if c.unit is not None else c.agency)
-    return pd.DataFrame({
-        "case_id": np.fromiter((c.id for c in cases), np.int64, len(cases)),
-        "problem_id": np.fromiter((c.pid for c in cases), np.int64, len(cases)),
-        "k": np.fromiter((c.k for c in cases), np.int64, len(cases)),
-        "street": np.fromiter((c.street for c in cases), np.int64, len(cases)),
-        "grid": np.fromiter((c.grid for c in cases), np.int64, len(cases)),
-        "opened": np.fromiter((c.opened for c in cases), float, len(cases)),
-        "dispatched": np.fromiter((c.dispatched for c in cases), float, len(cases)),
-        "started": np.fromiter((c.started for c in cases), float, len(cases)),
-        "closed": np.fromiter((c.closed for c in cases), float, len(cases)),
-        "outcome": [c.outcome for c in cases],
-        "agency": agency,
-        "transfers": np.fromiter((c.transfers for c in cases), np.int64, len(cases)),
-        "dissatisfied": np.fromiter((c.dissatisfied for c in cases), bool, len(cases)),
-    })
+    cols = model.engine.case_columns()
+    types = {"case_id": np.int64, "problem_id": np.int64, "k": np.int64, "street": np.int64,
+             "grid": np.int64, "opened": float, "dispatched": float, "started": float,
+             "closed": float, "transfers": np.int64, "dissatisfied": bool}
+    return pd.DataFrame({name: np.array(v, dtype=types[name]) if name in types else v
+                         for name, v in cols.items()})
 
 
 def complaint_table(model) -> pd.DataFrame:

@@ -10,29 +10,19 @@ class Citizen(mesa.Agent):
 
     A district of a million people must not cost a million objects: residents with nothing to
     report cost nothing. Per-problem state (who complained, how often, whether they gave up)
-    lives in the model's problem table; this agent holds the behaviour.
+    lives in the engine's problem table, and their behaviour on the hot path is the engine's:
+    a first report is drawn in bulk (`world.problems`); when patience runs out
+    (`Engine._patience_expired`) they complain again with probability `p_complain_again` (plus
+    `bounce_complain_boost` per transfer their case suffered), switching channel with
+    `switch_channel_prob`, or give up.
     """
 
     def __init__(self, model, grid: int, population: int):
         super().__init__(model)
         self.grid = grid
         self.population = population
-        self.complaints = 0
 
-    def patience_expired(self, pid: int) -> None:
-        """Patience has run out on problem `pid`: complain again, maybe elsewhere, or give up."""
-        m = self.model
-        if m.p_state[pid] == m.RESOLVED or m.p_gaveup[pid]:
-            return
-        rep = m.scenario.citizens.repeat
-        case = m.p_case[pid]
-        boost = m.routing.bounce_complain_boost * (case.transfers if case is not None else 0)
-        if m.u_patience() >= min(1.0, rep.p_complain_again + boost):
-            m.p_gaveup[pid] = True
-            return
-        channel = m.p_channel[pid]
-        if m.u_patience() < rep.switch_channel_prob and len(m.citizen_channels) > 1:
-            others = [c for c in m.citizen_channels if c != channel]
-            channel = others[int(m.u_patience() * len(others))]
-        self.complaints += 1
-        m.complaint(pid, channel, citizen=True)
+    @property
+    def complaints(self) -> int:
+        """Repeat complaints made so far by residents of this grid after patience ran out."""
+        return self.model.engine.citizen_complaints[self.grid]

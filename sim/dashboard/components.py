@@ -287,7 +287,7 @@ def map_figure(model, metric: str = "open") -> Figure:
         cb.set_label(MAP_METRICS[metric])
         # grid workers: a dot per grid that has any
         staffed = np.array([gw.staff > 0 for gw in model.grid_workers])
-        busy = np.array([(gw.busy > 0 or len(gw.queue) > 0) for gw in model.grid_workers])
+        busy = np.array([(gw.busy > 0 or gw.queue_length > 0) for gw in model.grid_workers])
         size = 6 + 4 * min(3, model.scenario.grid_workers.per_grid)
         centres = xy + 0.5
         idle = staffed & ~busy
@@ -305,7 +305,7 @@ def map_figure(model, metric: str = "open") -> Figure:
                 u = model.units.get((code, st.index))
                 if u is None:
                     continue
-                load = (u.busy + len(u.queue)) / u.staff if u.staff > 0 else 0.0
+                load = (u.busy + u.queue_length) / u.staff if u.staff > 0 else 0.0
                 per_row = max(1, int(bw // 1.1))
                 tx = bx + (j % per_row) * 1.1
                 ty = by - 1.1 - (j // per_row) * 1.1

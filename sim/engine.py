@@ -1,0 +1,1335 @@
+"""The engine: the event calendar, the department queues and a case's life from complaint to
+closure. This module is compiled with mypyc when cogov is installed (see `setup.py`); the same
+source runs as plain Python where no compiler is available (`sim.engine_info`).
+
+Follow one problem through the engine:
+1. `sim.world.problems` draws every problem of the run in bulk (Poisson by grid, category and
+   land use) and, per problem, when a citizen first reports it and when a patrol detects it.
+2. `_contact` turns a report or detection into a `complaint`; the first complaint with no open
+   case opens a `Case` (`open_case`), which the routing policy sends to a unit.
+3. `_arrive`: the unit owns the case (`_handle`: main task, co-handlers, dual dispatch), acts on
+   site (police, non-police list), or passes it on (a transfer).
+4. `Unit`s queue and work `Task`s in their shifts; `task_done` closes the case with an outcome,
+   or hands it back to the grid (`_visit`) for follow-up.
+5. `close` resolves the problem or leaves it open; citizens whose patience runs out
+   (`_patience_expired`) complain again: repeat complaints.
+
+Why a calendar of our own: Mesa 3.3's DEVS simulator runs ~360k trivial events/s and holds
+callbacks by weak reference; a district-year needs millions of events within seconds. The
+calendar is a heap of (time, seq, kind, argument) with constant-delay FIFO lanes and a second
+heap for far-ahead events, merged with the pre-sorted bulk arrival arrays; `kind` is a small
+integer dispatched in `_fire`, so an event costs no Python-level call when compiled.
+
+Everything here is typed for mypyc: the classes are compiled to C structs (attribute access is a
+field load). The Mesa model (`sim.model`) and agents (`sim.agents`) wrap these objects.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import deque
+from operator import itemgetter
+from typing import Any
+
+from .streams import Sampler, Uniforms
+
+RESOLVING = ("resolved", "settled_by_grid", "settled_on_spot")
+
+# problem states
+NO_CASE = 0
+OPEN_CASE = 1
+RESOLVED = 2
+
+# task kinds
+MAIN = 0      # the owner's handling
+CO = 1        # a co-handler's share (主协办 / linkage)
+DUAL = 2      # the police's share of a dual-dispatched case (双派)
+ONSITE = 3    # police on-site action on a non-police matter
+VISIT = 4     # a grid worker's follow-up visit
+TASK_KINDS = ("main", "co", "dual", "onsite", "visit")
+
+# event kinds
+EV_CALL = 0         # arg: (callable, argument), a Python callback
+EV_FINISH = 1       # arg: Task
+EV_ARRIVE = 2       # arg: Case (its unit-to-be in case.dest)
+EV_SUBMIT = 3       # arg: Task (queued at task.unit)
+EV_CONTACT = 4      # arg: (pid, channel, citizen)
+EV_PATIENCE = 5     # arg: pid
+EV_VISIT = 6        # arg: Case
+EV_LANE = 7         # arg: a lane (deque)
+EV_SHIFT_ON = 8     # arg: Unit
+EV_SHIFT_OFF = 9    # arg: Unit
+EV_WARM = 10        # arg: None
+EV_CAMPAIGN = 11    # arg: (campaign index, starts)
+
+
+# (time, seq, kind, argument); typed as a plain tuple so that mypyc moves it as one object
+# (a fixed-length tuple type would be unboxed into a C struct and re-boxed at every move)
+Event = tuple[Any, ...]
+
+
+def _hpush(heap: list[Event], item: Event) -> None:
+    """heapq.heappush on (time, seq) keys, compared as C doubles and ints when compiled."""
+    heap.append(item)
+    pos = len(heap) - 1
+    t: float = item[0]
+    s: int = item[1]
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        p = heap[parent]
+        pt: float = p[0]
+        if t < pt or (t == pt and s < p[1]):
+            heap[pos] = p
+            pos = parent
+        else:
+            break
+    heap[pos] = item
+
+
+def _hpop(heap: list[Event]) -> Event:
+    """heapq.heappop for `_hpush` heaps (same order: smallest (time, seq) first)."""
+    last = heap.pop()
+    if not heap:
+        return last
+    top = heap[0]
+    n = len(heap)
+    t: float = last[0]
+    s: int = last[1]
+    pos = 0
+    child = 1
+    while child < n:
+        c = heap[child]
+        ct: float = c[0]
+        right = child + 1
+        if right < n:
+            r = heap[right]
+            rt: float = r[0]
+            if rt < ct or (rt == ct and r[1] < c[1]):
+                child = right
+                c = r
+                ct = rt
+        if ct < t or (ct == t and c[1] < s):
+            heap[pos] = c
+            pos = child
+            child = 2 * pos + 1
+        else:
+            break
+    heap[pos] = last
+    return top
+
+
+_TIME = itemgetter(0)
+
+
+class Case:
+    """The administrative record (案件) opened from a problem's first complaint.
+
+    Times are hours from the run start; -1 means "not yet".
+    """
+
+    id: int
+    pid: int
+    k: int
+    cat: Any
+    street: int
+    grid: int
+    channel: int
+    channel_kind: str
+    opened: float
+    dispatched: float
+    started: float
+    closed: float
+    outcome: str
+    unit: Unit | None
+    dest: Unit | None
+    agency: str
+    transfers: int
+    pending: int
+    joint: str | None
+    dual: bool
+    prio: int
+    visits: int
+    repeat: bool
+    redispatched: bool
+    dissatisfied: bool
+
+    def __init__(self, cid: int, pid: int, k: int, cat: Any, street: int, grid: int,
+                 channel: int, channel_kind: str, opened: float) -> None:
+        self.id = cid
+        self.pid = pid
+        self.k = k                    # category index
+        self.cat = cat                # the Category
+        self.street = street
+        self.grid = grid
+        self.channel = channel        # channel index of the opening complaint
+        self.channel_kind = channel_kind
+        self.opened = opened
+        self.dispatched = -1.0        # first reached a department's desk
+        self.started = -1.0           # handling (or on-site action) started
+        self.closed = -1.0
+        self.outcome = "open"
+        self.unit = None              # the unit that owns (handles) the case
+        self.dest = None              # the unit it is on its way to
+        self.agency = ""              # set for cases settled by the grid
+        self.transfers = 0
+        self.pending = 0
+        self.joint = None             # "main_co", "linkage" or None
+        self.dual = False
+        self.prio = 1
+        self.visits = 0
+        self.repeat = False           # opened by a repeat complaint
+        self.redispatched = False
+        self.dissatisfied = False
+
+
+class Task:
+    """One piece of staff work on a case at one unit (handling, co-handling, a visit ...)."""
+
+    case: Case
+    kind: int
+    hours: float
+    prio: int
+    seq: int
+    queued: float
+    started: float
+    unit: Unit
+
+    def __init__(self, case: Case, kind: int, hours: float, prio: int, seq: int,
+                 unit: Unit) -> None:
+        self.case = case
+        self.kind = kind      # MAIN, CO, DUAL, ONSITE or VISIT
+        self.hours = hours    # staff hours it takes
+        self.prio = prio      # 0 jumps the queue, 1 normal
+        self.seq = seq
+        self.queued = 0.0
+        self.started = -1.0
+        self.unit = unit
+
+    @property
+    def kind_name(self) -> str:
+        return TASK_KINDS[self.kind]
+
+
+class Unit:
+    """A pool of `staff` servers with a priority-FIFO queue and working hours: one department's
+    street team or district pool, or the grid workers of one grid. Waiting tasks start by
+    priority, then first come first served (two FIFO queues).
+
+    A task's `hours` are working hours: outside the shift, work pauses and resumes at the next
+    shift start (`w_start`/`w_end`: every shift in the run; empty for round-the-clock units).
+    Keeps the integrals behind utilisation: busy staff-hours on duty and scheduled staff-hours.
+    """
+
+    eng: Engine
+    code: str
+    street: int
+    grid: int
+    spec: Any
+    staff: int
+    busy: int
+    q_urgent: deque[Task]
+    q_normal: deque[Task]
+    on: bool
+    always: bool
+    w_start: list[float]
+    w_end: list[float]
+    shift_i: int
+    busy_area: float
+    cap_area: float
+    last: float
+    hours_done: float
+    tasks_done: int
+    is_police: bool
+    response: float
+    closed: int
+    dissatisfied_ewma: float
+    workers: float
+    visit_elapsed: float
+    visit_hours: float
+    visits: int
+    settled: int
+
+    def __init__(self, eng: Engine, code: str, street: int, grid: int, staff: int,
+                 windows: list[tuple[float, float]] | None, spec: Any) -> None:
+        self.eng = eng
+        self.code = code          # department code, or "grid"
+        self.street = street      # street index; -1 = district level
+        self.grid = grid          # grid index for grid workers, else -1
+        self.spec = spec
+        self.staff = staff
+        self.busy = 0
+        self.q_urgent = deque()   # priority 0, first in first out
+        self.q_normal = deque()   # priority 1
+        self.always = windows is None
+        self.on = windows is None
+        self.w_start = [w[0] for w in windows] if windows is not None else []
+        self.w_end = [w[1] for w in windows] if windows is not None else []
+        self.shift_i = 0
+        self.busy_area = 0.0   # staff-hours busy
+        self.cap_area = 0.0    # staff-hours on duty
+        self.last = 0.0
+        self.hours_done = 0.0  # staff hours of finished tasks
+        self.tasks_done = 0
+        self.is_police = False
+        self.response = 0.0
+        self.closed = 0
+        self.dissatisfied_ewma = 0.0   # running share of dissatisfying closures (three rates)
+        self.workers = 0.0
+        self.visit_elapsed = math.inf
+        self.visit_hours = 0.0
+        self.visits = 0
+        self.settled = 0
+
+    def __repr__(self) -> str:
+        if self.grid >= 0:
+            return f"Unit(grid {self.grid})"
+        return f"Unit({self.code}, street={self.street})"
+
+    def _acc(self, t: float) -> None:
+        dt = t - self.last
+        if dt > 0:
+            if self.on:
+                self.busy_area += self.busy * dt
+                self.cap_area += self.staff * dt
+            self.last = t
+
+    def submit(self, task: Task) -> None:
+        """Put a task in the queue, or start it at once if staff are free and on duty."""
+        t = self.eng.now
+        task.queued = t
+        if self.on and self.busy < self.staff:
+            self._start(task, t)
+        elif task.prio == 0:
+            self.q_urgent.append(task)
+        else:
+            self.q_normal.append(task)
+
+    def _start(self, task: Task, t: float) -> None:
+        self._acc(t)
+        self.busy += 1
+        task.started = t
+        end = t + task.hours if self.always else self.work_end(t, task.hours)
+        self.eng.sched(end, EV_FINISH, task)
+
+    def work_end(self, t: float, hours: float) -> float:
+        """When `hours` of work started at `t` end, counting only shift time."""
+        starts = self.w_start
+        ends = self.w_end
+        n = len(starts)
+        i = bisect_right(starts, t) - 1
+        if i < 0 or t >= ends[i]:
+            i += 1
+            if i >= n:
+                return t + hours
+            t = starts[i]
+        while True:
+            avail = ends[i] - t
+            if hours <= avail:
+                return t + hours
+            hours -= avail
+            i += 1
+            if i >= n:
+                return ends[i - 1] + hours
+            t = starts[i]
+
+    def finish(self, task: Task) -> None:
+        t = self.eng.now
+        self._acc(t)
+        self.busy -= 1
+        self.hours_done += task.hours
+        self.tasks_done += 1
+        self._fill(t)
+        self.eng.task_done(task, self)
+
+    def _fill(self, t: float) -> None:
+        while self.on and self.busy < self.staff:
+            if self.q_urgent:
+                self._start(self.q_urgent.popleft(), t)
+            elif self.q_normal:
+                self._start(self.q_normal.popleft(), t)
+            else:
+                break
+
+    def shift_on(self) -> None:
+        """A shift starts (each shift event schedules the next)."""
+        now = self.eng.now
+        self._acc(now)
+        self.on = True
+        self.eng.sched(self.w_end[self.shift_i], EV_SHIFT_OFF, self)
+        self._fill(now)
+
+    def shift_off(self) -> None:
+        self._acc(self.eng.now)
+        self.on = False
+        self.shift_i += 1
+        if self.shift_i < len(self.w_start):
+            self.eng.sched(self.w_start[self.shift_i], EV_SHIFT_ON, self)
+
+    def add_staff(self, n: int) -> None:
+        """Change the staff on duty (campaigns); busy staff finish their task."""
+        self._acc(self.eng.now)
+        self.staff += n
+        self._fill(self.eng.now)
+
+    @property
+    def queue_length(self) -> int:
+        """Tasks waiting."""
+        return len(self.q_urgent) + len(self.q_normal)
+
+    @property
+    def queue(self) -> list[Task]:
+        """The waiting tasks in the order they will start."""
+        return list(self.q_urgent) + list(self.q_normal)
+
+
+class Engine:
+    """The case-lifecycle engine of one scenario and one seed. Time is in hours from
+    `run.start_date` 00:00. Built by `sim.model.GovernanceModel`, which owns the Mesa side."""
+
+    scenario: Any
+    seed: int
+    streams: dict[str, Any]
+    layout: Any
+    now: float
+    horizon: float
+    warmup: float
+    events: int
+    _heap: list[Event]
+    _far_days: dict[int, list[Event]]
+    _far_cur: list[Event]
+    _far_i: int
+    _far_day: int
+    _lanes: dict[float, Any]
+    _seq: int
+    _a_t: list[float]
+    _a_pid: list[int]
+    _a_ch: list[int]
+    _a_cit: list[bool]
+    _a_i: int
+    n_streets: int
+    cat_codes: list[str]
+    cats: list[Any]
+    cat_index: dict[str, int]
+    channel_codes: list[str]
+    channel_kinds: list[str]
+    citizen_channels: list[int]
+    patrol_channel: int
+    units: dict[tuple[str, int], Unit]
+    dept_level: dict[str, str]
+    owner_units: list[list[Unit]]
+    others: dict[str, list[str]]
+    police_code: str | None
+    platforms: dict[int, Any]
+    grid_street: list[int]
+    grid_workers: list[Unit]
+    citizen_complaints: list[int]
+    effects: Any
+    routing: Any
+    main_co_on: bool
+    joint_possible: list[bool]
+    dual: list[bool]
+    deadline: list[float]
+    handback_on: list[bool]
+    # per category, copied from the scenario for the hot path
+    _p_rep: list[float]
+    _cdf_rows: list[list[float]]
+    _hazard: list[float]
+    _owner: list[str]
+    _co: list[list[str]]
+    _has_co: list[bool]
+    _p_resolve0: list[float]
+    _nonpolice: list[bool]
+    _police_on_site: list[bool]
+    _onsite_hours: list[float]
+    _p_unsettled: list[float]
+    _p_grid_settle: list[float]
+    _recur_prob: list[float]
+    _recur_mean_h: list[float]
+    _late_after: list[float]
+    # effects and scenario constants
+    _handling_factor: float
+    _p_resolve_delta: float
+    _repeat_priority: bool
+    _repeat_p_delta: float
+    _repeat_hours: float
+    _coord_factor: float
+    _co_p_delta: float
+    _feedback_gain: float
+    _dissat_target: float
+    _feedback_memory: float
+    _solo_factor: float
+    _dual_factor: float
+    _police_share: float
+    _main_co_share: float
+    _linkage_share: float
+    _linkage_delay: float
+    _max_repeats: int
+    _p_again: float
+    _p_switch: float
+    _bounce_boost: float
+    _hb_p_redispatch: float
+    _hb_limit: int
+    _hb_interval: float
+    _visit_cost: float
+    _boosts: list[tuple[float, float, list[int], list[int], float]]
+    # random streams used on the hot path
+    handling: list[Sampler]
+    u_outcome: Uniforms
+    u_patience: Uniforms
+    u_followup: Uniforms
+    u_recur: Uniforms
+    patience: Sampler
+    report_delay: Sampler
+    u_redetect: Uniforms
+    coordination: Sampler
+    # problem table (one entry per problem)
+    p_cat: list[int]
+    p_grid: list[int]
+    p_t0: list[float]
+    p_state: list[int]
+    p_case: list[Case | None]
+    p_ncompl: list[int]
+    p_channel: list[int]
+    p_gaveup: list[bool]
+    p_parent: list[int]
+    # complaint log (columns) and cases
+    c_t: list[float]
+    c_pid: list[int]
+    c_case: list[int]
+    c_channel: list[int]
+    c_repeat: list[bool]
+    c_citizen: list[bool]
+    cases: list[Case]
+    # counters
+    n_open: int
+    open_area: float
+    open_area_warm: float
+    _open_last: float
+    wait_sum: float
+    wait_n: int
+    transfers: int
+    handbacks: int
+    grid_followups: int
+    settled_by_grid: int
+    police_nonpolice_hours: float
+    dept_hours: dict[str, float]
+    grid_hours: float
+    problems_resolved: int
+    campaign_active: list[bool]
+    _any_campaign: bool
+    _warm_snapshot: dict[int, tuple[float, float]] | None
+
+    def __init__(self, scenario: Any, seed: int, streams: dict[str, Any], layout: Any,
+                 windows: dict[str, list[tuple[float, float]] | None]) -> None:
+        s = scenario
+        self.scenario = s
+        self.seed = seed
+        self.streams = streams
+        self.layout = layout
+        self.now = 0.0
+        self.horizon = s.run.horizon_days * 24.0
+        self.warmup = s.run.warmup_days * 24.0
+        self.events = 0            # events processed (arrivals + calendar entries)
+        self._heap = []            # near-term events: (time, seq, kind, argument)
+        self._far_days = {}        # far-ahead events by day (see sched_far)
+        self._far_cur = []         # the current day's far events, sorted by time
+        self._far_i = 0            # next of them
+        self._far_day = -1         # the day _far_cur holds
+        self._lanes = {}           # constant-delay FIFO lanes (see sched_after)
+        self._seq = 0
+        self._a_t = []
+        self._a_pid = []
+        self._a_ch = []
+        self._a_cit = []
+        self._a_i = 0
+        self.n_streets = len(layout.streets)
+
+        # catalogue, channels
+        self.cat_codes = [str(c) for c in s.catalogue]
+        self.cats = [s.catalogue[c] for c in self.cat_codes]
+        self.cat_index = {c: i for i, c in enumerate(self.cat_codes)}
+        self.channel_codes = [str(c) for c in s.channels]
+        self.channel_kinds = [str(s.channels[c].kind) for c in self.channel_codes]
+        self.citizen_channels = [i for i, kd in enumerate(self.channel_kinds) if kd != "patrol"]
+        patrol = [i for i, kd in enumerate(self.channel_kinds) if kd == "patrol"]
+        self.patrol_channel = patrol[0] if patrol else -1
+
+        # units: department teams (per street or one district pool), grid workers
+        self.units = {}
+        self.dept_level = {}
+        for code, spec in s.departments.items():
+            self.dept_level[code] = str(spec.level)
+            streets = list(range(self.n_streets)) if spec.level == "street" else [-1]
+            for st in streets:
+                u = Unit(self, code, st, -1, int(spec.staff), windows[code], spec)
+                u.is_police = bool(spec.is_police)
+                u.response = float(spec.response_hours)
+                self.units[(code, st)] = u
+        self.owner_units = [[self.unit(str(s.catalogue[k].owner), st)
+                             for st in range(self.n_streets)] for k in self.cat_codes]
+        staffed = [str(c) for c, d in s.departments.items() if d.staff > 0]
+        self.others = {c: [o for o in staffed if o != c] or [c] for c in s.departments}
+        police = [str(c) for c, d in s.departments.items() if d.is_police]
+        self.police_code = police[0] if police else None
+        self.platforms = {}
+        self.grid_street = [int(g.street) for g in layout.grids]
+        gw = s.grid_workers
+        workers = float(gw.per_grid + gw.extra_forces_per_grid)
+        servers = max(1, math.ceil(workers)) if workers > 0 else 0
+        frac = servers / workers if workers > 0 else 1.0
+        day_share = gw.followup_hours_per_day / 24.0
+        self.grid_workers = []
+        for g in layout.grids:
+            u = Unit(self, "grid", int(g.street), int(g.index), servers, None, gw)
+            u.workers = workers
+            # elapsed hours per visit (inf if no time is set aside for follow-ups)
+            u.visit_elapsed = gw.visit_hours / day_share * frac if day_share > 0 else math.inf
+            u.visit_hours = float(gw.visit_hours)
+            self.grid_workers.append(u)
+        self.citizen_complaints = [0] * len(self.grid_workers)
+
+        # per category
+        cats = self.cats
+        self._owner = [str(c.owner) for c in cats]
+        self._co = [[str(x) for x in c.co_handlers] for c in cats]
+        self._has_co = [bool(c.co_handlers) for c in cats]
+        self._p_resolve0 = [float(c.p_resolve) for c in cats]
+        self._nonpolice = [c.family == "non_police" for c in cats]
+        self._police_on_site = [bool(c.police_on_site) for c in cats]
+        self._onsite_hours = [float(c.police_onsite_hours) for c in cats]
+        self._p_unsettled = [float(c.p_unsettled_after_police) for c in cats]
+        self._p_grid_settle = [float(c.p_grid_settle) for c in cats]
+        self._recur_prob = [float(c.recurrence_prob) for c in cats]
+        self._recur_mean_h = [float(c.recurrence_mean_days) * 24.0 for c in cats]
+        extra = float(s.citizens.satisfaction_extra_hours)
+        self._late_after = [float(c.deadline_hours) + extra for c in cats]
+        self.deadline = [float(c.deadline_hours) for c in cats]
+
+        rep = s.citizens.repeat
+        self._max_repeats = int(rep.max_repeats)
+        self._p_again = float(rep.p_complain_again)
+        self._p_switch = float(rep.switch_channel_prob)
+        hb = s.handback
+        self._hb_p_redispatch = float(hb.p_redispatch)
+        self._hb_limit = int(hb.followup_limit)
+        self._hb_interval = float(hb.followup_interval_hours)
+        self._visit_cost = float(gw.visit_hours)
+        self._solo_factor = float(s.main_co.p_resolve_solo_factor)
+        self._dual_factor = float(s.dispatch.dual_p_resolve_factor)
+        self._police_share = float(s.dispatch.police_hours_share)
+        self._main_co_share = float(s.main_co.co_share)
+        self._linkage_share = float(s.linkage.co_share)
+        self._linkage_delay = float(s.linkage.delay_hours)
+
+        # random streams used on the hot path
+        rs = streams
+        self.handling = [Sampler(c.handling, rs["handling"]) for c in cats]
+        self.u_outcome = Uniforms(rs["outcome"])
+        self.u_patience = Uniforms(rs["patience"])
+        self.u_followup = Uniforms(rs["followup"])
+        self.u_recur = Uniforms(rs["recurrence"])
+        self.patience = Sampler(rep.patience, rs["patience"])
+        self.report_delay = Sampler(s.citizens.report_delay, rs["report_delay"])
+        self.u_redetect = Uniforms(rs["redetect"])
+        self.coordination = Sampler(s.main_co.coordination_delay, rs["coordination"])
+
+        # problem table, complaint log, cases
+        self.p_cat = []
+        self.p_grid = []
+        self.p_t0 = []
+        self.p_state = []
+        self.p_case = []
+        self.p_ncompl = []
+        self.p_channel = []
+        self.p_gaveup = []
+        self.p_parent = []
+        self.c_t = []
+        self.c_pid = []
+        self.c_case = []
+        self.c_channel = []
+        self.c_repeat = []
+        self.c_citizen = []
+        self.cases = []
+
+        # counters
+        self.n_open = 0
+        self.open_area = 0.0        # integral of open cases over time, from 0
+        self.open_area_warm = 0.0   # ... up to the end of warm-up
+        self._open_last = 0.0
+        self.wait_sum = 0.0
+        self.wait_n = 0
+        self.transfers = 0
+        self.handbacks = 0
+        self.grid_followups = 0
+        self.settled_by_grid = 0
+        self.police_nonpolice_hours = 0.0
+        self.dept_hours = {str(c): 0.0 for c in s.departments}
+        self.grid_hours = 0.0
+        self.problems_resolved = 0
+        self.campaign_active = [False] * len(s.campaigns)
+        self._any_campaign = False
+        self._warm_snapshot = None
+
+        # campaigns' patrol detection boosts: (start h, end h, categories, streets, factor)
+        names = {str(x.name): int(x.index) for x in layout.streets}
+        self._boosts = []
+        for c in s.campaigns:
+            if c.detection_boost != 1.0:
+                self._boosts.append((
+                    c.start_day * 24.0, c.end_day * 24.0,
+                    [self.cat_index[x] for x in c.categories], [names[x] for x in c.streets],
+                    float(c.detection_boost)))
+        # filled in by `attach`
+        self.effects = None
+        self.routing = None
+        self.main_co_on = False
+        self.joint_possible = []
+        self.dual = []
+        self.handback_on = []
+        self._p_rep = []
+        self._cdf_rows = []
+        self._hazard = []
+        self._handling_factor = 1.0
+        self._p_resolve_delta = 0.0
+        self._repeat_priority = False
+        self._repeat_p_delta = 0.0
+        self._repeat_hours = 1.0
+        self._coord_factor = 1.0
+        self._co_p_delta = 0.0
+        self._feedback_gain = 0.0
+        self._dissat_target = 0.0
+        self._feedback_memory = 0.0
+        self._bounce_boost = 0.0
+
+    def attach(self, effects: Any, routing: Any, platforms: dict[int, Any],
+               p_rep: list[float], cdf_rows: list[list[float]], hazard: list[float]) -> None:
+        """Wire in the policies, the platforms (Mesa agents) and per-category rates."""
+        s = self.scenario
+        self.effects = effects
+        self.routing = routing
+        self.platforms = platforms
+        self._p_rep = p_rep
+        self._cdf_rows = cdf_rows
+        self._hazard = hazard
+        self._handling_factor = float(effects.handling_factor)
+        self._p_resolve_delta = float(effects.p_resolve_delta)
+        self._repeat_priority = bool(effects.repeat_priority)
+        self._repeat_p_delta = float(effects.repeat_p_resolve_delta)
+        self._repeat_hours = float(effects.repeat_handling_factor)
+        self._coord_factor = float(effects.coordination_factor)
+        self._co_p_delta = float(effects.co_p_resolve_delta)
+        self._feedback_gain = float(effects.feedback_gain)
+        self._dissat_target = 1.0 - float(effects.satisfaction_target)
+        self._feedback_memory = float(effects.feedback_memory)
+        self._bounce_boost = float(routing.bounce_complain_boost)
+        self.main_co_on = bool(s.main_co.enabled and routing.platform_led)
+        joint = self.main_co_on or bool(s.linkage.enabled)
+        self.joint_possible = [bool(c.co_handlers) and joint for c in self.cats]
+        d = s.dispatch
+        self.dual = []
+        for code, cat in zip(self.cat_codes, self.cats):
+            default = "dual" if (cat.family in d.dual_families or d.default_mode == "dual") \
+                else "single"
+            self.dual.append(d.modes.get(code, default) == "dual"
+                             and self.police_code is not None and cat.owner != self.police_code)
+        self.handback_on = [bool(s.handback.enabled if c.handback is None else c.handback)
+                            for c in self.cats]
+
+    def set_arrivals(self, times: list[float], pids: list[int], chans: list[int],
+                     cits: list[bool]) -> None:
+        """The first contacts of the bulk-drawn problems, sorted by time."""
+        self._a_t = times
+        self._a_pid = pids
+        self._a_ch = chans
+        self._a_cit = cits
+        self._a_i = 0
+
+    # ------------------------------------------------------------------ calendar
+    def next_seq(self) -> int:
+        s = self._seq
+        self._seq = s + 1
+        return s
+
+    def sched(self, t: float, kind: int, arg: Any) -> None:
+        """An event of `kind` at time `t` (hours). Ties run in scheduling order."""
+        s = self._seq
+        self._seq = s + 1
+        _hpush(self._heap, (t, s, kind, arg))
+
+    def schedule(self, t: float, fn: Any, arg: Any = None) -> None:
+        """Call the Python callable `fn(arg)` at time `t` (hours)."""
+        self.sched(t, EV_CALL, (fn, arg))
+
+    def sched_after(self, delay: float, kind: int, arg: Any) -> None:
+        """An event after a constant `delay` (hours), through a first-in-first-out lane.
+
+        Events scheduled with the same delay fall due in the order they were scheduled, so
+        each lane is a queue and only its head sits in the heap: the heap stays small.
+        """
+        lane = self._lanes.get(delay)
+        if lane is None:
+            lane = deque()
+            self._lanes[delay] = lane
+        t = self.now + delay
+        lane.append((t, kind, arg))
+        if len(lane) == 1:
+            self.sched(t, EV_LANE, lane)
+
+    def sched_far(self, t: float, kind: int, arg: Any) -> None:
+        """Like `sched`, for events typically days ahead that often turn out to be no-ops
+        (citizens' patience, recurrences, patrol re-detections). They go into a bucket per day
+        (a calendar queue): scheduling is an append; when the run reaches a day, its bucket is
+        sorted once by time (stably, so ties keep scheduling order) and read in order. Events
+        for the current day go to the near-term heap."""
+        s = self._seq
+        self._seq = s + 1
+        day = int(t // 24.0)
+        if day <= self._far_day:
+            _hpush(self._heap, (t, s, kind, arg))
+            return
+        bucket = self._far_days.get(day)
+        if bucket is None:
+            self._far_days[day] = [(t, s, kind, arg)]
+        else:
+            bucket.append((t, s, kind, arg))
+
+    def _next_far_day(self) -> None:
+        """Move on to the next day's bucket of far events."""
+        day = self._far_day + 1
+        self._far_day = day
+        bucket = self._far_days.pop(day, None)
+        if bucket is None:
+            self._far_cur = []
+        else:
+            bucket.sort(key=_TIME)
+            self._far_cur = bucket
+        self._far_i = 0
+
+    def _fire(self, kind: int, arg: Any) -> None:
+        if kind == EV_FINISH:
+            task: Task = arg
+            task.unit.finish(task)
+        elif kind == EV_LANE:
+            lane = arg
+            item = lane.popleft()
+            if lane:
+                self.sched(lane[0][0], EV_LANE, lane)
+            self._fire(item[1], item[2])
+        elif kind == EV_ARRIVE:
+            case: Case = arg
+            dest = case.dest
+            assert dest is not None
+            self._arrive(case, dest)
+        elif kind == EV_PATIENCE:
+            self._patience_expired(arg)
+        elif kind == EV_CONTACT:
+            self._contact(arg[0], arg[1], arg[2])
+        elif kind == EV_SUBMIT:
+            t2: Task = arg
+            t2.unit.submit(t2)
+        elif kind == EV_VISIT:
+            self._visit(arg)
+        elif kind == EV_SHIFT_ON:
+            u: Unit = arg
+            u.shift_on()
+        elif kind == EV_SHIFT_OFF:
+            u2: Unit = arg
+            u2.shift_off()
+        elif kind == EV_WARM:
+            self._warm()
+        elif kind == EV_CAMPAIGN:
+            self._campaign(arg[0], arg[1])
+        else:
+            arg[0](arg[1])
+
+    def run_until(self, t_end: float) -> None:
+        """Process every event up to and including time `t_end` (hours), merging the bulk
+        arrival arrays, the near-term heap (with its lanes) and the far heap in time order."""
+        heap = self._heap
+        at = self._a_t
+        ap = self._a_pid
+        ac = self._a_ch
+        az = self._a_cit
+        i = self._a_i
+        n = len(at)
+        i0 = i
+        inf = math.inf
+        popped = 0
+        while True:
+            th: float = heap[0][0] if heap else inf
+            ta = at[i] if i < n else inf
+            fi = self._far_i
+            far_cur = self._far_cur
+            if fi < len(far_cur):
+                tf: float = far_cur[fi][0]
+                next_day = False
+            else:   # the day's far events are done: the next day starts at tf
+                tf = (self._far_day + 1) * 24.0
+                next_day = True
+            if next_day and tf <= th and tf <= ta:
+                if tf > t_end:
+                    break
+                self._next_far_day()
+            elif ta <= th and ta <= tf:
+                if ta > t_end:
+                    break
+                self.now = ta
+                self._contact(ap[i], ac[i], az[i])
+                i += 1
+            elif tf < th:
+                if tf > t_end:
+                    break
+                ev = far_cur[fi]
+                self._far_i = fi + 1
+                self.now = ev[0]
+                self._fire(ev[2], ev[3])
+                popped += 1
+            else:
+                if th > t_end:
+                    break
+                ev = _hpop(heap)
+                self.now = ev[0]
+                self._fire(ev[2], ev[3])
+                popped += 1
+        self._a_i = i
+        self.events += (i - i0) + popped
+        if t_end > self.now:
+            self.now = t_end
+
+    # ------------------------------------------------------------------ world lookups
+    def unit(self, code: str, street: int) -> Unit:
+        return self.units[(code, street if self.dept_level[code] == "street" else -1)]
+
+    def police_unit(self, street: int) -> Unit:
+        code = self.police_code
+        assert code is not None
+        return self.unit(code, street)
+
+    def platform(self, street: int) -> Any:
+        return self.platforms[street]
+
+    def all_units(self) -> list[Unit]:
+        return list(self.units.values()) + self.grid_workers
+
+    # ------------------------------------------------------------------ problems and contacts
+    def add_problems(self, grid: list[int], cat: list[int], t0: list[float],
+                     parent: int) -> None:
+        n = len(t0)
+        self.p_grid.extend(grid)
+        self.p_cat.extend(cat)
+        self.p_t0.extend(t0)
+        self.p_state.extend([NO_CASE] * n)
+        self.p_case.extend([None] * n)
+        self.p_ncompl.extend([0] * n)
+        self.p_channel.extend([-1] * n)
+        self.p_gaveup.extend([False] * n)
+        self.p_parent.extend([parent] * n)
+
+    def _recur(self, pid: int) -> None:
+        """A resolved problem comes back: a new problem in the same grid and category, with
+        the same reporting and detection rules as the bulk draw (scalar draws)."""
+        k = self.p_cat[pid]
+        u = self.u_recur
+        t0 = self.now + u.exp(self._recur_mean_h[k])
+        if t0 >= self.horizon:
+            return
+        new = len(self.p_cat)
+        grid = self.p_grid[pid]
+        self.add_problems([grid], [k], [t0], pid)
+        if u() < self._p_rep[k]:
+            t_cit = t0 + self.report_delay()
+            if t_cit < self.horizon:
+                ch = min(bisect_right(self._cdf_rows[k], u()), len(self.channel_codes) - 1)
+                self.sched_far(t_cit, EV_CONTACT, (new, ch, True))
+        hz = self._hazard[k] * self._boost(k, grid, t0)
+        if hz > 0 and self.patrol_channel >= 0:
+            t_pat = t0 + u.exp(1.0 / hz)
+            if t_pat < self.horizon:
+                self.sched_far(t_pat, EV_CONTACT, (new, self.patrol_channel, False))
+
+    def _boost(self, k: int, grid: int, t0: float) -> float:
+        """Campaigns' multiplier on the patrol detection hazard of one problem."""
+        f = 1.0
+        for start, end, cats, streets, factor in self._boosts:
+            if start <= t0 < end and (not cats or k in cats) and \
+                    (not streets or self.grid_street[grid] in streets):
+                f *= factor
+        return f
+
+    def _contact(self, pid: int, ch: int, citizen: bool) -> None:
+        """A citizen reports, or a patrol detects, problem `pid`."""
+        state = self.p_state[pid]
+        if state == RESOLVED:
+            return
+        if not citizen:
+            if state == OPEN_CASE:
+                return  # the grid worker sees it is already being handled
+            p = self._p_grid_settle[self.p_cat[pid]]
+            if p > 0 and self.u_followup() < p:
+                self._settle_on_spot(pid, ch)
+                return
+        self.complaint(pid, ch, citizen)
+
+    def complaint(self, pid: int, ch: int, citizen: bool = True, route: bool = True) -> Case:
+        """Record one complaint about problem `pid`; open (and route) a case if none is open."""
+        t = self.now
+        n_before = self.p_ncompl[pid]
+        self.p_ncompl[pid] = n_before + 1
+        case = self.p_case[pid]
+        if case is None:
+            case = self.open_case(pid, ch, route)
+        self.c_t.append(t)
+        self.c_pid.append(pid)
+        self.c_case.append(case.id)
+        self.c_channel.append(ch)
+        self.c_repeat.append(n_before > 0)
+        self.c_citizen.append(citizen)
+        if citizen:
+            self.p_channel[pid] = ch
+            if n_before < self._max_repeats:  # repeats so far, this one included, stay capped
+                self.sched_far(t + self.patience(), EV_PATIENCE, pid)
+        return case
+
+    def _patience_expired(self, pid: int) -> None:
+        """A citizen's patience has run out on problem `pid`: complain again, maybe elsewhere,
+        or give up (the behaviour of `agents.Citizen`)."""
+        if self.p_state[pid] == RESOLVED or self.p_gaveup[pid]:
+            return
+        case = self.p_case[pid]
+        boost = self._bounce_boost * (case.transfers if case is not None else 0)
+        u = self.u_patience
+        if u() >= min(1.0, self._p_again + boost):
+            self.p_gaveup[pid] = True
+            return
+        channel = self.p_channel[pid]
+        if u() < self._p_switch and len(self.citizen_channels) > 1:
+            others = [c for c in self.citizen_channels if c != channel]
+            channel = others[int(u() * len(others))]
+        self.citizen_complaints[self.p_grid[pid]] += 1
+        self.complaint(pid, channel, True)
+
+    def _settle_on_spot(self, pid: int, ch: int) -> None:
+        """A grid worker mediates a minor matter on the spot: opened and closed at once."""
+        case = self.complaint(pid, ch, False, False)
+        case.dispatched = self.now
+        case.started = self.now
+        case.agency = "grid"
+        if self.now >= self.warmup:
+            self.grid_hours += self._visit_cost
+        self.close(case, "settled_on_spot")
+
+    # ------------------------------------------------------------------ cases
+    def open_case(self, pid: int, ch: int, route: bool = True) -> Case:
+        """The platform opens a case for problem `pid` and routes it (unless `route` is
+        False: the grid worker settles it on the spot)."""
+        k = self.p_cat[pid]
+        grid = self.p_grid[pid]
+        t = self.now
+        case = Case(len(self.cases), pid, k, self.cats[k], self.grid_street[grid], grid, ch,
+                    self.channel_kinds[ch], t)
+        case.repeat = self.p_ncompl[pid] > 1
+        if case.repeat and self._repeat_priority:
+            case.prio = 0
+        if self._any_campaign and self._campaign_priority(k, case.street):
+            case.prio = 0
+        self.cases.append(case)
+        self.p_case[pid] = case
+        self.p_state[pid] = OPEN_CASE
+        self.open_area += self.n_open * (t - self._open_last)
+        self._open_last = t
+        self.n_open += 1
+        if not route:
+            return case
+        dest, delay = self.routing.route(case)
+        self._send(case, dest, delay)
+        return case
+
+    def _campaign_priority(self, k: int, street: int) -> bool:
+        s = self.scenario
+        for i, c in enumerate(s.campaigns):
+            if self.campaign_active[i] and c.priority and \
+                    (not c.categories or self.cat_codes[k] in c.categories) and \
+                    (not c.streets or self.layout.streets[street].name in c.streets):
+                return True
+        return False
+
+    def _send(self, case: Case, dest: Unit, delay: float) -> None:
+        if delay > 0:
+            case.dest = dest
+            self.sched_after(delay, EV_ARRIVE, case)
+        else:
+            self._arrive(case, dest)
+
+    def _arrive(self, case: Case, unit: Unit) -> None:
+        """The case reaches a unit's desk."""
+        if case.dispatched < 0:
+            case.dispatched = self.now
+        k = case.k
+        if unit.is_police and case.channel_kind == "police" and self._police_on_site[k] \
+                and self._owner[k] != unit.code and case.visits == 0:
+            case.unit = unit
+            unit.submit(Task(case, ONSITE, self._onsite_hours[k] + unit.response, case.prio,
+                             self.next_seq(), unit))
+        elif unit.code == self._owner[k]:
+            self._handle(case, unit)
+        else:
+            case.transfers += 1
+            if self.now >= self.warmup:
+                self.transfers += 1
+            nxt, delay = self.routing.transfer(case, unit)
+            self._send(case, nxt, delay)
+
+    def _handle(self, case: Case, unit: Unit) -> None:
+        """The owner handles the case: its main task, co-handlers' tasks, dual dispatch."""
+        k = case.k
+        case.unit = unit
+        hours = self.handling[k]() * self._handling_factor
+        if case.repeat:
+            hours *= self._repeat_hours
+        pending = 1
+        if self.joint_possible[k]:
+            if self.main_co_on:
+                case.joint = "main_co"
+                delay = self.coordination() * self._coord_factor
+                share = self._main_co_share
+            else:
+                case.joint = "linkage"
+                delay = self._linkage_delay * self._coord_factor
+                share = self._linkage_share
+            for co in self._co[k]:
+                co_unit = self.unit(co, case.street)
+                if co_unit.staff == 0:
+                    continue
+                pending += 1
+                task = Task(case, CO, hours * share + co_unit.response, case.prio,
+                            self.next_seq(), co_unit)
+                self.sched(self.now + delay, EV_SUBMIT, task)
+        if self.dual[k] and not unit.is_police:
+            case.dual = True
+            pending += 1
+            police = self.police_unit(case.street)
+            police.submit(Task(case, DUAL, hours * self._police_share + police.response,
+                               case.prio, self.next_seq(), police))
+        case.pending += pending
+        unit.submit(Task(case, MAIN, hours + unit.response, case.prio, self.next_seq(), unit))
+
+    def task_done(self, task: Task, unit: Unit) -> None:
+        """A unit finished a task: account staff time, then move the case on."""
+        case = task.case
+        kind = task.kind
+        post = self.now >= self.warmup
+        if kind == VISIT:
+            if post:
+                self.grid_hours += unit.visit_hours
+            self._visit_done(case, unit)
+            return
+        k = case.k
+        if post:
+            self.dept_hours[unit.code] += task.hours
+            if unit.is_police and self._nonpolice[k]:
+                self.police_nonpolice_hours += task.hours
+        if kind == MAIN or kind == ONSITE:
+            if case.started < 0:
+                case.started = task.started
+            if task.started >= self.warmup:
+                self.wait_sum += task.started - task.queued
+                self.wait_n += 1
+        if kind == ONSITE:
+            if self.u_outcome() >= self._p_unsettled[k]:
+                self.close(case, "resolved")
+            elif self.handback_on[k]:
+                self.platforms[case.street].handbacks += 1
+                if post:
+                    self.handbacks += 1
+                self._visit(case)
+            else:
+                self.close(case, "closed_unresolved")
+            return
+        case.pending -= 1
+        if case.pending > 0:
+            return
+        self.close(case, "resolved" if self.u_outcome() < self._p_resolve(case)
+                   else "closed_unresolved")
+
+    def _p_resolve(self, case: Case) -> float:
+        """Chance that this handling truly resolves the problem (see docs/ODD.md, submodels)."""
+        k = case.k
+        p = self._p_resolve0[k] + self._p_resolve_delta
+        if case.repeat:
+            p += self._repeat_p_delta
+        if self._has_co[k]:
+            if case.joint == "main_co":
+                p += self._co_p_delta
+            elif case.joint is None:
+                p *= self._solo_factor
+        if case.dual:
+            p *= self._dual_factor
+        unit = case.unit
+        if self._feedback_gain and unit is not None:
+            excess = unit.dissatisfied_ewma - self._dissat_target
+            if excess > 0:
+                p += self._feedback_gain * excess
+        return p
+
+    # ------------------------------------------------------------------ handback (双向流转)
+    def _visit(self, case: Case) -> None:
+        """The platform pushes the case to its grid: a grid worker visits (follow-up)."""
+        gw = self.grid_workers[case.grid]
+        if gw.staff == 0:
+            self.close(case, "closed_unresolved")
+            return
+        case.visits += 1
+        gw.submit(Task(case, VISIT, gw.visit_elapsed, case.prio, self.next_seq(), gw))
+
+    def _visit_done(self, case: Case, gw: Unit) -> None:
+        gw.visits += 1
+        post = self.now >= self.warmup
+        if post:
+            self.grid_followups += 1
+        u = self.u_followup
+        if u() < self._p_grid_settle[case.k]:
+            gw.settled += 1
+            if post:
+                self.settled_by_grid += 1
+            self.close(case, "settled_by_grid")
+        elif u() < self._hb_p_redispatch:
+            case.redispatched = True
+            self._handle(case, self.unit(self._owner[case.k], case.street))
+        elif case.visits < self._hb_limit:
+            self.sched_after(self._hb_interval, EV_VISIT, case)
+        else:
+            self.close(case, "closed_unresolved")
+
+    # ------------------------------------------------------------------ closure
+    def close(self, case: Case, outcome: str) -> None:
+        """Close the case; resolve its problem or leave it for the citizen's patience."""
+        t = self.now
+        case.closed = t
+        case.outcome = outcome
+        self.open_area += self.n_open * (t - self._open_last)
+        self._open_last = t
+        self.n_open -= 1
+        pid = case.pid
+        k = case.k
+        self.p_case[pid] = None
+        resolved = outcome in RESOLVING
+        if resolved:
+            self.p_state[pid] = RESOLVED
+            if t >= self.warmup:
+                self.problems_resolved += 1
+            rp = self._recur_prob[k]
+            if rp > 0 and self.u_recur() < rp:
+                self._recur(pid)
+        else:
+            self.p_state[pid] = NO_CASE
+            # the grid may detect it again on patrol (a fresh detection time)
+            hz = self._hazard[k]
+            if hz > 0 and self.patrol_channel >= 0:
+                t_pat = t + self.u_redetect.exp(1.0 / (hz * self._boost(k, case.grid, t)))
+                if t_pat < self.horizon:
+                    self.sched_far(t_pat, EV_CONTACT, (pid, self.patrol_channel, False))
+        late = t - case.opened > self._late_after[k]
+        case.dissatisfied = (not resolved) or late
+        unit = case.unit
+        if unit is not None:
+            unit.closed += 1
+            unit.dissatisfied_ewma += self._feedback_memory * (
+                (1.0 if case.dissatisfied else 0.0) - unit.dissatisfied_ewma)
+
+    def open_change(self, delta: int) -> None:
+        """Keep the integral of open cases over time (for `mean_open_cases`)."""
+        t = self.now
+        self.open_area += self.n_open * (t - self._open_last)
+        self._open_last = t
+        self.n_open += delta
+
+    # ------------------------------------------------------------------ fixed events
+    def schedule_fixed_events(self) -> None:
+        s = self.scenario
+        for unit in self.units.values():
+            if unit.w_start:
+                self.sched(unit.w_start[0], EV_SHIFT_ON, unit)
+        self.sched(self.warmup, EV_WARM, None)
+        for i, c in enumerate(s.campaigns):
+            self.sched(c.start_day * 24.0, EV_CAMPAIGN, (i, True))
+            self.sched(min(c.end_day * 24.0, self.horizon), EV_CAMPAIGN, (i, False))
+
+    def _campaign_units(self, i: int) -> list[Unit]:
+        s = self.scenario
+        c = s.campaigns[i]
+        codes = c.categories or self.cat_codes
+        owners = sorted({str(s.catalogue[k].owner) for k in codes})
+        streets = [int(st.index) for st in self.layout.streets
+                   if not c.streets or st.name in c.streets]
+        units: dict[int, Unit] = {}
+        for o in owners:
+            for st in streets:
+                u = self.unit(o, st)
+                units[id(u)] = u
+        return list(units.values())
+
+    def _campaign(self, i: int, start: bool) -> None:
+        """A special campaign (专项整治) starts or ends: pooled extra staff and priority."""
+        if self.campaign_active[i] == start:
+            return
+        self.campaign_active[i] = start
+        self._any_campaign = any(self.campaign_active)
+        extra = int(self.scenario.campaigns[i].extra_staff) * (1 if start else -1)
+        for unit in self._campaign_units(i):
+            unit.add_staff(extra)
+
+    def _warm(self) -> None:
+        """End of warm-up: snapshot the integrals so summaries count only what follows."""
+        snap: dict[int, tuple[float, float]] = {}
+        for u in self.all_units():
+            u._acc(self.now)
+            snap[id(u)] = (u.busy_area, u.cap_area)
+        self._warm_snapshot = snap
+        self.open_change(0)
+        self.open_area_warm = self.open_area
+
+    def finish(self) -> None:
+        """Close the books at the horizon (integrals up to the end)."""
+        self.run_until(self.horizon)
+        self.open_change(0)
+        for u in self.all_units():
+            u._acc(self.horizon)
+        if self._warm_snapshot is None:
+            self._warm()
+
+    # ------------------------------------------------------------------ records
+    def case_columns(self) -> dict[str, list[Any]]:
+        """The case table as columns (one pass over the cases; see `sim.records`)."""
+        ids: list[int] = []
+        pids: list[int] = []
+        ks: list[int] = []
+        streets: list[int] = []
+        grids: list[int] = []
+        opened: list[float] = []
+        dispatched: list[float] = []
+        started: list[float] = []
+        closed: list[float] = []
+        outcome: list[str] = []
+        agency: list[str] = []
+        transfers: list[int] = []
+        dissatisfied: list[bool] = []
+        for c in self.cases:
+            ids.append(c.id)
+            pids.append(c.pid)
+            ks.append(c.k)
+            streets.append(c.street)
+            grids.append(c.grid)
+            opened.append(c.opened)
+            dispatched.append(c.dispatched)
+            started.append(c.started)
+            closed.append(c.closed)
+            outcome.append(c.outcome)
+            u = c.unit
+            agency.append(u.code if u is not None else c.agency)
+            transfers.append(c.transfers)
+            dissatisfied.append(c.dissatisfied)
+        return {"case_id": ids, "problem_id": pids, "k": ks, "street": streets, "grid": grids,
+                "opened": opened, "dispatched": dispatched, "started": started,
+                "closed": closed, "outcome": outcome, "agency": agency,
+                "transfers": transfers, "dissatisfied": dissatisfied}
