@@ -16,9 +16,9 @@ Follow one problem through the engine:
 
 Why a calendar of our own: Mesa 3.3's DEVS simulator runs ~360k trivial events/s and holds
 callbacks by weak reference; a district-year needs millions of events within seconds. The
-calendar is a heap of (time, seq, kind, argument) with constant-delay FIFO lanes and a second
-heap for far-ahead events, merged with the pre-sorted bulk arrival arrays; `kind` is a small
-integer dispatched in `_fire`, so an event costs no Python-level call when compiled.
+calendar is a heap of `Event`s (time, seq, kind, argument) with constant-delay FIFO lanes and
+day buckets for far-ahead events, merged with the pre-sorted bulk arrival arrays; `kind` is a
+small integer dispatched in `_fire`, so an event costs no Python-level call when compiled.
 
 Everything here is typed for mypyc: the classes are compiled to C structs (attribute access is a
 field load). The Mesa model (`sim.model`) and agents (`sim.agents`) wrap these objects.
@@ -29,12 +29,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from .streams import Sampler, Uniforms
 
 RESOLVING = ("resolved", "settled_by_grid", "settled_on_spot")
+OUTCOMES = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
 
 # problem states
 NO_CASE = 0
@@ -57,29 +58,45 @@ EV_SUBMIT = 3       # arg: Task (queued at task.unit)
 EV_CONTACT = 4      # arg: (pid, channel, citizen)
 EV_PATIENCE = 5     # arg: pid
 EV_VISIT = 6        # arg: Case
-EV_LANE = 7         # arg: a lane (deque)
 EV_SHIFT_ON = 8     # arg: Unit
 EV_SHIFT_OFF = 9    # arg: Unit
 EV_WARM = 10        # arg: None
 EV_CAMPAIGN = 11    # arg: (campaign index, starts)
 
 
-# (time, seq, kind, argument); typed as a plain tuple so that mypyc moves it as one object
-# (a fixed-length tuple type would be unboxed into a C struct and re-boxed at every move)
-Event = tuple[Any, ...]
+class Event:
+    """A calendar entry: at time `t` (hours), do `kind` with `arg`. `seq` breaks ties (the
+    order of scheduling); `lane` is the FIFO lane it came through, if any (see `sched_after`).
+    A native object rather than a tuple, so the heap compares two unboxed fields."""
+
+    t: float
+    seq: int
+    kind: int
+    arg: Any
+    lane: Any
+
+    def __init__(self, t: float, seq: int, kind: int, arg: Any) -> None:
+        self.t = t
+        self.seq = seq
+        self.kind = kind
+        self.arg = arg
+        self.lane = None
+
+    def __repr__(self) -> str:
+        return f"Event(t={self.t}, seq={self.seq}, kind={self.kind})"
 
 
 def _hpush(heap: list[Event], item: Event) -> None:
-    """heapq.heappush on (time, seq) keys, compared as C doubles and ints when compiled."""
+    """heapq.heappush on (t, seq) keys, compared as C doubles and ints when compiled."""
     heap.append(item)
     pos = len(heap) - 1
-    t: float = item[0]
-    s: int = item[1]
+    t = item.t
+    s = item.seq
     while pos > 0:
         parent = (pos - 1) >> 1
         p = heap[parent]
-        pt: float = p[0]
-        if t < pt or (t == pt and s < p[1]):
+        pt = p.t
+        if t < pt or (t == pt and s < p.seq):
             heap[pos] = p
             pos = parent
         else:
@@ -88,28 +105,28 @@ def _hpush(heap: list[Event], item: Event) -> None:
 
 
 def _hpop(heap: list[Event]) -> Event:
-    """heapq.heappop for `_hpush` heaps (same order: smallest (time, seq) first)."""
+    """heapq.heappop for `_hpush` heaps (same order: smallest (t, seq) first)."""
     last = heap.pop()
     if not heap:
         return last
     top = heap[0]
     n = len(heap)
-    t: float = last[0]
-    s: int = last[1]
+    t = last.t
+    s = last.seq
     pos = 0
     child = 1
     while child < n:
         c = heap[child]
-        ct: float = c[0]
+        ct = c.t
         right = child + 1
         if right < n:
             r = heap[right]
-            rt: float = r[0]
-            if rt < ct or (rt == ct and r[1] < c[1]):
+            rt = r.t
+            if rt < ct or (rt == ct and r.seq < c.seq):
                 child = right
                 c = r
                 ct = rt
-        if ct < t or (ct == t and c[1] < s):
+        if ct < t or (ct == t and c.seq < s):
             heap[pos] = c
             pos = child
             child = 2 * pos + 1
@@ -119,7 +136,7 @@ def _hpop(heap: list[Event]) -> Event:
     return top
 
 
-_TIME = itemgetter(0)
+_TIME = attrgetter("t")
 
 
 class Case:
@@ -755,7 +772,7 @@ class Engine:
         """An event of `kind` at time `t` (hours). Ties run in scheduling order."""
         s = self._seq
         self._seq = s + 1
-        _hpush(self._heap, (t, s, kind, arg))
+        _hpush(self._heap, Event(t, s, kind, arg))
 
     def schedule(self, t: float, fn: Any, arg: Any = None) -> None:
         """Call the Python callable `fn(arg)` at time `t` (hours)."""
@@ -771,10 +788,12 @@ class Engine:
         if lane is None:
             lane = deque()
             self._lanes[delay] = lane
-        t = self.now + delay
-        lane.append((t, kind, arg))
+        ev = Event(self.now + delay, -1, kind, arg)
+        ev.lane = lane
+        lane.append(ev)
         if len(lane) == 1:
-            self.sched(t, EV_LANE, lane)
+            ev.seq = self.next_seq()
+            _hpush(self._heap, ev)
 
     def sched_far(self, t: float, kind: int, arg: Any) -> None:
         """Like `sched`, for events typically days ahead that often turn out to be no-ops
@@ -785,14 +804,15 @@ class Engine:
         s = self._seq
         self._seq = s + 1
         day = int(t // 24.0)
+        ev = Event(t, s, kind, arg)
         if day <= self._far_day:
-            _hpush(self._heap, (t, s, kind, arg))
+            _hpush(self._heap, ev)
             return
         bucket = self._far_days.get(day)
         if bucket is None:
-            self._far_days[day] = [(t, s, kind, arg)]
+            self._far_days[day] = [ev]
         else:
-            bucket.append((t, s, kind, arg))
+            bucket.append(ev)
 
     def _next_far_day(self) -> None:
         """Move on to the next day's bucket of far events."""
@@ -810,12 +830,6 @@ class Engine:
         if kind == EV_FINISH:
             task: Task = arg
             task.unit.finish(task)
-        elif kind == EV_LANE:
-            lane = arg
-            item = lane.popleft()
-            if lane:
-                self.sched(lane[0][0], EV_LANE, lane)
-            self._fire(item[1], item[2])
         elif kind == EV_ARRIVE:
             case: Case = arg
             dest = case.dest
@@ -857,12 +871,12 @@ class Engine:
         inf = math.inf
         popped = 0
         while True:
-            th: float = heap[0][0] if heap else inf
+            th = heap[0].t if heap else inf
             ta = at[i] if i < n else inf
             fi = self._far_i
             far_cur = self._far_cur
             if fi < len(far_cur):
-                tf: float = far_cur[fi][0]
+                tf = far_cur[fi].t
                 next_day = False
             else:   # the day's far events are done: the next day starts at tf
                 tf = (self._far_day + 1) * 24.0
@@ -882,15 +896,22 @@ class Engine:
                     break
                 ev = far_cur[fi]
                 self._far_i = fi + 1
-                self.now = ev[0]
-                self._fire(ev[2], ev[3])
+                self.now = ev.t
+                self._fire(ev.kind, ev.arg)
                 popped += 1
             else:
                 if th > t_end:
                     break
                 ev = _hpop(heap)
-                self.now = ev[0]
-                self._fire(ev[2], ev[3])
+                self.now = ev.t
+                lane = ev.lane
+                if lane is not None:   # the next in its lane takes its place in the heap
+                    lane.popleft()
+                    if lane:
+                        nxt: Event = lane[0]
+                        nxt.seq = self.next_seq()
+                        _hpush(heap, nxt)
+                self._fire(ev.kind, ev.arg)
                 popped += 1
         self._a_i = i
         self.events += (i - i0) + popped
@@ -1299,8 +1320,16 @@ class Engine:
             self._warm()
 
     # ------------------------------------------------------------------ records
+    def agency_names(self) -> list[str]:
+        """Who can own a case: the departments, then the grid; "" = nobody yet."""
+        names = list(self.dept_hours)
+        return names + [x for x in ("grid", "") if x not in names]
+
     def case_columns(self) -> dict[str, list[Any]]:
-        """The case table as columns (one pass over the cases; see `sim.records`)."""
+        """The case table as columns (one pass over the cases; see `sim.records`). `outcome`
+        and `agency` are codes: indices into `OUTCOMES` and into `agency_names()`."""
+        outcome_code = {o: i for i, o in enumerate(OUTCOMES)}
+        agency_code = {a: i for i, a in enumerate(self.agency_names())}
         ids: list[int] = []
         pids: list[int] = []
         ks: list[int] = []
@@ -1310,8 +1339,8 @@ class Engine:
         dispatched: list[float] = []
         started: list[float] = []
         closed: list[float] = []
-        outcome: list[str] = []
-        agency: list[str] = []
+        outcome: list[int] = []
+        agency: list[int] = []
         transfers: list[int] = []
         dissatisfied: list[bool] = []
         for c in self.cases:
@@ -1324,9 +1353,9 @@ class Engine:
             dispatched.append(c.dispatched)
             started.append(c.started)
             closed.append(c.closed)
-            outcome.append(c.outcome)
+            outcome.append(outcome_code[c.outcome])
             u = c.unit
-            agency.append(u.code if u is not None else c.agency)
+            agency.append(agency_code[u.code if u is not None else c.agency])
             transfers.append(c.transfers)
             dissatisfied.append(c.dissatisfied)
         return {"case_id": ids, "problem_id": pids, "k": ks, "street": streets, "grid": grids,

@@ -9,10 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .engine import Case  # noqa: F401  (re-exported: the case record)
-
-OUTCOMES = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
-RESOLVING = {"resolved", "settled_by_grid", "settled_on_spot"}
+from .engine import OUTCOMES, RESOLVING, Case  # noqa: F401  (Case: the case record)
 
 CASE_LOG_COLUMNS = [
     "service_request_id", "service_code", "service_name", "status", "agency_responsible",
@@ -32,12 +29,16 @@ def _iso(base: np.datetime64, hours: np.ndarray) -> np.ndarray:
 
 def case_table(model) -> pd.DataFrame:
     """One row per case (internal; the basis of the case log and the summaries)."""
-    cols = model.engine.case_columns()
+    e = model.engine
+    cols = e.case_columns()
     types = {"case_id": np.int64, "problem_id": np.int64, "k": np.int64, "street": np.int64,
              "grid": np.int64, "opened": float, "dispatched": float, "started": float,
              "closed": float, "transfers": np.int64, "dissatisfied": bool}
-    return pd.DataFrame({name: np.array(v, dtype=types[name]) if name in types else v
-                         for name, v in cols.items()})
+    data = {name: np.array(v, dtype=types[name]) for name, v in cols.items() if name in types}
+    data["outcome"] = pd.Categorical.from_codes(np.array(cols["outcome"], np.int8), OUTCOMES)
+    data["agency"] = pd.Categorical.from_codes(np.array(cols["agency"], np.int16),
+                                               e.agency_names())
+    return pd.DataFrame(data, columns=list(cols))
 
 
 def complaint_table(model) -> pd.DataFrame:
