@@ -33,18 +33,23 @@ class RoutingPolicy:
         self.model = model
         self.u = Uniforms(model.streams["routing"])
         self.bounce_complain_boost = self.params.bounce_complain_boost
+        # looked up once: these run for every case
+        self._owner_units = model.owner_units
+        self._others = model.others
+        self._police = [model.police_unit(st) if model.police_code is not None else None
+                        for st in range(model.n_streets)]
 
     def owner_unit(self, case):
-        return self.model.owner_units[case.k][case.street]
+        return self._owner_units[case.k][case.street]
 
     def wrong_unit(self, case):
         """A department other than the owner, uniformly at random (a misrouting)."""
-        others = self.model.others[case.cat.owner]
+        others = self._others[case.cat.owner]
         return self.model.unit(others[int(self.u() * len(others))], case.street)
 
     def pick(self, case, accuracy: float):
         if self.u() < accuracy:
-            return self.model.owner_units[case.k][case.street]
+            return self._owner_units[case.k][case.street]
         return self.wrong_unit(case)
 
     def route(self, case):
@@ -97,7 +102,7 @@ class Sectoral(RoutingPolicy):
     def route(self, case):
         kind = case.channel_kind
         if kind == "police":
-            return self.model.police_unit(case.street), 0.0
+            return self._police[case.street], 0.0
         if kind == "patrol":
             return self._hotline(case, self.params.grid_forward_delay_hours)
         return self._hotline(case)
@@ -130,11 +135,19 @@ class Territorial(RoutingPolicy):
                                                                    "the case to the platform")
         retriage_accuracy: float = Field(0.98, ge=0, le=1, description="accuracy on re-triage")
 
+    def __init__(self, params: dict | None, model):
+        super().__init__(params, model)
+        self._accuracy = self.params.triage_accuracy
+        self._delay = self.params.triage_delay_hours
+
     def route(self, case):
+        street = case.street
         if case.channel_kind == "police":
-            return self.model.police_unit(case.street), 0.0
-        self.model.platform(case.street).triaged += 1
-        return self.pick(case, self.params.triage_accuracy), self.params.triage_delay_hours
+            return self._police[street], 0.0
+        self.model.platforms[street].triaged += 1
+        if self.u() < self._accuracy:
+            return self._owner_units[case.k][street], self._delay
+        return self.wrong_unit(case), self._delay
 
     def transfer(self, case, unit):
         p = self.params

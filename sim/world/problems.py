@@ -80,7 +80,10 @@ def generate(engine) -> None:
     t0 = arrival_times(s, horizon, gen, idx.size)
     order = np.argsort(t0, kind="stable")
     grid, cat, t0 = grid[order], cat[order], t0[order]
-    engine.add_problems(grid.tolist(), cat.tolist(), t0.tolist(), -1)
+    # one shared int object per grid (not one per problem): the engine reads p_grid at random
+    # and each read touches the int object, so few objects stay in cache
+    shared = np.array(range(len(engine.grid_street)), dtype=object)
+    engine.add_problems(shared[grid].tolist(), cat.tolist(), t0.tolist(), -1)
 
     # contacts: first citizen report (and its channel), patrol detection
     n = t0.size
