@@ -315,7 +315,7 @@ def w_district(spec: dict) -> dict:
         "scenario": s.name, "scale": spec["scale"], "overrides": spec["overrides"],
         "grids": len(model.layout.grids), "streets": len(model.layout.streets),
         "population": int(model.layout.population), "horizon_days": s.run.horizon_days,
-        "complaints": complaints, "cases": cases, "problems": len(model.p_cat),
+        "complaints": complaints, "cases": cases, "problems": len(model.problems),
         "complaints_post_warmup": summary["complaints"], "backlog_end": summary["backlog_end"],
         "events": events,
         "load_s": t1 - t0, "build_s": t2 - t1, "run_s": t3 - t2, "summary_s": t4 - t3,

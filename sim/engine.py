@@ -139,6 +139,28 @@ def _hpop(heap: list[Event]) -> Event:
 _TIME = attrgetter("t")
 
 
+class Problem:
+    """The changing state of one problem (问题), one object so that an event about it touches
+    one place in memory. Static facts (arisen when, parent) are the engine's `p_*` lists."""
+
+    cat: int
+    grid: int
+    state: int
+    case: Case | None
+    ncompl: int
+    channel: int
+    gaveup: bool
+
+    def __init__(self, cat: int, grid: int) -> None:
+        self.cat = cat            # category index
+        self.grid = grid
+        self.state = NO_CASE      # NO_CASE, OPEN_CASE or RESOLVED
+        self.case = None          # the open case, if any
+        self.ncompl = 0           # complaints so far
+        self.channel = -1         # channel of the last citizen complaint
+        self.gaveup = False       # the citizen gave up complaining
+
+
 class Case:
     """The administrative record (案件) opened from a problem's first complaint.
 
@@ -501,14 +523,10 @@ class Engine:
     u_redetect: Uniforms
     coordination: Sampler
     # problem table (one entry per problem)
+    problems: list[Problem]
     p_cat: list[int]
     p_grid: list[int]
     p_t0: list[float]
-    p_state: list[int]
-    p_case: list[Case | None]
-    p_ncompl: list[int]
-    p_channel: list[int]
-    p_gaveup: list[bool]
     p_parent: list[int]
     # complaint log (columns) and cases
     c_t: list[float]
@@ -652,14 +670,10 @@ class Engine:
         self.coordination = Sampler(s.main_co.coordination_delay, rs["coordination"])
 
         # problem table, complaint log, cases
+        self.problems = []
         self.p_cat = []
         self.p_grid = []
         self.p_t0 = []
-        self.p_state = []
-        self.p_case = []
-        self.p_ncompl = []
-        self.p_channel = []
-        self.p_gaveup = []
         self.p_parent = []
         self.c_t = []
         self.c_pid = []
@@ -940,23 +954,22 @@ class Engine:
         self.p_grid.extend(grid)
         self.p_cat.extend(cat)
         self.p_t0.extend(t0)
-        self.p_state.extend([NO_CASE] * n)
-        self.p_case.extend([None] * n)
-        self.p_ncompl.extend([0] * n)
-        self.p_channel.extend([-1] * n)
-        self.p_gaveup.extend([False] * n)
         self.p_parent.extend([parent] * n)
+        probs = self.problems
+        for i in range(n):
+            probs.append(Problem(cat[i], grid[i]))
 
     def _recur(self, pid: int) -> None:
         """A resolved problem comes back: a new problem in the same grid and category, with
         the same reporting and detection rules as the bulk draw (scalar draws)."""
-        k = self.p_cat[pid]
+        pr = self.problems[pid]
+        k = pr.cat
         u = self.u_recur
         t0 = self.now + u.exp(self._recur_mean_h[k])
         if t0 >= self.horizon:
             return
-        new = len(self.p_cat)
-        grid = self.p_grid[pid]
+        new = len(self.problems)
+        grid = pr.grid
         self.add_problems([grid], [k], [t0], pid)
         if u() < self._p_rep[k]:
             t_cit = t0 + self.report_delay()
@@ -980,13 +993,14 @@ class Engine:
 
     def _contact(self, pid: int, ch: int, citizen: bool) -> None:
         """A citizen reports, or a patrol detects, problem `pid`."""
-        state = self.p_state[pid]
+        pr = self.problems[pid]
+        state = pr.state
         if state == RESOLVED:
             return
         if not citizen:
             if state == OPEN_CASE:
                 return  # the grid worker sees it is already being handled
-            p = self._p_grid_settle[self.p_cat[pid]]
+            p = self._p_grid_settle[pr.cat]
             if p > 0 and self.u_followup() < p:
                 self._settle_on_spot(pid, ch)
                 return
@@ -995,9 +1009,10 @@ class Engine:
     def complaint(self, pid: int, ch: int, citizen: bool = True, route: bool = True) -> Case:
         """Record one complaint about problem `pid`; open (and route) a case if none is open."""
         t = self.now
-        n_before = self.p_ncompl[pid]
-        self.p_ncompl[pid] = n_before + 1
-        case = self.p_case[pid]
+        pr = self.problems[pid]
+        n_before = pr.ncompl
+        pr.ncompl = n_before + 1
+        case = pr.case
         if case is None:
             case = self.open_case(pid, ch, route)
         self.c_t.append(t)
@@ -1007,7 +1022,7 @@ class Engine:
         self.c_repeat.append(n_before > 0)
         self.c_citizen.append(citizen)
         if citizen:
-            self.p_channel[pid] = ch
+            pr.channel = ch
             if n_before < self._max_repeats:  # repeats so far, this one included, stay capped
                 self.sched_far(t + self.patience(), EV_PATIENCE, pid)
         return case
@@ -1015,19 +1030,20 @@ class Engine:
     def _patience_expired(self, pid: int) -> None:
         """A citizen's patience has run out on problem `pid`: complain again, maybe elsewhere,
         or give up (the behaviour of `agents.Citizen`)."""
-        if self.p_state[pid] == RESOLVED or self.p_gaveup[pid]:
+        pr = self.problems[pid]
+        if pr.state == RESOLVED or pr.gaveup:
             return
-        case = self.p_case[pid]
+        case = pr.case
         boost = self._bounce_boost * (case.transfers if case is not None else 0)
         u = self.u_patience
         if u() >= min(1.0, self._p_again + boost):
-            self.p_gaveup[pid] = True
+            pr.gaveup = True
             return
-        channel = self.p_channel[pid]
+        channel = pr.channel
         if u() < self._p_switch and len(self.citizen_channels) > 1:
             others = [c for c in self.citizen_channels if c != channel]
             channel = others[int(u() * len(others))]
-        self.citizen_complaints[self.p_grid[pid]] += 1
+        self.citizen_complaints[pr.grid] += 1
         self.complaint(pid, channel, True)
 
     def _settle_on_spot(self, pid: int, ch: int) -> None:
@@ -1044,19 +1060,20 @@ class Engine:
     def open_case(self, pid: int, ch: int, route: bool = True) -> Case:
         """The platform opens a case for problem `pid` and routes it (unless `route` is
         False: the grid worker settles it on the spot)."""
-        k = self.p_cat[pid]
-        grid = self.p_grid[pid]
+        pr = self.problems[pid]
+        k = pr.cat
+        grid = pr.grid
         t = self.now
         case = Case(len(self.cases), pid, k, self.cats[k], self.grid_street[grid], grid, ch,
                     self.channel_kinds[ch], t)
-        case.repeat = self.p_ncompl[pid] > 1
+        case.repeat = pr.ncompl > 1
         if case.repeat and self._repeat_priority:
             case.prio = 0
         if self._any_campaign and self._campaign_priority(k, case.street):
             case.prio = 0
         self.cases.append(case)
-        self.p_case[pid] = case
-        self.p_state[pid] = OPEN_CASE
+        pr.case = case
+        pr.state = OPEN_CASE
         self.open_area += self.n_open * (t - self._open_last)
         self._open_last = t
         self.n_open += 1
@@ -1233,17 +1250,18 @@ class Engine:
         self.n_open -= 1
         pid = case.pid
         k = case.k
-        self.p_case[pid] = None
+        pr = self.problems[pid]
+        pr.case = None
         resolved = outcome in RESOLVING
         if resolved:
-            self.p_state[pid] = RESOLVED
+            pr.state = RESOLVED
             if t >= self.warmup:
                 self.problems_resolved += 1
             rp = self._recur_prob[k]
             if rp > 0 and self.u_recur() < rp:
                 self._recur(pid)
         else:
-            self.p_state[pid] = NO_CASE
+            pr.state = NO_CASE
             # the grid may detect it again on patrol (a fresh detection time)
             hz = self._hazard[k]
             if hz > 0 and self.patrol_channel >= 0:

@@ -60,7 +60,13 @@ class GovernanceModel(mesa.Model):
         e.attach(self.effects, self.routing, self.platforms,
                  problems.report_probability(s, cats).tolist(), cdf.tolist(),
                  problems.patrol_hazard(s, cats).tolist())
-        problems.generate(e)
+        was_enabled = gc.isenabled()
+        gc.disable()   # a million new objects without cycles: no collections meanwhile
+        try:
+            problems.generate(e)
+        finally:
+            if was_enabled:
+                gc.enable()
         e.schedule_fixed_events()
         self._setup_collector()
 

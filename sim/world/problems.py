@@ -80,8 +80,7 @@ def generate(engine) -> None:
     t0 = arrival_times(s, horizon, gen, idx.size)
     order = np.argsort(t0, kind="stable")
     grid, cat, t0 = grid[order], cat[order], t0[order]
-    # one shared int object per grid (not one per problem): the engine reads p_grid at random
-    # and each read touches the int object, so few objects stay in cache
+    # one shared int object per grid, not one per problem (760k fewer objects in memory)
     shared = np.array(range(len(engine.grid_street)), dtype=object)
     engine.add_problems(shared[grid].tolist(), cat.tolist(), t0.tolist(), -1)
 
