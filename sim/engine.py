@@ -55,8 +55,9 @@ EV_CALL = 0         # arg: (callable, argument), a Python callback
 EV_FINISH = 1       # arg: Task
 EV_ARRIVE = 2       # arg: Case (its unit-to-be in case.dest)
 EV_SUBMIT = 3       # arg: Task (queued at task.unit)
-EV_CONTACT = 4      # arg: (pid, channel, citizen)
-EV_PATIENCE = 5     # arg: pid
+EV_CONTACT = 4      # a citizen reports: ev.pid, ev.ch
+EV_PATIENCE = 5     # a citizen's patience runs out: ev.pid
+EV_PATROL = 12      # a patrol detects: ev.pid, ev.ch
 EV_VISIT = 6        # arg: Case
 EV_SHIFT_ON = 8     # arg: Unit
 EV_SHIFT_OFF = 9    # arg: Unit
@@ -74,6 +75,8 @@ class Event:
     kind: int
     arg: Any
     lane: Any
+    pid: int
+    ch: int
 
     def __init__(self, t: float, seq: int, kind: int, arg: Any) -> None:
         self.t = t
@@ -81,6 +84,8 @@ class Event:
         self.kind = kind
         self.arg = arg
         self.lane = None
+        self.pid = -1    # the problem, for events about one (no argument object needed)
+        self.ch = -1     # its channel
 
     def __repr__(self) -> str:
         return f"Event(t={self.t}, seq={self.seq}, kind={self.kind})"
@@ -809,7 +814,7 @@ class Engine:
             ev.seq = self.next_seq()
             _hpush(self._heap, ev)
 
-    def sched_far(self, t: float, kind: int, arg: Any) -> None:
+    def sched_far(self, t: float, kind: int, pid: int, ch: int) -> None:
         """Like `sched`, for events typically days ahead that often turn out to be no-ops
         (citizens' patience, recurrences, patrol re-detections). They go into a bucket per day
         (a calendar queue): scheduling is an append; when the run reaches a day, its bucket is
@@ -818,7 +823,9 @@ class Engine:
         s = self._seq
         self._seq = s + 1
         day = int(t // 24.0)
-        ev = Event(t, s, kind, arg)
+        ev = Event(t, s, kind, None)
+        ev.pid = pid
+        ev.ch = ch
         if day <= self._far_day:
             _hpush(self._heap, ev)
             return
@@ -840,7 +847,9 @@ class Engine:
             self._far_cur = bucket
         self._far_i = 0
 
-    def _fire(self, kind: int, arg: Any) -> None:
+    def _fire(self, ev: Event) -> None:
+        kind = ev.kind
+        arg = ev.arg
         if kind == EV_FINISH:
             task: Task = arg
             task.unit.finish(task)
@@ -850,9 +859,11 @@ class Engine:
             assert dest is not None
             self._arrive(case, dest)
         elif kind == EV_PATIENCE:
-            self._patience_expired(arg)
+            self._patience_expired(ev.pid)
         elif kind == EV_CONTACT:
-            self._contact(arg[0], arg[1], arg[2])
+            self._contact(ev.pid, ev.ch, True)
+        elif kind == EV_PATROL:
+            self._contact(ev.pid, ev.ch, False)
         elif kind == EV_SUBMIT:
             t2: Task = arg
             t2.unit.submit(t2)
@@ -911,7 +922,7 @@ class Engine:
                 ev = far_cur[fi]
                 self._far_i = fi + 1
                 self.now = ev.t
-                self._fire(ev.kind, ev.arg)
+                self._fire(ev)
                 popped += 1
             else:
                 if th > t_end:
@@ -925,7 +936,7 @@ class Engine:
                         nxt: Event = lane[0]
                         nxt.seq = self.next_seq()
                         _hpush(heap, nxt)
-                self._fire(ev.kind, ev.arg)
+                self._fire(ev)
                 popped += 1
         self._a_i = i
         self.events += (i - i0) + popped
@@ -975,12 +986,12 @@ class Engine:
             t_cit = t0 + self.report_delay()
             if t_cit < self.horizon:
                 ch = min(bisect_right(self._cdf_rows[k], u()), len(self.channel_codes) - 1)
-                self.sched_far(t_cit, EV_CONTACT, (new, ch, True))
+                self.sched_far(t_cit, EV_CONTACT, new, ch)
         hz = self._hazard[k] * self._boost(k, grid, t0)
         if hz > 0 and self.patrol_channel >= 0:
             t_pat = t0 + u.exp(1.0 / hz)
             if t_pat < self.horizon:
-                self.sched_far(t_pat, EV_CONTACT, (new, self.patrol_channel, False))
+                self.sched_far(t_pat, EV_PATROL, new, self.patrol_channel)
 
     def _boost(self, k: int, grid: int, t0: float) -> float:
         """Campaigns' multiplier on the patrol detection hazard of one problem."""
@@ -1024,7 +1035,7 @@ class Engine:
         if citizen:
             pr.channel = ch
             if n_before < self._max_repeats:  # repeats so far, this one included, stay capped
-                self.sched_far(t + self.patience(), EV_PATIENCE, pid)
+                self.sched_far(t + self.patience(), EV_PATIENCE, pid, -1)
         return case
 
     def _patience_expired(self, pid: int) -> None:
@@ -1267,7 +1278,7 @@ class Engine:
             if hz > 0 and self.patrol_channel >= 0:
                 t_pat = t + self.u_redetect.exp(1.0 / (hz * self._boost(k, case.grid, t)))
                 if t_pat < self.horizon:
-                    self.sched_far(t_pat, EV_CONTACT, (pid, self.patrol_channel, False))
+                    self.sched_far(t_pat, EV_PATROL, pid, self.patrol_channel)
         late = t - case.opened > self._late_after[k]
         case.dissatisfied = (not resolved) or late
         unit = case.unit
