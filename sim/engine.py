@@ -52,9 +52,9 @@ TASK_KINDS = ("main", "co", "dual", "onsite", "visit")
 
 # event kinds
 EV_CALL = 0         # arg: (callable, argument), a Python callback
-EV_FINISH = 1       # arg: Task
+EV_FINISH = 1       # the event is the Task that ends
 EV_ARRIVE = 2       # arg: Case (its unit-to-be in case.dest)
-EV_SUBMIT = 3       # arg: Task (queued at task.unit)
+EV_SUBMIT = 3       # the event is the Task to queue at task.unit
 EV_CONTACT = 4      # a citizen reports: ev.pid, ev.ch
 EV_PATIENCE = 5     # a citizen's patience runs out: ev.pid
 EV_PATROL = 12      # a patrol detects: ev.pid, ev.ch
@@ -227,32 +227,33 @@ class Case:
         self.dissatisfied = False
 
 
-class Task:
-    """One piece of staff work on a case at one unit (handling, co-handling, a visit ...)."""
+class Task(Event):
+    """One piece of staff work on a case at one unit (handling, co-handling, a visit ...).
+    A task is its own calendar entry (an `Event`) for when it is submitted or ends, so the
+    calendar allocates nothing for it."""
 
     case: Case
-    kind: int
+    role: int
     hours: float
     prio: int
-    seq: int
     queued: float
     started: float
     unit: Unit
 
-    def __init__(self, case: Case, kind: int, hours: float, prio: int, seq: int,
+    def __init__(self, case: Case, role: int, hours: float, prio: int, seq: int,
                  unit: Unit) -> None:
+        super().__init__(0.0, seq, EV_FINISH, None)
         self.case = case
-        self.kind = kind      # MAIN, CO, DUAL, ONSITE or VISIT
+        self.role = role      # MAIN, CO, DUAL, ONSITE or VISIT
         self.hours = hours    # staff hours it takes
         self.prio = prio      # 0 jumps the queue, 1 normal
-        self.seq = seq
         self.queued = 0.0
         self.started = -1.0
         self.unit = unit
 
     @property
-    def kind_name(self) -> str:
-        return TASK_KINDS[self.kind]
+    def role_name(self) -> str:
+        return TASK_KINDS[self.role]
 
 
 class Unit:
@@ -354,7 +355,10 @@ class Unit:
         self.busy += 1
         task.started = t
         end = t + task.hours if self.always else self.work_end(t, task.hours)
-        self.eng.sched(end, EV_FINISH, task)
+        task.t = end
+        task.kind = EV_FINISH
+        task.seq = self.eng.next_seq()
+        self.eng._push(task)
 
     def work_end(self, t: float, hours: float) -> float:
         """When `hours` of work started at `t` end, counting only shift time."""
@@ -791,7 +795,10 @@ class Engine:
         """An event of `kind` at time `t` (hours). Ties run in scheduling order."""
         s = self._seq
         self._seq = s + 1
-        _hpush(self._heap, Event(t, s, kind, arg))
+        self._push(Event(t, s, kind, arg))
+
+    def _push(self, ev: Event) -> None:
+        _hpush(self._heap, ev)
 
     def schedule(self, t: float, fn: Any, arg: Any = None) -> None:
         """Call the Python callable `fn(arg)` at time `t` (hours)."""
@@ -851,8 +858,8 @@ class Engine:
         kind = ev.kind
         arg = ev.arg
         if kind == EV_FINISH:
-            task: Task = arg
-            task.unit.finish(task)
+            assert isinstance(ev, Task)
+            ev.unit.finish(ev)
         elif kind == EV_ARRIVE:
             case: Case = arg
             dest = case.dest
@@ -865,8 +872,8 @@ class Engine:
         elif kind == EV_PATROL:
             self._contact(ev.pid, ev.ch, False)
         elif kind == EV_SUBMIT:
-            t2: Task = arg
-            t2.unit.submit(t2)
+            assert isinstance(ev, Task)
+            ev.unit.submit(ev)
         elif kind == EV_VISIT:
             self._visit(arg)
         elif kind == EV_SHIFT_ON:
@@ -1153,7 +1160,10 @@ class Engine:
                 pending += 1
                 task = Task(case, CO, hours * share + co_unit.response, case.prio,
                             self.next_seq(), co_unit)
-                self.sched(self.now + delay, EV_SUBMIT, task)
+                task.t = self.now + delay
+                task.kind = EV_SUBMIT
+                task.seq = self.next_seq()
+                self._push(task)
         if self.dual[k] and not unit.is_police:
             case.dual = True
             pending += 1
@@ -1166,7 +1176,7 @@ class Engine:
     def task_done(self, task: Task, unit: Unit) -> None:
         """A unit finished a task: account staff time, then move the case on."""
         case = task.case
-        kind = task.kind
+        kind = task.role
         post = self.now >= self.warmup
         if kind == VISIT:
             if post:
