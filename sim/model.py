@@ -18,7 +18,7 @@ from functools import partial
 import mesa
 
 from .agents import Citizen, Department, DispatchPlatform, GridWorker
-from .engine import Engine
+from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
 from .policies import ROUTING, combine
 from .scenario.schema import Scenario
 from .streams import spawn_streams
@@ -34,7 +34,7 @@ class GovernanceModel(mesa.Model):
     """The case-lifecycle model of one scenario and one seed. Time is in hours from
     `run.start_date` 00:00."""
 
-    NO_CASE, OPEN_CASE, RESOLVED = 0, 1, 2
+    NO_CASE, OPEN_CASE, RESOLVED = NO_CASE, OPEN_CASE, RESOLVED   # problem states
 
     def __init__(self, scenario: Scenario, seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)

@@ -6,7 +6,12 @@ import mesa
 
 from ..engine import Task, Unit
 
-__all__ = ["Department", "Task", "Unit"]
+__all__ = ["Department", "Task", "Unit", "unit_view"]
+
+
+def unit_view(name: str, doc: str | None = None) -> property:
+    """A read-only attribute of an agent that shows its engine record's (`self.unit`)."""
+    return property(lambda self: getattr(self.unit, name), doc=doc)
 
 
 class Department(mesa.Agent):
@@ -22,19 +27,14 @@ class Department(mesa.Agent):
         super().__init__(model)
         self.unit = unit
 
-    code = property(lambda self: self.unit.code)
-    street = property(lambda self: self.unit.street)
-    staff = property(lambda self: self.unit.staff, doc="servers on duty")
-    busy = property(lambda self: self.unit.busy, doc="servers busy now")
-    is_police = property(lambda self: self.unit.is_police)
-    closed = property(lambda self: self.unit.closed, doc="cases this unit owned and closed")
-    dissatisfied_ewma = property(lambda self: self.unit.dissatisfied_ewma,
-                                 doc="running share of dissatisfying closures")
-
-    @property
-    def queue_length(self) -> int:
-        """Tasks waiting."""
-        return self.unit.queue_length
+    code = unit_view("code")
+    street = unit_view("street")
+    staff = unit_view("staff", "servers on duty")
+    busy = unit_view("busy", "servers busy now")
+    is_police = unit_view("is_police")
+    closed = unit_view("closed", "cases this unit owned and closed")
+    dissatisfied_ewma = unit_view("dissatisfied_ewma", "running share of dissatisfying closures")
+    queue_length = unit_view("queue_length", "tasks waiting")
 
     @property
     def utilization(self) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mesa
 
 from ..engine import Unit
+from .department import unit_view
 
 
 class GridWorker(mesa.Agent):
@@ -22,14 +23,11 @@ class GridWorker(mesa.Agent):
         super().__init__(model)
         self.unit = unit
 
-    grid = property(lambda self: self.unit.grid)
-    street = property(lambda self: self.unit.street)
-    workers = property(lambda self: self.unit.workers, doc="worker-equivalents")
-    staff = property(lambda self: self.unit.staff, doc="servers for follow-up visits")
-    busy = property(lambda self: self.unit.busy)
-    visits = property(lambda self: self.unit.visits, doc="follow-up visits made")
-    settled = property(lambda self: self.unit.settled, doc="handed-back cases settled")
-
-    @property
-    def queue_length(self) -> int:
-        return self.unit.queue_length
+    grid = unit_view("grid")
+    street = unit_view("street")
+    workers = unit_view("workers", "worker-equivalents")
+    staff = unit_view("staff", "servers for follow-up visits")
+    busy = unit_view("busy")
+    visits = unit_view("visits", "follow-up visits made")
+    settled = unit_view("settled", "handed-back cases settled")
+    queue_length = unit_view("queue_length", "visits waiting")
