@@ -328,27 +328,38 @@ def w_district(spec: dict) -> dict:
 
 
 # ---------------------------------------------------------------- (c) scaling
-def part_c(cfg: dict, path: Path, base: dict, full: dict | None, log=print) -> dict:
+def part_c(cfg: dict, path: Path, base: dict, full: dict | None = None, log=print) -> dict:
+    """Every scale once per round, rounds repeated `repeat` times, so that the scales are
+    measured side by side under the same conditions of the machine (a shared host's load
+    drifts over minutes, and other tenants' use of the shared L3 cache slows the small runs,
+    whose working set would otherwise stay in it, more than the large ones). Each scale keeps
+    its least-CPU run; the ratio of those is judged, and each round's own full / eighth ratio
+    is listed as a check on the noise. `full` (the result of (b)) is not reused for that
+    reason."""
     d = cfg["district"]
+    scales = cfg["scales"]
+    n = max(1, cfg.get("repeat", 1))
+    runs: list[list[dict]] = [[] for _ in scales]
+    for r in range(n):
+        for i, f in enumerate(scales):
+            log(f"(c) round {r + 1}/{n}: scale {f:g} of (b) ...")
+            runs[i].append(run_worker("district", district_spec(path, base, d["scale"] * f, d)))
     rows = []
-    for f in cfg["scales"]:
-        scale = d["scale"] * f
-        if f == 1.0 and full is not None and full.get("scale") == scale:
-            log("(c) scale 1: reusing (b)")
-            rows.append(dict(full, fraction=f))
-            continue
-        log(f"(c) scale {f:g} of (b) ...")
-        r = best_of(district_spec(path, base, scale, d), cfg.get("repeat", 1))
-        rows.append(dict(r, fraction=f))
+    for f, rs in zip(scales, runs):
+        best = min(rs, key=lambda x: x["cpu_s"])
+        rows.append(dict(best, fraction=f, cpu_s_all=[round(x["cpu_s"], 3) for x in rs],
+                         peak_rss=max(x["peak_rss"] for x in rs)))
     eighth, top = rows[0], rows[-1]
-    out = {"rows": rows,
+    out = {"rows": rows, "rounds": n,
            "cost_ratio": top["cpu_s"] / eighth["cpu_s"],
            "cost_ratio_wall": top["wall_s"] / eighth["wall_s"],
            "work_ratio": top["work"] / eighth["work"],
-           "run_cost_ratio": top["run_cpu_s"] / eighth["run_cpu_s"]}
+           "run_cost_ratio": top["run_cpu_s"] / eighth["run_cpu_s"],
+           "round_ratios": [b["cpu_s"] / a["cpu_s"] for a, b in zip(runs[0], runs[-1])]}
     out["cost_per_work_ratio"] = out["cost_ratio"] / out["work_ratio"]
     out["targets"] = [_check("c", out["cost_ratio"])]
-    log(f"    full / eighth: cost {out['cost_ratio']:.2f}x, work {out['work_ratio']:.2f}x")
+    log(f"    full / eighth: cost {out['cost_ratio']:.2f}x, work {out['work_ratio']:.2f}x; "
+        f"by round {', '.join(f'{x:.2f}x' for x in out['round_ratios'])}")
     return out
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
-from operator import attrgetter
 from typing import Any
 
 from .streams import Sampler, Uniforms
@@ -141,7 +140,26 @@ def _hpop(heap: list[Event]) -> Event:
     return top
 
 
-_TIME = attrgetter("t")
+# A far event (see `Engine.sched_far`) is packed into one int: problem, kind, channel + 1.
+_FAR_CH_BITS = 8
+_FAR_CH_MASK = (1 << _FAR_CH_BITS) - 1
+_FAR_KIND_BITS = 4
+_FAR_KIND_MASK = (1 << _FAR_KIND_BITS) - 1
+
+
+def _far_pack(kind: int, pid: int, ch: int) -> int:
+    return (((pid << _FAR_KIND_BITS) | kind) << _FAR_CH_BITS) | (ch + 1)
+
+
+class FarBucket:
+    """One day's far-ahead events, in scheduling order: times and packed codes."""
+
+    t: list[float]
+    code: list[int]
+
+    def __init__(self) -> None:
+        self.t = []
+        self.code = []
 
 
 class Problem:
@@ -164,6 +182,12 @@ class Problem:
         self.ncompl = 0           # complaints so far
         self.channel = -1         # channel of the last citizen complaint
         self.gaveup = False       # the citizen gave up complaining
+
+
+# Every resolved problem shares this record: nothing happens to a resolved problem any more
+# (later contacts and patience events about it are no-ops), so its own record is freed.
+_RESOLVED = Problem(-1, -1)
+_RESOLVED.state = RESOLVED
 
 
 class Case:
@@ -444,8 +468,9 @@ class Engine:
     warmup: float
     events: int
     _heap: list[Event]
-    _far_days: dict[int, list[Event]]
-    _far_cur: list[Event]
+    _far_days: dict[int, FarBucket]
+    _far_t: list[float]
+    _far_code: list[int]
     _far_i: int
     _far_day: int
     _lanes: dict[float, Any]
@@ -532,7 +557,7 @@ class Engine:
     u_redetect: Uniforms
     coordination: Sampler
     # problem table (one entry per problem)
-    problems: list[Problem]
+    problems: list[Problem | None]
     p_cat: list[int]
     p_grid: list[int]
     p_t0: list[float]
@@ -577,9 +602,10 @@ class Engine:
         self.events = 0            # events processed (arrivals + calendar entries)
         self._heap = []            # near-term events: (time, seq, kind, argument)
         self._far_days = {}        # far-ahead events by day (see sched_far)
-        self._far_cur = []         # the current day's far events, sorted by time
+        self._far_t = []           # the current day's far events, sorted by time: times
+        self._far_code = []        # ... and their packed (problem, kind, channel) codes
         self._far_i = 0            # next of them
-        self._far_day = -1         # the day _far_cur holds
+        self._far_day = -1         # the day _far_t holds
         self._lanes = {}           # constant-delay FIFO lanes (see sched_after)
         self._seq = 0
         self._a_t = []
@@ -598,6 +624,8 @@ class Engine:
         self.citizen_channels = [i for i, kd in enumerate(self.channel_kinds) if kd != "patrol"]
         patrol = [i for i, kd in enumerate(self.channel_kinds) if kd == "patrol"]
         self.patrol_channel = patrol[0] if patrol else -1
+        if len(self.channel_codes) > _FAR_CH_MASK - 1:   # see _far_pack
+            raise ValueError(f"at most {_FAR_CH_MASK - 1} channels are supported")
 
         # units: department teams (per street or one district pool), grid workers
         self.units = {}
@@ -823,24 +851,26 @@ class Engine:
 
     def sched_far(self, t: float, kind: int, pid: int, ch: int) -> None:
         """Like `sched`, for events typically days ahead that often turn out to be no-ops
-        (citizens' patience, recurrences, patrol re-detections). They go into a bucket per day
-        (a calendar queue): scheduling is an append; when the run reaches a day, its bucket is
-        sorted once by time (stably, so ties keep scheduling order) and read in order. Events
-        for the current day go to the near-term heap."""
+        (citizens' patience, recurrences, patrol re-detections), all about one problem `pid`.
+        They go into a bucket per day (a calendar queue) as two numbers, the time and a packed
+        code (`_far_pack`), not as objects: scheduling is two appends; when the run reaches a
+        day, its bucket is sorted once by time (stably, so ties keep scheduling order) and read
+        in order. Events for the current day go to the near-term heap."""
         s = self._seq
         self._seq = s + 1
         day = int(t // 24.0)
-        ev = Event(t, s, kind, None)
-        ev.pid = pid
-        ev.ch = ch
         if day <= self._far_day:
+            ev = Event(t, s, kind, None)
+            ev.pid = pid
+            ev.ch = ch
             _hpush(self._heap, ev)
             return
         bucket = self._far_days.get(day)
         if bucket is None:
-            self._far_days[day] = [ev]
-        else:
-            bucket.append(ev)
+            bucket = FarBucket()
+            self._far_days[day] = bucket
+        bucket.t.append(t)
+        bucket.code.append(_far_pack(kind, pid, ch))
 
     def _next_far_day(self) -> None:
         """Move on to the next day's bucket of far events."""
@@ -848,11 +878,24 @@ class Engine:
         self._far_day = day
         bucket = self._far_days.pop(day, None)
         if bucket is None:
-            self._far_cur = []
+            self._far_t = []
+            self._far_code = []
         else:
-            bucket.sort(key=_TIME)
-            self._far_cur = bucket
+            ts = bucket.t
+            codes = bucket.code
+            order = sorted(range(len(ts)), key=ts.__getitem__)   # stable
+            self._far_t = [ts[j] for j in order]
+            self._far_code = [codes[j] for j in order]
         self._far_i = 0
+
+    def _fire_far(self, code: int) -> None:
+        kind = (code >> _FAR_CH_BITS) & _FAR_KIND_MASK
+        pid = code >> (_FAR_CH_BITS + _FAR_KIND_BITS)
+        ch = (code & _FAR_CH_MASK) - 1
+        if kind == EV_PATIENCE:
+            self._patience_expired(pid)
+        else:   # EV_CONTACT, EV_PATROL
+            self._contact(pid, ch, kind == EV_CONTACT)
 
     def _fire(self, ev: Event) -> None:
         kind = ev.kind
@@ -906,9 +949,9 @@ class Engine:
             th = heap[0].t if heap else inf
             ta = at[i] if i < n else inf
             fi = self._far_i
-            far_cur = self._far_cur
-            if fi < len(far_cur):
-                tf = far_cur[fi].t
+            far_t = self._far_t
+            if fi < len(far_t):
+                tf = far_t[fi]
                 next_day = False
             else:   # the day's far events are done: the next day starts at tf
                 tf = (self._far_day + 1) * 24.0
@@ -926,10 +969,9 @@ class Engine:
             elif tf < th:
                 if tf > t_end:
                     break
-                ev = far_cur[fi]
                 self._far_i = fi + 1
-                self.now = ev.t
-                self._fire(ev)
+                self.now = tf
+                self._fire_far(self._far_code[fi])
                 popped += 1
             else:
                 if th > t_end:
@@ -973,21 +1015,27 @@ class Engine:
         self.p_cat.extend(cat)
         self.p_t0.extend(t0)
         self.p_parent.extend([parent] * n)
-        probs = self.problems
-        for i in range(n):
-            probs.append(Problem(cat[i], grid[i]))
+        self.problems.extend([None] * n)   # a record only once something happens to it
+
+    def _problem(self, pid: int) -> Problem:
+        """Problem `pid`'s record, made when first needed (most problems are touched only
+        within days of arising, so records made in time order stay close in memory)."""
+        pr = self.problems[pid]
+        if pr is None:
+            pr = Problem(self.p_cat[pid], self.p_grid[pid])
+            self.problems[pid] = pr
+        return pr
 
     def _recur(self, pid: int) -> None:
         """A resolved problem comes back: a new problem in the same grid and category, with
         the same reporting and detection rules as the bulk draw (scalar draws)."""
-        pr = self.problems[pid]
-        k = pr.cat
+        k = self.p_cat[pid]
         u = self.u_recur
         t0 = self.now + u.exp(self._recur_mean_h[k])
         if t0 >= self.horizon:
             return
         new = len(self.problems)
-        grid = pr.grid
+        grid = self.p_grid[pid]
         self.add_problems([grid], [k], [t0], pid)
         if u() < self._p_rep[k]:
             t_cit = t0 + self.report_delay()
@@ -1011,7 +1059,7 @@ class Engine:
 
     def _contact(self, pid: int, ch: int, citizen: bool) -> None:
         """A citizen reports, or a patrol detects, problem `pid`."""
-        pr = self.problems[pid]
+        pr = self._problem(pid)
         state = pr.state
         if state == RESOLVED:
             return
@@ -1027,7 +1075,7 @@ class Engine:
     def complaint(self, pid: int, ch: int, citizen: bool = True, route: bool = True) -> Case:
         """Record one complaint about problem `pid`; open (and route) a case if none is open."""
         t = self.now
-        pr = self.problems[pid]
+        pr = self._problem(pid)
         n_before = pr.ncompl
         pr.ncompl = n_before + 1
         case = pr.case
@@ -1048,7 +1096,7 @@ class Engine:
     def _patience_expired(self, pid: int) -> None:
         """A citizen's patience has run out on problem `pid`: complain again, maybe elsewhere,
         or give up (the behaviour of `agents.Citizen`)."""
-        pr = self.problems[pid]
+        pr = self._problem(pid)
         if pr.state == RESOLVED or pr.gaveup:
             return
         case = pr.case
@@ -1078,7 +1126,7 @@ class Engine:
     def open_case(self, pid: int, ch: int, route: bool = True) -> Case:
         """The platform opens a case for problem `pid` and routes it (unless `route` is
         False: the grid worker settles it on the spot)."""
-        pr = self.problems[pid]
+        pr = self._problem(pid)
         k = pr.cat
         grid = pr.grid
         t = self.now
@@ -1271,11 +1319,12 @@ class Engine:
         self.n_open -= 1
         pid = case.pid
         k = case.k
-        pr = self.problems[pid]
+        pr = self._problem(pid)
         pr.case = None
         resolved = outcome in RESOLVING
         if resolved:
             pr.state = RESOLVED
+            self.problems[pid] = _RESOLVED   # its record is no longer needed: free it
             if t >= self.warmup:
                 self.problems_resolved += 1
             rp = self._recur_prob[k]
@@ -1364,11 +1413,15 @@ class Engine:
         names = list(self.dept_hours)
         return names + [x for x in ("grid", "") if x not in names]
 
-    def case_columns(self) -> dict[str, list[Any]]:
-        """The case table as columns (one pass over the cases; see `sim.records`). `outcome`
-        and `agency` are codes: indices into `OUTCOMES` and into `agency_names()`."""
+    def case_columns(self, start: int = 0, stop: int = -1) -> dict[str, list[Any]]:
+        """Cases `start` to `stop` (case ids; -1: to the end) as columns, one pass over them
+        (see `sim.records`, which reads the table in slices so that these lists stay small).
+        `outcome` and `agency` are codes: indices into `OUTCOMES` and into `agency_names()`."""
         outcome_code = {o: i for i, o in enumerate(OUTCOMES)}
         agency_code = {a: i for i, a in enumerate(self.agency_names())}
+        cases = self.cases
+        if stop < 0 or stop > len(cases):
+            stop = len(cases)
         ids: list[int] = []
         pids: list[int] = []
         ks: list[int] = []
@@ -1382,7 +1435,8 @@ class Engine:
         agency: list[int] = []
         transfers: list[int] = []
         dissatisfied: list[bool] = []
-        for c in self.cases:
+        for i in range(start, stop):
+            c = cases[i]
             ids.append(c.id)
             pids.append(c.pid)
             ks.append(c.k)
