@@ -76,7 +76,7 @@ def case_table(model) -> pd.DataFrame:
             data[name][a:b] = v
     data["outcome"] = pd.Categorical.from_codes(data["outcome"], OUTCOMES)
     data["agency"] = pd.Categorical.from_codes(data["agency"], e.agency_names())
-    return pd.DataFrame(data, columns=list(CASE_TABLE_TYPES))
+    return pd.DataFrame(data, columns=list(CASE_TABLE_TYPES), copy=False)   # no block copy
 
 
 @gc_paused
@@ -88,7 +88,7 @@ def complaint_table(model) -> pd.DataFrame:
         "channel": np.asarray(model.c_channel, np.int64),
         "is_repeat": np.asarray(model.c_repeat, bool),
         "citizen": np.asarray(model.c_citizen, bool),
-    })
+    }, copy=False)
 
 
 @gc_paused
