@@ -30,7 +30,9 @@ CHUNK = 200_000  # case-log rows formatted at a time
 
 @dataclass
 class RunResult:
-    """Everything one run produced. DataFrames are built on demand by `run_scenario`."""
+    """Everything one run produced. The case and complaint tables are built once (the summary
+    needs them) and kept for the case log and the group summaries; the log itself is built on
+    demand."""
 
     scenario: Scenario
     seed: int
@@ -38,22 +40,29 @@ class RunResult:
     timeseries: pd.DataFrame
     model: GovernanceModel = field(repr=False)
     _cases: pd.DataFrame | None = field(default=None, repr=False)
+    _tables: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, repr=False)
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The case table (one row per case) and the complaint table (one row per complaint)."""
+        if self._tables is None:
+            self._tables = (case_table(self.model), complaint_table(self.model))
+        return self._tables
 
     @property
     def cases(self) -> pd.DataFrame:
         """The case log (one row per complaint), as written to cases.csv."""
         if self._cases is None:
-            self._cases = case_log(self.model)
+            self._cases = case_log(self.model, *self.tables())
         return self._cases
 
     def by_street(self) -> pd.DataFrame:
-        return by_street(self.model, case_table(self.model), complaint_table(self.model))
+        return by_street(self.model, *self.tables())
 
     def by_grid(self) -> pd.DataFrame:
-        return by_grid(self.model, case_table(self.model), complaint_table(self.model))
+        return by_grid(self.model, *self.tables())
 
     def by_category(self) -> pd.DataFrame:
-        return by_category(self.model, case_table(self.model), complaint_table(self.model))
+        return by_category(self.model, *self.tables())
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None, progress: bool = False) -> RunResult:
@@ -67,11 +76,13 @@ def run_scenario(scenario: Scenario, seed: int | None = None, progress: bool = F
                    if progress else False)
     model.run(progress=(lambda f: bar.update(f * 100, unit="%")) if progress else None)
     bar.close()
-    summary = summarize(model)
+    tables = (case_table(model), complaint_table(model))
+    summary = summarize(model, *tables)
     summary.update({"seed": scenario.run.seed, "cogov_version": __version__,
                     "scenario_sha256": scenario_sha256(scenario),
                     "wall_seconds": round(time.perf_counter() - t0, 3)})
-    return RunResult(scenario, scenario.run.seed, summary, timeseries(model), model)
+    return RunResult(scenario, scenario.run.seed, summary, timeseries(model), model,
+                     _tables=tables)
 
 
 def write_outputs(result: RunResult, out: str | Path) -> Path:
@@ -80,7 +91,7 @@ def write_outputs(result: RunResult, out: str | Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = result.model
-    cases, comp = case_table(m), complaint_table(m)
+    cases, comp = result.tables()
     if result._cases is not None:
         result.cases.to_csv(out / "cases.csv", index=False)
     else:  # in chunks, so a district-year's log never sits in memory as strings at once
