@@ -379,10 +379,7 @@ class Unit:
         self.busy += 1
         task.started = t
         end = t + task.hours if self.always else self.work_end(t, task.hours)
-        task.t = end
-        task.kind = EV_FINISH
-        task.seq = self.eng.next_seq()
-        self.eng._push(task)
+        self.eng.sched_task(task, end, EV_FINISH)
 
     def work_end(self, t: float, hours: float) -> float:
         """When `hours` of work started at `t` end, counting only shift time."""
@@ -828,6 +825,13 @@ class Engine:
     def _push(self, ev: Event) -> None:
         _hpush(self._heap, ev)
 
+    def sched_task(self, task: Task, t: float, kind: int) -> None:
+        """The task itself as the calendar entry: at `t`, `kind` (EV_SUBMIT or EV_FINISH)."""
+        task.t = t
+        task.kind = kind
+        task.seq = self.next_seq()
+        _hpush(self._heap, task)
+
     def schedule(self, t: float, fn: Any, arg: Any = None) -> None:
         """Call the Python callable `fn(arg)` at time `t` (hours)."""
         self.sched(t, EV_CALL, (fn, arg))
@@ -889,9 +893,12 @@ class Engine:
         self._far_i = 0
 
     def _fire_far(self, code: int) -> None:
-        kind = (code >> _FAR_CH_BITS) & _FAR_KIND_MASK
-        pid = code >> (_FAR_CH_BITS + _FAR_KIND_BITS)
-        ch = (code & _FAR_CH_MASK) - 1
+        self._problem_event((code >> _FAR_CH_BITS) & _FAR_KIND_MASK,
+                            code >> (_FAR_CH_BITS + _FAR_KIND_BITS), (code & _FAR_CH_MASK) - 1)
+
+    def _problem_event(self, kind: int, pid: int, ch: int) -> None:
+        """A far event about problem `pid` (from a day bucket, or from the heap when it was
+        scheduled for the current day)."""
         if kind == EV_PATIENCE:
             self._patience_expired(pid)
         else:   # EV_CONTACT, EV_PATROL
@@ -908,12 +915,8 @@ class Engine:
             dest = case.dest
             assert dest is not None
             self._arrive(case, dest)
-        elif kind == EV_PATIENCE:
-            self._patience_expired(ev.pid)
-        elif kind == EV_CONTACT:
-            self._contact(ev.pid, ev.ch, True)
-        elif kind == EV_PATROL:
-            self._contact(ev.pid, ev.ch, False)
+        elif kind == EV_PATIENCE or kind == EV_CONTACT or kind == EV_PATROL:
+            self._problem_event(kind, ev.pid, ev.ch)
         elif kind == EV_SUBMIT:
             assert isinstance(ev, Task)
             ev.unit.submit(ev)
@@ -1208,10 +1211,7 @@ class Engine:
                 pending += 1
                 task = Task(case, CO, hours * share + co_unit.response, case.prio,
                             self.next_seq(), co_unit)
-                task.t = self.now + delay
-                task.kind = EV_SUBMIT
-                task.seq = self.next_seq()
-                self._push(task)
+                self.sched_task(task, self.now + delay, EV_SUBMIT)
         if self.dual[k] and not unit.is_police:
             case.dual = True
             pending += 1

@@ -11,7 +11,6 @@ attributes of the model (`model.cases`, `model.now`, ...).
 
 from __future__ import annotations
 
-import gc
 import math
 from functools import partial
 
@@ -19,6 +18,7 @@ import mesa
 
 from .agents import Citizen, Department, DispatchPlatform, GridWorker
 from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
+from .gcpause import paused_gc
 from .policies import ROUTING, combine
 from .scenario.schema import Scenario
 from .streams import spawn_streams
@@ -60,13 +60,8 @@ class GovernanceModel(mesa.Model):
         e.attach(self.effects, self.routing, self.platforms,
                  problems.report_probability(s, cats).tolist(), cdf.tolist(),
                  problems.patrol_hazard(s, cats).tolist())
-        was_enabled = gc.isenabled()
-        gc.disable()   # a million new objects without cycles: no collections meanwhile
-        try:
+        with paused_gc():   # a million new objects without cycles: no collections meanwhile
             problems.generate(e)
-        finally:
-            if was_enabled:
-                gc.enable()
         e.schedule_fixed_events()
         self._setup_collector()
 
@@ -99,17 +94,12 @@ class GovernanceModel(mesa.Model):
         case table would make the cost superlinear in the district's size.
         """
         e = self.engine
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             while self.running and e.now < e.horizon:
                 self.step()
                 if progress:
                     progress(e.now / e.horizon)
             self.finish()
-        finally:
-            if was_enabled:
-                gc.enable()
 
     def finish(self) -> None:
         """Close the books at the horizon (integrals up to the end)."""

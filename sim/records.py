@@ -6,14 +6,11 @@ after `run.warmup_days`.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
-from functools import wraps
-
 import numpy as np
 import pandas as pd
 
 from .engine import OUTCOMES, RESOLVING, Case  # noqa: F401  (Case: the case record)
+from .gcpause import gc_paused
 
 CASE_LOG_COLUMNS = [
     "service_request_id", "service_code", "service_name", "status", "agency_responsible",
@@ -21,28 +18,6 @@ CASE_LOG_COLUMNS = [
     "channel", "street", "grid", "is_repeat", "dispatched_at", "started_at", "closed_at",
     "outcome",
 ]
-
-
-def gc_paused(fn):
-    """Run `fn` with the cyclic garbage collector paused: building a table allocates
-    millions of objects without cycles, and each automatic collection meanwhile walks every
-    live object of the run (the cases), a cost that grows with the run's size."""
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        with _no_gc():
-            return fn(*args, **kwargs)
-    return wrapper
-
-
-@contextmanager
-def _no_gc():
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _iso(base: np.datetime64, hours: np.ndarray) -> np.ndarray:

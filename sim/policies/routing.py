@@ -145,9 +145,7 @@ class Territorial(RoutingPolicy):
         if case.channel_kind == "police":
             return self._police[street], 0.0
         self.model.platforms[street].triaged += 1
-        if self.u() < self._accuracy:
-            return self._owner_units[case.k][street], self._delay
-        return self.wrong_unit(case), self._delay
+        return self.pick(case, self._accuracy), self._delay
 
     def transfer(self, case, unit):
         p = self.params
