@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..metrics import METRIC_DEFS as _METRIC_DEFS
+
 # kind -> (en unit, zh unit); "share" values are fractions shown as %
 UNITS = {
     "share": ("%", "%"),
@@ -31,41 +33,12 @@ UNITS = {
 }
 PP = ("percentage points", "个百分点")
 
-# metric -> (en label, zh label, kind, better: "lower" | "higher" | "")
+# metric -> (en label, zh label, kind, better): a view of the one definition in sim/metrics.py
 METRICS: dict[str, tuple[str, str, str, str]] = {
-    "complaints": ("complaints", "投诉量", "complaints", ""),
-    "repeat_complaints": ("repeat complaints", "重复投诉量", "complaints", "lower"),
-    "repeat_complaint_rate": ("repeat-complaint rate", "重复投诉率", "share", "lower"),
-    "cases_opened": ("cases opened", "立案数", "cases", ""),
-    "cases_closed": ("cases closed", "结案数", "cases", "higher"),
-    "throughput_per_day": ("throughput", "日均结案量", "per_day", "higher"),
-    "case_arrival_rate_per_day": ("case arrival rate", "日均立案量", "per_day", ""),
-    "problems_arisen": ("problems arisen", "新发问题数", "problems", ""),
-    "problems_resolved": ("problems resolved", "解决问题数", "problems", "higher"),
-    "mean_wait_hours": ("mean wait before handling", "平均等待时间", "hours", "lower"),
-    "mean_time_to_close_hours": ("mean time to close", "平均办结时长", "hours", "lower"),
-    "median_time_to_close_hours": ("median time to close", "办结时长中位数", "hours", "lower"),
-    "p90_time_to_close_hours": ("90th-percentile time to close", "办结时长90分位数", "hours",
-                                "lower"),
-    "on_time_rate": ("on-time closure rate", "按期办结率", "share", "higher"),
-    "backlog_end": ("backlog at the end", "期末积压案件", "cases", "lower"),
-    "mean_open_cases": ("mean open cases", "平均在办案件", "cases", "lower"),
-    "transfers": ("transfers between departments", "部门间转办次数", "transfers", "lower"),
-    "police_nonpolice_hours": ("police hours on non-police matters", "派出所处理非警务事项工时",
-                               "staff_hours", "lower"),
-    "police_nonpolice_share": ("share of police hours on non-police matters",
-                               "非警务事项占派出所工时比例", "share", "lower"),
-    "handbacks": ("handbacks to the grid", "回流网格次数", "cases", ""),
-    "grid_followups": ("grid follow-up visits", "网格回访次数", "visits", ""),
-    "settled_by_grid": ("cases settled by the grid", "网格化解案件", "cases", "higher"),
-    "settled_on_spot": ("matters settled on the spot", "就地化解事项", "cases", "higher"),
-    "resolved_share_of_closed": ("share of closed cases truly resolved", "结案实际解决率",
-                                 "share", "higher"),
-    "dissatisfaction_rate": ("dissatisfaction rate", "不满意率", "share", "lower"),
-    "grid_hours": ("grid worker hours", "网格员工时", "staff_hours", ""),
-    "cases_opened_total": ("cases opened (incl. warm-up)", "立案数（含预热期）", "cases", ""),
-    "cases_closed_total": ("cases closed (incl. warm-up)", "结案数（含预热期）", "cases", ""),
+    k: (d.en, d.zh, d.kind, d.better) for k, d in _METRIC_DEFS.items() if not d.internal
 }
+METRICS.update({k: (d.en, d.zh, d.kind, d.better) for k, d in _METRIC_DEFS.items()
+                if d.internal})
 # the metrics the brief leads with, in order (those present in the results)
 HEADLINE = ("repeat_complaint_rate", "throughput_per_day", "median_time_to_close_hours",
             "backlog_end", "on_time_rate", "dissatisfaction_rate", "police_nonpolice_hours")
