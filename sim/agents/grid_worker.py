@@ -104,4 +104,5 @@ class GridWorker(mesa.Agent):
         return self.u() < p_settle
 
     def visit_done(self) -> None:
+        """A follow-up visit ended: its time is booked against the day."""
         self.visit_hours_today += self.visit_hours
