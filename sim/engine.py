@@ -324,6 +324,7 @@ class Unit:
     fixed_co: float
     prio_main: int
     prio_co: int
+    patrol_share: float
     observes: bool
     custom_resolution: bool
     on: bool
@@ -364,6 +365,7 @@ class Unit:
         self.fixed_co = -1.0
         self.prio_main = -1       # priority of a non-urgent task, or -1 = ask per task
         self.prio_co = -1
+        self.patrol_share = 1.0   # grid workers: today's patrol hours / full patrol hours
         self.observes = True      # call agent.observe_closure on each closure
         self.custom_resolution = True   # call agent.p_true_resolution
         self.always = windows is None
@@ -1143,7 +1145,8 @@ class Engine:
             return
         if not citizen:
             gw = self.grid_agents[pr.grid]
-            if not gw.patrols_now():
+            # the day plan cut patrol time (GridWorker.plan_day): ask whether this one happens
+            if self.grid_workers[pr.grid].patrol_share < 1.0 and not gw.patrols_now():
                 # the day's patrol time was cut: this detection does not happen; the next
                 # chance comes at the full patrol rate (thinning)
                 k = pr.cat
@@ -1154,7 +1157,8 @@ class Engine:
                 return
             if state == OPEN_CASE:
                 return  # the grid worker sees it is already being handled
-            if gw.mediate(self._p_grid_settle[pr.cat]):
+            p_settle = self._p_grid_settle[pr.cat]
+            if p_settle > 0.0 and gw.mediate(p_settle):
                 self._settle_on_spot(pid, ch)
                 return
         self.complaint(pid, ch, citizen)

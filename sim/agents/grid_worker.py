@@ -5,9 +5,9 @@ The engine calls the grid's worker agent:
   `followup_hours_per_day`, at most what `min_patrol_hours` leaves of `workday_hours`), then
   yesterday's mediation time is accounted, and patrol gets the rest, at most
   `patrol_hours_per_day`. Visits' elapsed time and the day's patrol share follow from the plan;
-- `patrols_now()` when a patrol would detect a problem: detections are drawn at the full patrol
-  rate and thinned by the share of patrol time the day kept (so a worker buried in follow-ups
-  detects less);
+- `patrols_now()` when a patrol would detect a problem on a day whose plan cut patrol time
+  (`unit.patrol_share` < 1): detections are drawn at the full patrol rate and thinned by the
+  share of patrol time the day kept (so a worker buried in follow-ups detects less);
 - `mediate(k)` when a patrol finds a problem: settle it on the spot (with the category's
   `p_grid_settle`) if the day has mediation time left, else report it;
 - `visit_done()`: a follow-up visit's time is booked.
@@ -53,6 +53,7 @@ class GridWorker(mesa.Agent):
         self.mediated_today = 0.0    # worker-hours of mediation booked today (tries included)
         self.visit_hours_today = 0.0  # worker-hours of follow-up visits ended today
         self.u: Uniforms | None = None
+        self._idle = False           # the last plan was for a day with nothing to follow up
 
     grid = unit_view("grid")
     street = unit_view("street")
@@ -69,7 +70,15 @@ class GridWorker(mesa.Agent):
         w = u.workers
         if w <= 0:
             return
-        backlog = (u.queue_length + u.busy) * self.visit_hours / w   # hours per worker
+        waiting = u.queue_length + u.busy
+        if waiting == 0 and self.mediated_today == 0.0:
+            if self._idle:       # the same inputs as yesterday: the same plan
+                self.visit_hours_today = 0.0
+                return
+            self._idle = True
+        else:
+            self._idle = False
+        backlog = waiting * self.visit_hours / w   # hours per worker
         mediation = self.mediated_today / w
         room = max(self.followup_min, self.workday - self.min_patrol - mediation)
         self.followup_hours = min(room, max(self.followup_min, backlog))
@@ -79,6 +88,7 @@ class GridWorker(mesa.Agent):
         self.patrol_hours = min(self.patrol_max,
                                 max(self.min_patrol, self.workday - used - mediation))
         self.patrol_share = self.patrol_hours / self.patrol_max if self.patrol_max > 0 else 0.0
+        u.patrol_share = self.patrol_share
         self.mediated_today = 0.0
         self.visit_hours_today = 0.0
 

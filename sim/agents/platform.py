@@ -32,11 +32,14 @@ class DispatchPlatform(mesa.Agent):
         self.triaged = 0
         self.handbacks = 0
         self.desk = None     # the engine's Unit, or None when the platform has no staff
+        self._after_triage = None   # bound to the routing policy at the first dispatch
 
     def dispatch(self, case):
         """Where a triaged case goes: (unit, delay in hours)."""
         self.triaged += 1
-        return self.model.routing.after_triage(case)
+        if self._after_triage is None:
+            self._after_triage = self.model.routing.after_triage
+        return self._after_triage(case)
 
     @property
     def queue_length(self) -> int:

@@ -155,6 +155,7 @@ class Territorial(RoutingPolicy):
         self._accuracy = self.params.triage_accuracy
         self._delay = self.params.triage_delay_hours
         self._via = [c.via_platform is not False for c in model.cats]
+        self._retriage = self.params.retriage_accuracy
 
     def route(self, case):
         street = case.street
@@ -169,8 +170,10 @@ class Territorial(RoutingPolicy):
         return self.pick(case, self._accuracy), self._delay
 
     def after_triage(self, case):
-        acc = self._accuracy if case.transfers == 0 else self.params.retriage_accuracy
-        return self.pick(case, acc), self._delay
+        acc = self._accuracy if case.transfers == 0 else self._retriage
+        if self.u() < acc:
+            return self._owner_units[case.k][case.street], self._delay
+        return self.wrong_unit(case), self._delay
 
     def transfer(self, case, unit):
         p = self.params
