@@ -466,7 +466,7 @@ def _show(s: Search, gen: int) -> None:
     best = min((c.mean(p) for c in f), default=math.nan)
     msg = (f"front {len(f)}, best {p} {_plain(best, p)} (today {_plain(ref.mean(p), p)}), "
            f"{len(s.order)} candidates")
-    if s.bar is not None:
+    if s.bar is not None and not s.bar.disable:
         s.bar.set_postfix_str(msg, refresh=True)
     else:
         s.log(f"generation {gen}: {s.used} runs: {msg}")
