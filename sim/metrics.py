@@ -98,6 +98,8 @@ METRIC_DEFS: dict[str, MetricDef] = dict([
     _m("grid_hours", "grid worker hours", "网格员工时", "staff_hours", "", "workload"),
     _m("staff_hours", "department staff hours worked", "部门工时", "staff_hours", "lower",
        "workload"),
+    _m("headcount", "department headcount (staff x street teams + district pools)",
+       "部门人员编制（街道队伍人数×街道数+区级人数）", "count", "lower", "workload"),
     _m("cases_opened_total", "cases opened (incl. warm-up)", "立案数（含预热期）", "cases", "",
        "internal", True),
     _m("cases_closed_total", "cases closed (incl. warm-up)", "结案数（含预热期）", "cases", "",

@@ -210,6 +210,7 @@ def test_constraints_parse_and_bad_ones_exit_2(tmp_path, capsys):
     assert main(["recommend", str(BF), "--objective", "happiness", "--budget", "2",
                  "--replications", "1", "--quiet", "--out", str(tmp_path / "r2")]) == 2
     assert "unknown metric 'happiness'" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()   # checked before anything is written or run
     assert main(["recommend", str(BF), "--objectives", "citizen_repeat_rate,throughput_per_day",
                  "--budget", "2", "--replications", "1", "--quiet", "--out",
                  str(tmp_path / "r3")]) == 2

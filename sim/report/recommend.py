@@ -587,51 +587,62 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
                 "population": pop, "draws": n_draws, "sampler": sampler,
                 "uncertain": [(u.path, u.kind, u.params) for u in uncertain]}
 
+    # the metrics, checked before anything is written
+    prim = objective or "citizen_repeat_rate"
+    objectives = list(objectives or [prim, "median_time_to_close_hours", "staff_hours"])
+    if objective and objective not in objectives:
+        objectives = [objective] + objectives
+    errs = []
+    for m in dict.fromkeys(objectives + [k.metric for k in cons]):
+        if not _known_metric(m, base):
+            errs.append(f"unknown metric {m!r}: use a summary metric (docs/metrics.md), e.g. "
+                        f"citizen_repeat_rate, repeat_complaint_rate, "
+                        f"median_time_to_close_hours, on_time_rate, staff_hours, headcount, or "
+                        f"per department staff_hours.<dept>, utilization.<dept>")
+        elif m in objectives and not better(m):
+            errs.append(f"--objectives {m}: the metric has no direction (neither lower nor "
+                        f"higher is better, sim/metrics.py): it cannot be optimised")
+    if errs:
+        raise UserError(errs)
+    settings["objectives"] = objectives
+    settings_hash = _hash(settings)
     be = make_backend(backend if (backend != "serial" or workers <= 1) else "process",
                       workers, scheduler)
+    if ledger_path.exists():
+        import sqlite3
+
+        con = sqlite3.connect(ledger_path)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key='settings_sha256'").fetchone()
+        except sqlite3.Error:
+            row = None
+        finally:
+            con.close()
+        if row is None or json.loads(row[0]) != settings_hash:
+            raise UserError(f"{out}: the recommend run there was started with other settings, "
+                            f"scenario or space: results would mix two searches; rerun with "
+                            f"the same arguments, or use a new --out")
     out.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(ledger_path, [])
     bar = None
     t0 = time.perf_counter()
     try:
-        # the metrics: primary objective from what the summary has
-        objectives = list(objectives or [])
-        search_obj = None
-        s = Search(scenario_path, out, data, base, space, ["staff_hours"], cons, replications,
+        if not ledger.get_meta():
+            ledger.set_meta(kind="recommend", settings_sha256=settings_hash,
+                            scenario=str(scenario_path), cogov_version=__version__,
+                            settings=settings)
+        s = Search(scenario_path, out, data, base, space, objectives, cons, replications,
                    seeds, draw_values, be, ledger, log, None)
         ref = s.candidate(space.current())
         s.run([(ref, "search", 0)])
         if not ref.n:
             raise UserError(f"{scenario_path}: today's configuration does not run: "
                             f"{ref.invalid or 'see ' + str(ledger_path)}")
-        known = set(ref.runs[0])
-        prim = objective or primary_metric(ref.runs[0])
-        objectives = objectives or [prim, "median_time_to_close_hours", "staff_hours"]
-        if objective and objective not in objectives:
-            objectives = [objective] + objectives
-        errs = []
-        for m in dict.fromkeys(objectives + [k.metric for k in cons]):
-            if m not in known:
-                errs.append(f"unknown metric {m!r}: use a summary metric, e.g. "
-                            f"{', '.join(sorted(k for k in known if '.' not in k)[:14])}, or "
-                            f"per department staff_hours.<dept>, utilization.<dept>")
-        for m in objectives:
-            if m in known and not better(m):
-                errs.append(f"--objectives {m}: the metric has no direction (neither lower nor "
-                            f"higher is better, sim/metrics.py): it cannot be optimised")
-        if errs:
-            raise UserError(errs)
-        settings["objectives"] = objectives
-        settings_hash = _hash(settings)
-        meta = ledger.get_meta()
-        if meta and meta.get("settings_sha256") != settings_hash:
-            raise UserError(f"{out}: the recommend run there was started with other settings, "
-                            f"scenario or space ({meta.get('scenario')}): results would mix "
-                            f"two searches; use a new --out")
-        if not meta:
-            ledger.set_meta(kind="recommend", settings_sha256=settings_hash,
-                            scenario=str(scenario_path), cogov_version=__version__,
-                            settings=settings)
+        if objectives[0] not in ref.runs[0] and objective is None:
+            objectives[0] = primary_metric(ref.runs[0])   # no citizen rate in this summary
+        missing = [m for m in objectives + [k.metric for k in cons] if m not in ref.runs[0]]
+        if missing:
+            raise UserError([f"metric {m!r} is not in this scenario's summary" for m in missing])
         s.objectives, s.directions = objectives, [better(m) for m in objectives]
         s.sampler = sampler
         search_obj = objectives
@@ -675,6 +686,15 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
         if bar is not None:
             bar.close()
         ledger.close()
+
+
+def _known_metric(m: str, scenario: Scenario) -> bool:
+    from ..metrics import METRIC_DEFS
+
+    if m in METRIC_DEFS or m in ("headcount", "citizen_repeat_complaint_rate"):
+        return True
+    head, _, dept = m.partition(".")
+    return head in ("staff_hours", "utilization", "queue") and dept in scenario.departments
 
 
 def _space_line(space: Space) -> str:
