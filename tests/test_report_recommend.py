@@ -298,3 +298,19 @@ def test_robust_stage_uses_the_draws(tmp_path):
     rob = pd.read_csv(out / "robustness.csv")
     assert (rob["draws"] == 3).all()
     assert rob["robustness_share"].between(0, 1).all()
+
+
+def test_rungs_double_up_to_the_replications():
+    assert REC._rungs(1) == [1]
+    assert REC._rungs(2) == [1, 2]
+    assert REC._rungs(5) == [1, 2, 4, 5]
+
+
+def test_process_backend_gives_the_serial_result(tmp_path):
+    args = ["recommend", str(BF), *BF_ARGS, "--budget", "6", "--draws", "1",
+            "--robust-candidates", "1"]
+    assert main([*args, "--out", str(tmp_path / "serial")]) == 0
+    assert main([*args, "--backend", "process", "--workers", "2",
+                 "--out", str(tmp_path / "process")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "serial" / "candidates.csv"),
+                                  pd.read_csv(tmp_path / "process" / "candidates.csv"))
