@@ -871,7 +871,7 @@ MECHANISM = {
 }
 
 
-def _evidence(s: Search, dim, value) -> str:
+def _evidence(s: Search, dim, value, lang: str = "en") -> str:
     """Main effect in the archive: mean primary objective of evaluated candidates with the
     recommended value vs with today's."""
     p = s.objectives[0]
@@ -879,8 +879,13 @@ def _evidence(s: Search, dim, value) -> str:
     b = [c.mean(p) for c in s.order if s.ok(c) and c.config.get(dim.name) == dim.current]
     if not a or not b:
         return ""
-    return (f"searched candidates with this value: {p} {_plain(float(np.mean(a)), p)} on "
-            f"average (n={len(a)}) vs {_plain(float(np.mean(b)), p)} with today's (n={len(b)})")
+    kind = metric_info(p).kind
+    ma, mb = (number(float(np.mean(x)), kind, 2, lang) for x in (a, b))
+    if lang == "zh":
+        return (f"搜索中取该值的方案{metric_info(p, 'zh').label}平均 {ma}（{len(a)} 个），"
+                f"取现行值的平均 {mb}（{len(b)} 个）")
+    return (f"searched candidates with this value: {p} {ma} on average (n={len(a)}) vs {mb} "
+            f"with today's (n={len(b)})")
 
 
 def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) -> pd.DataFrame:
@@ -914,7 +919,8 @@ def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) 
                 why = "the new main department is no longer its own co-handler"
             elif col == "followup_owner":
                 why = "follows the handback setting"
-            rows.append({"what": "routing table", "category": r["code"], "name": r["name"],
+            rows.append({"what": "routing table", "dimension": d.name if d else "",
+                         "category": r["code"], "name": r["name"],
                          "name_zh": r["name_zh"], "column": col, "current": fmt(c[col]),
                          "recommended": fmt(r[col]), "why": why})
     table_paths = {"owner", "handback", "co_handlers"}
@@ -929,16 +935,19 @@ def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) 
             tmpl = MECHANISM.get(d.group, MECHANISM["other"])[0]
             why = tmpl.format(c=d.current, v=rec.config[d.name])
             ev = _evidence(s, d, rec.config[d.name])
-            rows.append({"what": "setting", "category": "", "name": d.name, "name_zh": "",
+            rows.append({"what": "setting", "dimension": d.name, "category": "",
+                         "name": d.name, "name_zh": "",
                          "column": p, "current": str(d.current),
                          "recommended": str(rec.config[d.name]),
                          "why": why + (f"; {ev}" if ev else "")})
     if ref.headcount != rec.headcount:
-        rows.append({"what": "headcount", "category": "", "name": "headcount", "name_zh": "",
+        rows.append({"what": "headcount", "dimension": "", "category": "",
+                     "name": "headcount", "name_zh": "",
                      "column": "departments.*.staff", "current": str(ref.headcount),
                      "recommended": str(rec.headcount),
                      "why": f"budget {s.space.headcount_budget}"})
-    return pd.DataFrame(rows, columns=["what", "category", "name", "name_zh", "column",
+    return pd.DataFrame(rows, columns=["what", "dimension", "category", "name", "name_zh",
+                                       "column",
                                        "current", "recommended", "why"])
 
 
@@ -958,12 +967,16 @@ def diff_markdown(diff: pd.DataFrame, s: Search, ref, rec, lang: str) -> str:
         what = f"{r.category} {name}".strip() if r.category else name
         why = r.why
         if zh:
-            d = next((x for x in s.space.dims if x.name == r.name or
-                      (r.category and f".{r.category}" in x.name and r.column in
-                       ("main_department", "dispatch_mode", "handback"))), None)
+            d = next((x for x in s.space.dims if x.name == r.dimension), None)
             if d is not None:
                 why = MECHANISM.get(d.group, MECHANISM["other"])[1].format(
                     c=r.current, v=r.recommended)
+                ev = _evidence(s, d, rec.config[d.name], "zh")
+                why += f"；{ev}" if ev else ""
+            elif r.column == "co_handlers":
+                why = "新的主办部门不再列为协办"
+            elif r.column == "followup_owner":
+                why = "随回流设置而定"
         lines.append(f"| {what} | {r.column} | {r.current} | {r.recommended} | {why} |")
     return "\n".join(lines) + "\n"
 
