@@ -135,7 +135,7 @@ def test_baohe_before_small_beats_today_without_more_staff_hours(tmp_path):
 
 @pytest.mark.slow
 def test_baohe_before_reduced_scale_slow(tmp_path):
-    """The done-when command at 1/4 of the district (3 streets... 300,000 residents)."""
+    """The done-when command at 3/10 of the district (3 streets, 360,000 residents)."""
     out = tmp_path / "rec"
     sets = ["district.generate.streets=3", "district.generate.grids_per_street=100",
             "district.generate.population=360000",
