@@ -472,9 +472,9 @@ def _show(s: Search, gen: int) -> None:
         s.log(f"generation {gen}: {s.used} runs: {msg}")
 
 
-def _plain(x: float, metric: str) -> str:
+def _plain(x: float, metric: str, diff: bool = False) -> str:
     info = metric_info(metric)
-    return number(x, info.kind, 2, "en")
+    return number(x, info.kind, 2, "en", diff)
 
 
 # ----------------------------------------------------------------------------- robustness
@@ -819,15 +819,21 @@ def write_outputs(s: Search, fr, rob, rec, file_raw, overrides, v_reps, budget, 
                f"in more than half of the {len(s.seeds['robust'])} draws while meeting the "
                f"constraints); {s.used} search runs, front {len(fr)}; {out}/pareto.csv")
     else:
-        v = verdict.get(p, {})
         share = float(rob.set_index("candidate").loc[rec.cid, "robustness_share"])
+
+        def line(m):
+            v = verdict.get(m, {})
+            return (f"{m} {_plain(v.get('current', math.nan), m)} -> "
+                    f"{_plain(v.get('recommended', math.nan), m)} (difference 95% CI "
+                    f"{_plain(v.get('ci_low', math.nan), m, True)} to "
+                    f"{_plain(v.get('ci_high', math.nan), m, True)})")
+
+        shown = list(dict.fromkeys([p, "staff_hours"]))
         msg = (f"recommendation: candidate {rec.cid} ({len(s.changes(rec))} change(s)), "
-               f"robustness share {share:.0%}; "
-               f"{p} {_plain(v.get('current', math.nan), p)} -> "
-               f"{_plain(v.get('recommended', math.nan), p)} on {v_reps} fresh seeds (diff 95% CI "
-               f"{_plain(v.get('ci_low', math.nan), p)} to {_plain(v.get('ci_high', math.nan), p)}"
-               f"); {s.used} search runs, front {len(fr)}; {out}/routing_table.csv, "
-               f"{out}/routing_diff.md, {out}/pareto.csv, {out}/brief.html")
+               f"robustness share {share:.0%}; on {v_reps} fresh seeds: "
+               f"{'; '.join(line(m) for m in shown if m in verdict)}; {s.used} search runs, "
+               f"front {len(fr)}; {out}/routing_table.csv, {out}/routing_diff.md, "
+               f"{out}/pareto.csv, {out}/brief.html")
     return {"recommended": rec.cid if rec is not None else None, "front": [c.cid for c in fr],
             "search_runs": s.used, "candidates": len(s.order), "validation": verdict,
             "message": msg, "figures": [str(f) for f in figs], "out": str(out)}
@@ -908,7 +914,7 @@ def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) 
                 continue
             path = (f"dispatch.modes.{r['code']}" if col == "dispatch_mode"
                     else f"catalogue.{r['code']}.{col_field[col]}")
-            d = by_path.get(path)
+            d = by_path.get(path) if col != "followup_owner" else None
             why = ""
             if d is not None:
                 tmpl = MECHANISM.get(d.group, MECHANISM["other"])[0]
