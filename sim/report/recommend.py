@@ -912,6 +912,8 @@ def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) 
                     "followup_owner", "police_on_site"):
             if r[col] == c[col]:
                 continue
+            if col == "followup_owner" and r["handback"] != c["handback"]:
+                continue   # follows the handback row (grid when handed back)
             path = (f"dispatch.modes.{r['code']}" if col == "dispatch_mode"
                     else f"catalogue.{r['code']}.{col_field[col]}")
             d = by_path.get(path) if col != "followup_owner" else None

@@ -386,6 +386,15 @@ def default_space(scenario: Scenario, owners: str = "jurisdiction", owner_catego
                                       low=max(0, int(math.floor(0.75 * v))),
                                       high=max(v + 1, int(math.ceil(1.25 * v))), current=v,
                                       group="staff", headcount=[ns]))
+            elif isinstance(v, dict):  # per street: one decision per street
+                for street, n in v.items():
+                    if isinstance(n, int) and not isinstance(n, bool):
+                        dims.append(Dimension(
+                            f"staff.platform_triage.{street}",
+                            [f"platform.triage_staff.{street}"], "int",
+                            low=max(0, int(math.floor(0.75 * n))),
+                            high=max(n + 1, int(math.ceil(1.25 * n))), current=n,
+                            group="staff", headcount=[1]))
     return dims
 
 
@@ -403,6 +412,8 @@ def total_headcount(scenario: Scenario) -> int:
     v = scenario_value(scenario, "platform.triage_staff")
     if isinstance(v, int) and not isinstance(v, bool):
         n += v * ns
+    elif isinstance(v, dict):
+        n += sum(x for x in v.values() if isinstance(x, int) and not isinstance(x, bool))
     return int(n)
 
 
