@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -134,14 +135,16 @@ def test_baohe_before_small_beats_today_without_more_staff_hours(tmp_path):
 
 
 @pytest.mark.slow
-def test_baohe_before_reduced_scale_slow(tmp_path):
-    """The done-when command at 3/10 of the district (3 streets, 360,000 residents)."""
+@pytest.mark.skipif(not os.environ.get("COGOV_SLOW_TESTS"),
+                    reason="the done-when command on the full district (about 10 minutes on "
+                           "one core): set COGOV_SLOW_TESTS=1; CI runs the 2-street version above")
+def test_baohe_before_done_when_slow(tmp_path):
+    """`cogov recommend scenarios/baohe_before.yaml --budget 40 --replications 2
+    --set run.horizon_days=60`: the recommendation beats today's on citizen repeat rate on fresh
+    seeds (95% CI excluding zero) with no more staff hours."""
     out = tmp_path / "rec"
-    sets = ["district.generate.streets=3", "district.generate.grids_per_street=100",
-            "district.generate.population=360000",
-            "district.generate.street_names=[Wuhulu, Baogong, Binhu]", "run.horizon_days=60"]
     assert main(["recommend", str(BEFORE), "--budget", "40", "--replications", "2",
-                 "--quiet", *_sets(sets), "--out", str(out)]) == 0
+                 "--quiet", "--set", "run.horizon_days=60", "--out", str(out)]) == 0
     assert len(_beats_today(out)) >= 1
     v = json.loads((out / "search.json").read_text(encoding="utf-8"))["validation"]
     assert v["citizen_repeat_rate"]["ci_high"] < 0
