@@ -127,9 +127,9 @@ def register(sub) -> None:
                         "median_time_to_close_hours, staff_hours); directions from "
                         "sim/metrics.py")
     p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE",
-                   help='e.g. "staff_hours<=current", "on_time_rate>=90%%", '
+                   help='e.g. "staff_hours_total<=current", "on_time_rate>=90%%", '
                         '"median_time_to_close_hours<=current*1.1" (repeatable; default '
-                        '"staff_hours<=current")')
+                        '"staff_hours_total<=current")')
     p.add_argument("--budget", type=int, default=60,
                    help="simulation runs the search may use (default 60)")
     p.add_argument("--replications", type=int, default=2,

@@ -6,8 +6,9 @@ staff per department (and platform triage staff) under a total headcount budget.
 
 How (docs/routing-table.md, "Recommend"):
 1. **Objectives**: minimise the citizen repeat rate (`citizen_repeat_rate`, else
-   `repeat_complaint_rate`), the median time to close and department staff hours (the sum of
-   `staff_hours.<dept>`); `--objectives` changes them; `--constraint`s must hold on the means.
+   `repeat_complaint_rate`), the median time to close and department staff hours
+   (`staff_hours_total`, else the sum of `staff_hours.<dept>`); `--objectives` changes them;
+   `--constraint`s must hold on the means.
 2. **Optimiser**: optuna's NSGA-II sampler (ask/tell), one generation of `--population`
    candidates at a time, its first generation seeded with today's configuration and the reform
    levers (every handback on, every dual dispatch single, ...). Infeasible candidates are
@@ -77,7 +78,7 @@ from .results import t_interval
 from .text import metric_info, number
 
 PRIMARY_CHOICES = ("citizen_repeat_rate", "repeat_complaint_rate")
-DEFAULT_CONSTRAINTS = ("staff_hours<=current",)
+DEFAULT_CONSTRAINTS = ("staff_hours_total<=current",)
 
 
 def primary_metric(summary: dict) -> str:
@@ -88,14 +89,15 @@ def primary_metric(summary: dict) -> str:
 
 
 def derive(summary: dict, headcount: int | None = None) -> dict:
-    """Add the derived metrics recommend uses: total `staff_hours` (sum over departments),
+    """Add the derived metrics recommend uses: `staff_hours_total` (sum over departments) where
+    the summary lacks it,
     `citizen_repeat_rate` (alias of `citizen_repeat_complaint_rate` where only that exists) and
     the candidate's `headcount`."""
     s = dict(summary)
-    if not isinstance(s.get("staff_hours"), (int, float)):
+    if not isinstance(s.get("staff_hours_total"), (int, float)):
         parts = [v for k, v in s.items() if k.startswith("staff_hours.") and v is not None]
         if parts:
-            s["staff_hours"] = float(sum(parts))
+            s["staff_hours_total"] = float(sum(parts))
     if "citizen_repeat_rate" not in s and "citizen_repeat_complaint_rate" in s:
         s["citizen_repeat_rate"] = s["citizen_repeat_complaint_rate"]
     if headcount is not None:
@@ -589,7 +591,7 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
 
     # the metrics, checked before anything is written
     prim = objective or "citizen_repeat_rate"
-    objectives = list(objectives or [prim, "median_time_to_close_hours", "staff_hours"])
+    objectives = list(objectives or [prim, "median_time_to_close_hours", "staff_hours_total"])
     if objective and objective not in objectives:
         objectives = [objective] + objectives
     errs = []
@@ -597,8 +599,8 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
         if not _known_metric(m, base):
             errs.append(f"unknown metric {m!r}: use a summary metric (docs/metrics.md), e.g. "
                         f"citizen_repeat_rate, repeat_complaint_rate, "
-                        f"median_time_to_close_hours, on_time_rate, staff_hours, headcount, or "
-                        f"per department staff_hours.<dept>, utilization.<dept>")
+                        f"median_time_to_close_hours, on_time_rate, staff_hours_total, "
+                        f"headcount, or per department staff_hours.<dept>, utilization.<dept>")
         elif m in objectives and not better(m):
             errs.append(f"--objectives {m}: the metric has no direction (neither lower nor "
                         f"higher is better, sim/metrics.py): it cannot be optimised")
@@ -668,7 +670,7 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
         fr = front(s)
         ref = s.reference()
         # robust stage on the front (nearest today's staff hours first), plus today's
-        cost = "staff_hours" if "staff_hours" in objectives else objectives[-1]
+        cost = "staff_hours_total" if "staff_hours_total" in objectives else objectives[-1]
         pool = [c for c in fr if c is not ref]
         pool.sort(key=lambda c: (abs(c.mean(cost) - ref.mean(cost)), c.cid))
         chosen_pool = pool[:robust_candidates]
@@ -781,7 +783,7 @@ def write_outputs(s: Search, fr, rob, rec, file_raw, overrides, v_reps, budget, 
         evid = write_compare_dir(out / "evidence", entries, argv or ["cogov", "recommend"],
                                  seed, s.seeds["validate"])
         p = s.objectives[0]
-        for m in dict.fromkeys([p, "staff_hours", *s.objectives]):
+        for m in dict.fromkeys([p, "staff_hours_total", *s.objectives]):
             a = np.array([derive(r["summary"]).get(m, np.nan) for r in res[:v_reps]], float)
             b = np.array([derive(r["summary"]).get(m, np.nan) for r in res[v_reps:]], float)
             dm, lo, hi, _ = t_interval(b - a)
@@ -828,7 +830,7 @@ def write_outputs(s: Search, fr, rob, rec, file_raw, overrides, v_reps, budget, 
                     f"{_plain(v.get('ci_low', math.nan), m, True)} to "
                     f"{_plain(v.get('ci_high', math.nan), m, True)})")
 
-        shown = list(dict.fromkeys([p, "staff_hours"]))
+        shown = list(dict.fromkeys([p, "staff_hours_total"]))
         msg = (f"recommendation: candidate {rec.cid} ({len(s.changes(rec))} change(s)), "
                f"robustness share {share:.0%}; on {v_reps} fresh seeds: "
                f"{'; '.join(line(m) for m in shown if m in verdict)}; {s.used} search runs, "
@@ -1017,7 +1019,7 @@ def pareto_figure(s: Search, table: pd.DataFrame, lang: str = "en"):
 
         use_cjk_font(quiet=True)
     p = s.objectives[0]
-    q = "staff_hours" if "staff_hours" in s.objectives else s.objectives[-1]
+    q = "staff_hours_total" if "staff_hours_total" in s.objectives else s.objectives[-1]
     col = next((m for m in s.objectives if m not in (p, q)), None)
     ip, iq = metric_info(p, lang), metric_info(q, lang)
     sp = 100.0 if ip.kind == "share" else 1.0

@@ -103,7 +103,7 @@ def parse_constraint(text: str) -> Constraint:
     if not m:
         raise UserError(f"--constraint {text!r}: expected METRIC OP VALUE with OP one of <=, "
                         f">=, <, > and VALUE a number, a percentage or relative to the current "
-                        f"configuration, e.g. \"staff_hours<=current\", "
+                        f"configuration, e.g. \"staff_hours_total<=current\", "
                         f"\"median_time_to_close_hours<=current*1.1\", \"on_time_rate>=90%\"")
     metric, op = m.group(1), m.group(2)
     if m.group(3):
