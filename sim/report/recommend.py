@@ -11,8 +11,9 @@ How (docs/routing-table.md, "Recommend"):
    `--constraint`s must hold on the means.
 2. **Optimiser**: optuna's NSGA-II sampler (ask/tell), one generation of `--population`
    candidates at a time, its first generation seeded with today's configuration and the reform
-   levers (every handback on, every dual dispatch single, ...). Infeasible candidates are
-   ranked by their constraint violation (NSGA-II's constrained domination).
+   levers (territorial routing, every handback on, every dual dispatch single, ...).
+   Infeasible candidates are ranked by their constraint violation (NSGA-II's constrained
+   domination).
 3. **Common random numbers**: replication r of every candidate runs on the same seed, so
    differences between candidates are not seed noise.
 4. **Successive halving**: a new candidate gets 1 replication (rung 0); after each generation
@@ -873,7 +874,11 @@ MECHANISM = {
                  "hours and sharing the outcome)", "派单方式由{c}改为{v}"),
     "handback": ("handback {v}: cases the police close on site unsettled go to the grid for "
                  "follow-up", "回流网格：{v}（民警现场处置未化解的事项交网格员回访）"),
-    "via_platform": ("street platform triage {v}", "经街道平台分拨：{v}"),
+    "via_platform": ("through the street platform's triage desk: {v} (False: straight to the "
+                     "owner; None: as the routing policy says)", "经街道平台分拨：{v}"),
+    "routing": ("routing {c} -> {v} (territorial: the street platform triages reports and "
+                "dispatches them to the owner's street team)", "派单模式由{c}改为{v}（以块为主，"
+                "街道平台分拨）"),
     "staff": ("staff {c} -> {v} per team", "人员 {c} → {v}（每队）"),
     "other": ("{c} -> {v}", "{c} → {v}"),
 }

@@ -14,9 +14,15 @@ change:
   today (dual families or `dispatch.modes`); the police's own categories have no dual;
 - `handback.<group>`: `catalogue.<code>.handback` for every category of a group (the
   category's `group`, else its family) on which the police act on site;
-- `via_platform.<group>`: `catalogue.<code>.via_platform` per group (when the schema has it);
+- `routing.policy`: today's policy or `territorial` (the street platform triages and
+  dispatches), when the schema has `catalogue.<code>.via_platform` and today's is not
+  territorial;
+- `via_platform.<group>`: `catalogue.<code>.via_platform` per group (when the schema has it):
+  through the platform's triage desk (None/True) or straight to the owner (False); it acts
+  under territorial routing only;
 - `staff.<dept>`: `departments.<dept>.staff`, an integer from 75% to 125% of today's, and
-  `platform.triage_staff` (when the schema has it); a candidate's **headcount** (staff x
+  `platform.triage_staff` (when the schema has it and the platform routes); a candidate's
+  **headcount** (staff x
   streets for street-level teams, staff for district pools) is repaired onto the headcount
   budget (default: today's), by taking staff back from the departments that gained most.
 
@@ -228,7 +234,8 @@ class Dimension:
         return f"{self.name}: {' | '.join(map(str, self.choices))} (now {self.current})"
 
 
-REFORM_VALUE = {"handback": True, "dispatch": "single", "via_platform": True}
+REFORM_VALUE = {"routing": "territorial", "handback": True, "dispatch": "single",
+                "via_platform": True}
 
 
 @dataclass
@@ -354,7 +361,15 @@ def default_space(scenario: Scenario, owners: str = "jurisdiction", owner_catego
             if mode == "dual" and cat.owner != police:
                 dims.append(Dimension(f"dispatch.{code}", [f"dispatch.modes.{code}"], "cat",
                                       ["dual", "single"], current="dual", group="dispatch"))
-    # handback and platform: per group of the categories the police act on site for
+    # the street platform: routing through it (以块为主) is a decision when the schema lets a
+    # category go through the platform or straight to its owner
+    platform = schema_has("catalogue.x.via_platform")
+    if platform and scenario.routing.policy != "territorial" and schema_has("routing.policy"):
+        dims.append(Dimension("routing.policy", ["routing.policy"], "cat",
+                              [scenario.routing.policy, "territorial"],
+                              current=scenario.routing.policy, group="routing"))
+    # handback (per group of the categories the police act on site for) and platform triage
+    # (per group: None/True = through the platform's triage desk, False = straight to the owner)
     for fld, group in (("handback", "handback"), ("via_platform", "via_platform")):
         if not schema_has(f"catalogue.x.{fld}"):
             continue
@@ -365,8 +380,12 @@ def default_space(scenario: Scenario, owners: str = "jurisdiction", owner_catego
             groups.setdefault(_group_of(cat), []).append(code)
         for g, codes in groups.items():
             cur = [_effective(scenario, c, fld) for c in codes]
-            current = cur[0] if all(x == cur[0] for x in cur) else None
-            choices = [False, True] if current is not None else [None, False, True]
+            if fld == "via_platform":
+                current = cur[0] if all(x == cur[0] for x in cur) else None
+                choices = [current, False if current is not False else True]
+            else:
+                current = cur[0] if all(x == cur[0] for x in cur) else None
+                choices = [False, True] if current is not None else [None, False, True]
             dims.append(Dimension(f"{group}.{g}", [f"catalogue.{c}.{fld}" for c in codes],
                                   "cat", choices, current=current, group=group))
     if staff:
@@ -379,7 +398,9 @@ def default_space(scenario: Scenario, owners: str = "jurisdiction", owner_catego
             dims.append(Dimension(f"staff.{code}", [f"departments.{code}.staff"], "int",
                                   low=low, high=high, current=int(d.staff), group="staff",
                                   headcount=[ns if d.level == "street" else 1]))
-        if schema_has("platform.triage_staff"):
+        if schema_has("platform.triage_staff") and (
+                scenario.routing.policy == "territorial" or any(d.group == "routing"
+                                                                for d in dims)):
             v = scenario_value(scenario, "platform.triage_staff")
             if isinstance(v, int) and not isinstance(v, bool):
                 dims.append(Dimension("staff.platform_triage", ["platform.triage_staff"], "int",
