@@ -100,6 +100,8 @@ METRIC_DEFS: dict[str, MetricDef] = dict([
        "", "workload"),
     _m("citizen_repeat_complaint_rate", "share of citizen complaints that are repeats (any "
        "time)", "群众投诉中重复投诉占比（不限时间窗）", "share", "lower", "quality"),
+    _m("headcount", "department headcount (staff x street teams + district pools)",
+       "部门人员编制（街道队伍人数×街道数+区级人数）", "count", "lower", "workload"),
     _m("cases_opened_total", "cases opened (incl. warm-up)", "立案数（含预热期）", "cases", "",
        "internal", True),
     _m("cases_closed_total", "cases closed (incl. warm-up)", "结案数（含预热期）", "cases", "",
