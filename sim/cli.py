@@ -21,6 +21,12 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
                         "(repeatable), e.g. --set departments.police.staff=6")
 
 
+def _add_format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="case log and time series as Parquet (default: cases.parquet, "
+                        "timeseries.parquet) or CSV (cases.csv, timeseries.csv)")
+
+
 def cmd_validate(args) -> int:
     from .scenario.checks import load_warnings
     from .scenario.loader import load_scenario
@@ -51,7 +57,7 @@ def cmd_run(args) -> int:
     target = OutputDir(args.out, force=args.force, inputs=[args.scenario], command="run")
     with target as tmp:      # checked and locked before the simulation starts
         result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
-        write_outputs(result, tmp)
+        write_outputs(result, tmp, fmt=args.format)
     out = target.final
     if not args.quiet:
         s = result.summary
@@ -61,7 +67,8 @@ def cmd_run(args) -> int:
               f"median time to close {s['median_time_to_close_hours'] or 0:.1f} h, "
               f"backlog {s['backlog_end']:,} cases at the end "
               f"({s['wall_seconds']:.1f} s wall)")
-        print(f"results: {out}/summary.json, cases.csv, timeseries.csv "
+        ext = args.format
+        print(f"results: {out}/summary.json, cases.{ext}, timeseries.{ext} "
               f"(metrics defined in docs/metrics.md)")
     return 0
 
@@ -79,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario YAML file")
     add_out_args(p, "output folder (new or empty; --force replaces an earlier run's outputs)")
     p.add_argument("--seed", type=int, default=None, help="root seed (default: run.seed)")
+    _add_format_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
     _add_scenario_args(p)
     p.set_defaults(func=cmd_run)

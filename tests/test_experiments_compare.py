@@ -40,7 +40,7 @@ def test_cli_compare_writes_the_documented_directory(two, capsys):
         argv += ["--set", s]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    for f in ("manifest.json", "runs.csv", "comparison.csv", "timeseries.csv", "by_grid.csv",
+    for f in ("manifest.json", "runs.csv", "comparison.csv", "timeseries.parquet", "by_grid.csv",
               "by_street.csv", "by_category.csv"):
         assert (out / f).exists(), f
     for stem in ("throughput_per_day", "repeat_complaint_rate", "backlog_over_time",
@@ -76,7 +76,7 @@ def test_cli_compare_writes_the_documented_directory(two, capsys):
     assert row["diff_mean"] > 0          # 3 staff keep citizens waiting longer than 10
     assert c[c.scenario == "mmc"]["diff_mean"].isna().all()
 
-    ts = pd.read_csv(out / "timeseries.csv")
+    ts = pd.read_parquet(out / "timeseries.parquet")
     assert list(ts.columns[:3]) == ["scenario", "replication", "day"]
     assert {"backlog", "repeats", "utilization.desk"} <= set(ts.columns)
     g = pd.read_csv(out / "by_grid.csv")

@@ -104,7 +104,8 @@ def register(subparsers) -> None:
         description="Read a case log through a mapping, fit arrival rates, channel mix and "
                     "time-to-close distributions, and write a scenario that extends --base.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("log", help="case log (CSV)")
+    p.add_argument("log", help="case log (CSV, or Parquet such as cogov's own "
+                                    "cases.parquet)")
     p.add_argument("--mapping", required=True, help="mapping YAML (see mappings/)")
     p.add_argument("--base", required=True, help="base scenario the calibrated one extends")
     add_out_args(p, "calibrated scenario YAML to write (never over --base, the log or the "
@@ -117,7 +118,8 @@ def register(subparsers) -> None:
         description="Run the scenario with replications and set simulated against observed "
                     "arrivals, time to close and channel mix, with goodness-of-fit measures.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("log", help="case log (CSV)")
+    p.add_argument("log", help="case log (CSV, or Parquet such as cogov's own "
+                                    "cases.parquet)")
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
     add_out_args(p, "report folder (new or empty; --force replaces an earlier report)")

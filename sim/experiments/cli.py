@@ -23,7 +23,7 @@ def cmd_compare(args) -> int:
 
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
-                  command=["cogov", *sys.argv[1:]], force=args.force)
+                  command=["cogov", *sys.argv[1:]], force=args.force, fmt=args.format)
     print_report(res)
     return 1 if res.failed else 0
 
@@ -64,6 +64,8 @@ def register(sub) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a field of every scenario "
                    "(repeatable), e.g. --set run.horizon_days=90")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="time series as timeseries.parquet (default) or timeseries.csv")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
 

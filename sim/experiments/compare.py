@@ -8,7 +8,8 @@ replication) isolates the policy. Output directory (read by the briefing, keep i
     runs.csv          one row per run: scenario, replication, seed, status, error, every metric
     comparison.csv    scenario, metric, mean, ci_low, ci_high, sd, n,
                       diff_mean, diff_ci_low, diff_ci_high (vs the first scenario; paired t, 95%)
-    timeseries.csv    scenario, replication, day, and the model's time-series columns
+    timeseries.parquet  scenario, replication, day, and the model's time-series columns
+                      (timeseries.csv with --format csv)
     by_grid.csv       scenario, grid, street, population, means over replications
     by_street.csv     scenario, street, name_zh, population, means over replications
     by_category.csv   scenario, category, name, name_zh, family, owner, means over replications
@@ -36,7 +37,7 @@ from ..scenario.schema import Scenario
 from .backends import Backend, ProcessBackend, RunTask, SerialBackend
 from .seeds import replication_seeds
 from .stats import comparison_table, fmt, numeric_metrics, unit_of
-from .store import write_csv
+from .store import write_csv, write_parquet
 
 GROUP_KEYS = {"by_grid": ["grid", "street", "population"],
               "by_street": ["street", "name_zh", "population"],
@@ -100,7 +101,8 @@ def _load_all(items, overrides) -> list[tuple[str, str | None, Scenario]]:
 def compare(scenarios: list, replications: int = 5, out: str | Path | None = None,
             seed: int | None = None, workers: int | None = 1, overrides: tuple | list = (),
             quiet: bool = True, backend: Backend | None = None,
-            command: list[str] | None = None, force: bool = False) -> CompareResult:
+            command: list[str] | None = None, force: bool = False,
+            fmt: str = "parquet") -> CompareResult:
     """Run each scenario (file path or `Scenario`) `replications` times with common random
     numbers and compare them. Returns DataFrames; writes the output directory if `out` is set.
 
@@ -154,7 +156,7 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
         bar.close()
         result = _assemble(manifest, names, results, meta)
         if tmp is not None:
-            write_compare(result, tmp)
+            write_compare(result, tmp, fmt)
             from .figures import compare_figures
             warm = loaded[0][2].run.warmup_days
             figs = compare_figures(result, tmp / "figures", warmup_days=warm)
@@ -204,13 +206,17 @@ def _group_means(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     return df.groupby(keys, sort=False, dropna=False)[values].mean().reset_index()
 
 
-def write_compare(result: CompareResult, out: str | Path) -> Path:
-    """Write the compare output directory (CSV files and manifest.json)."""
+def write_compare(result: CompareResult, out: str | Path, fmt: str = "parquet") -> Path:
+    """Write the compare output directory (CSV tables, the time series as Parquet or CSV, and
+    manifest.json)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(result.runs, out / "runs.csv")
     write_csv(result.comparison, out / "comparison.csv")
-    write_csv(result.timeseries, out / "timeseries.csv")
+    if fmt == "csv":
+        write_csv(result.timeseries, out / "timeseries.csv")
+    else:
+        write_parquet(result.timeseries, out / "timeseries.parquet")
     write_csv(result.by_grid, out / "by_grid.csv")
     write_csv(result.by_street, out / "by_street.csv")
     write_csv(result.by_category, out / "by_category.csv")
@@ -274,7 +280,8 @@ def print_report(result: CompareResult, stream=None) -> None:
               f"see runs.csv, column `error`", file=stream)
     if result.out is not None:
         o = result.out
-        print(f"results: {o}/comparison.csv (table above), runs.csv, timeseries.csv, "
+        ts = "timeseries.csv" if (o / "timeseries.csv").exists() else "timeseries.parquet"
+        print(f"results: {o}/comparison.csv (table above), runs.csv, {ts}, "
               f"by_grid.csv, by_street.csv, by_category.csv, manifest.json", file=stream)
         if result.figures:
             print(f"figures: {o}/figures/ ({', '.join(p.name for p in result.figures)})",
