@@ -24,7 +24,7 @@ def cmd_compare(args) -> int:
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
                   command=["cogov", *sys.argv[1:]], force=args.force, fmt=args.format)
-    print_report(res)
+    print_report(res, show_all=args.all)
     return 1 if res.failed else 0
 
 
@@ -66,6 +66,9 @@ def register(sub) -> None:
                    "(repeatable), e.g. --set run.horizon_days=90")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="time series as timeseries.parquet (default) or timeseries.csv")
+    p.add_argument("--all", action="store_true",
+                   help="show every metric in the table, with per-department rows and internal "
+                        "counters (comparison.csv always has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +31,14 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import UserError
+from ..metrics import GROUP_LABELS, GROUPS, improves, metric_def
 from ..outdir import OutputDir
 from ..progress import Progress
 from ..scenario.loader import load_scenario, scenario_sha256
 from ..scenario.schema import Scenario
 from .backends import Backend, ProcessBackend, RunTask, SerialBackend
 from .seeds import replication_seeds
-from .stats import comparison_table, fmt, numeric_metrics, unit_of
+from .stats import comparison_table, fmt, numeric_metrics
 from .store import write_csv, write_parquet
 
 GROUP_KEYS = {"by_grid": ["grid", "street", "population"],
@@ -225,55 +227,154 @@ def write_compare(result: CompareResult, out: str | Path, fmt: str = "parquet") 
     return out
 
 
-def format_table(result: CompareResult) -> str:
-    """Every summary metric: mean [95% CI] per scenario and the paired difference to the first
-    (`*` where the CI of the difference excludes 0)."""
+UNIT_LABELS = {"share": "%", "hours": "hours", "days": "days", "per_day": "per day",
+               "cases": "cases", "complaints": "complaints", "problems": "problems",
+               "staff_hours": "staff hours", "transfers": "transfers", "visits": "visits",
+               "count": "count"}
+BETTER_LABELS = {"lower": "lower", "higher": "higher", "": "neither"}
+BOTTLENECK = 0.85     # per-department utilisation shown without --all from this load up
+
+
+def _unit_code(kind: str) -> str:
+    return "%" if kind == "share" else ""
+
+
+def _pm(mean, lo, hi, unit: str, signed: bool = False) -> str:
+    """`mean ± half-width` of a 95% CI, both rounded to the half-width's second significant
+    digit (just the mean, in its usual precision, when there is no interval)."""
+    if pd.isna(mean):
+        return "-"
+    if pd.isna(lo) or pd.isna(hi):
+        return fmt(mean, unit, signed)
+    scale = 100.0 if unit == "%" else 1.0
+    m, half = mean * scale, (hi - lo) / 2 * scale
+    if half <= 0:
+        return fmt(mean, unit, signed)
+    dec = max(0, 1 - math.floor(math.log10(half)))
+    sign = "+" if signed else ""
+    return f"{m:{sign},.{dec}f} ± {half:,.{dec}f}"
+
+
+def _shown(metric: str, g: pd.DataFrame, show_all: bool) -> bool:
+    d = metric_def(metric)
+    if show_all:
+        return True
+    if d.internal:
+        return False
+    head, _, dept = metric.partition(".")
+    if dept:      # per-department breakdowns: only a department near or over capacity
+        return head == "utilization" and bool((g["mean"] >= BOTTLENECK).any())
+    return True
+
+
+def _verdict(metric: str, r) -> str:
+    lo, hi, m = r["diff_ci_low"], r["diff_ci_high"], r["diff_mean"]
+    if pd.isna(m):
+        return ""
+    if pd.isna(lo) or pd.isna(hi):
+        return "one run: no CI"
+    if lo <= 0 <= hi:
+        return "within noise"
+    ok = improves(metric, m)
+    if ok is None:
+        return "higher" if m > 0 else "lower"
+    return "better" if ok else "worse"
+
+
+def format_table(result: CompareResult, show_all: bool = False) -> str:
+    """The metrics a planner reads, grouped (demand, quality, speed, workload): label, unit,
+    which way is better (sim/metrics.py), mean ± 95% CI per scenario, and the paired
+    difference to the first scenario with a word for what it means. Internal counters and
+    per-department rows are left out unless `show_all` (every row is in comparison.csv)."""
     names = result.scenarios
     ref = names[0]
     c = result.comparison
-    header = ["metric", "unit", *names, *[f"{s} - {ref}" for s in names[1:]]]
-    lines = []
+    header = ["metric", "unit", "better", *names]
+    for s in names[1:]:
+        header += [f"{s} - {ref}" if len(names) > 2 else f"difference ({s} - {ref})",
+                   "meaning"]
+    by_group: dict[str, list[list[str]]] = {g: [] for g in GROUPS}
+    hidden = 0
     for metric, g in c.groupby("metric", sort=False):
-        unit = unit_of(metric)
         g = g.set_index("scenario")
-        cells = [metric, {"%": "%", "h": "hours", "/day": "per day", "": ""}[unit]]
+        if not _shown(metric, g, show_all):
+            hidden += 1
+            continue
+        d = metric_def(metric)
+        unit = _unit_code(d.kind)
+        cells = [d.en, UNIT_LABELS.get(d.kind, d.kind), BETTER_LABELS[d.better]]
         for s in names:
             r = g.loc[s]
-            ci = ("" if pd.isna(r["ci_low"]) else
-                  f" [{fmt(r['ci_low'], unit)}, {fmt(r['ci_high'], unit)}]")
-            cells.append(fmt(r["mean"], unit) + ci)
+            cells.append(_pm(r["mean"], r["ci_low"], r["ci_high"], unit))
         for s in names[1:]:
             r = g.loc[s]
-            star = ""
-            ci = ""
-            if not pd.isna(r["diff_ci_low"]):
-                ci = (f" [{fmt(r['diff_ci_low'], unit, True)}, "
-                      f"{fmt(r['diff_ci_high'], unit, True)}]")
-                star = " *" if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0 else ""
-            cells.append(fmt(r["diff_mean"], unit, True) + ci + star)
-        lines.append(cells)
-    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
+            diff = _pm(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], unit, True)
+            if unit == "%" and diff != "-":
+                diff += " pp"
+            cells += [diff, _verdict(metric, r)]
+        by_group[d.group].append(cells)
+    rows = [cells for g in GROUPS for cells in by_group[g]]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths[0] = max([widths[0]] + [len(GROUP_LABELS[g][0]) for g in GROUPS])
 
-    def row(cells):
-        return "  ".join(str(x).ljust(w) if i < 2 else str(x).rjust(w)
-                         for i, (x, w) in enumerate(zip(cells, widths))).rstrip()
+    def line(cells, indent=2):
+        out = []
+        for i, (x, w) in enumerate(zip(cells, widths)):
+            if i == 0:
+                out.append(" " * indent + str(x).ljust(w))
+            elif i < 3 or (i >= 3 + len(names) and (i - 3 - len(names)) % 2 == 1):
+                out.append(str(x).ljust(w))
+            else:
+                out.append(str(x).rjust(w))
+        return "  ".join(out).rstrip()
 
-    out = [row(header), "  ".join("-" * w for w in widths)]
-    out += [row(cells) for cells in lines]
+    out = [line(header), "  " + "  ".join("-" * w for w in widths)]
+    for g in GROUPS:
+        if by_group[g]:
+            out.append(GROUP_LABELS[g][0])
+            out += [line(cells) for cells in by_group[g]]
+    if hidden:
+        out.append(f"({hidden} more rows: per-department staff hours and utilisation, internal "
+                   f"counters; --all shows them, comparison.csv has every row)")
     return "\n".join(out)
 
 
-def print_report(result: CompareResult, stream=None) -> None:
+def noise_sentence(result: CompareResult, show_all: bool = False) -> str:
+    """One sentence for how many differences are beyond random variation."""
+    c = result.comparison
+    d = c[c["scenario"] != result.scenarios[0]].dropna(subset=["diff_mean"])
+    if not len(d):
+        return "One scenario: no differences to judge."
+    d = d[[_shown(m, c[c["metric"] == m].set_index("scenario"), show_all)
+           for m in d["metric"]]]
+    has_ci = d["diff_ci_low"].notna() & d["diff_ci_high"].notna()
+    if not has_ci.any():
+        return ("Each scenario ran once: no confidence intervals, so no difference can be told "
+                "from random variation (use --replications 5 or more).")
+    beyond = has_ci & ((d["diff_ci_low"] > 0) | (d["diff_ci_high"] < 0))
+    n, k = int(has_ci.sum()), int(beyond.sum())
+    if k == n:
+        return "All differences below are beyond random variation at 95%."
+    if k == 0:
+        return ("None of the differences below is beyond random variation at 95%: "
+                "the scenarios cannot be told apart with these replications.")
+    return (f"{k} of {n} differences below are beyond random variation at 95%; the others "
+            f"are marked 'within noise'.")
+
+
+def print_report(result: CompareResult, stream=None, show_all: bool = False) -> None:
     """The table, how to read it, the failures, and where everything is."""
     import sys
     stream = stream or sys.stdout
     m = result.manifest
     n_ok = len(result.runs) - result.failed
     print(f"{len(result.scenarios)} scenarios x {m['replications']} replications "
-          f"({n_ok} runs ok), common random numbers from root seed {m['root_seed']}; "
-          f"mean [95% CI]; shares in %, differences in percentage points; "
-          f"* = the difference's CI excludes 0", file=stream)
-    print(format_table(result), file=stream)
+          f"({n_ok} runs ok), common random numbers from root seed {m['root_seed']}. "
+          f"Each cell is the mean ± the half-width of its 95% confidence interval; "
+          f"differences are paired by replication; shares in %, their differences in "
+          f"percentage points (pp).", file=stream)
+    print(noise_sentence(result, show_all), file=stream)
+    print(format_table(result, show_all), file=stream)
     if result.failed:
         err = result.runs.loc[result.runs["status"] != "ok", "error"].iloc[0]
         print(f"{result.failed} of {len(result.runs)} runs failed (first error: {err}); "
