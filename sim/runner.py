@@ -74,7 +74,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, progress: bool = F
     t0 = time.perf_counter()
     model = GovernanceModel(scenario)
     bar = Progress(100.0, f"{scenario.name} seed {scenario.run.seed}", enabled=None
-                   if progress else False)
+                   if progress else False, unit="%")
     model.run(progress=(lambda f: bar.update(f * 100, unit="%")) if progress else None)
     bar.close()
     tables = (case_table(model), complaint_table(model))

@@ -149,7 +149,7 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
               else contextlib.nullcontext(None))
     with target as tmp:
         results: dict = {}
-        bar = Progress(total, "compare", enabled=False if quiet else None)
+        bar = Progress(total, "compare", enabled=False if quiet else None, lines=True)
         failed = 0
         for task, res in backend.run(tasks):
             results[task.run_id] = res

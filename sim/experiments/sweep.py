@@ -143,7 +143,8 @@ def _sweep(exp: Experiment, design: Design, out: Path, be: Backend, resume: bool
             print(f"sweep {exp.name}: {what}{todo} runs to go ({len(design)} design points x "
                   f"{R} replications, {exp.spec.design.kind} design, backend {be.name})",
                   file=sys.stderr)
-        bar = Progress(total, f"sweep {exp.name}", enabled=False if quiet else None)
+        bar = Progress(total, f"sweep {exp.name}", enabled=False if quiet else None,
+                       lines=True)
         done = len(skip)
         keep_ts = exp.spec.outputs.timeseries
 
