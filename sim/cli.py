@@ -59,6 +59,12 @@ def cmd_run(args) -> int:
         result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
         write_outputs(result, tmp, fmt=args.format)
     out = target.final
+    from .steady import steady_state, warning
+
+    trend_note = warning(steady_state(result.timeseries, scenario.run.warmup_days),
+                         scenario.name)
+    if trend_note:
+        print(f"{args.scenario}: warning: {trend_note}", file=sys.stderr)
     if not args.quiet:
         s = result.summary
         print(f"{scenario.name} (seed {s['seed']}): {s['complaints']:,} complaints, "

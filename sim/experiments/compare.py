@@ -141,6 +141,7 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
         "scenarios": [{"name": n, "path": p, "sha256": scenario_sha256(sc),
                        "overrides": list(overrides)} for n, p, sc in loaded],
         "replications": replications, "root_seed": root, "seeds": seeds,
+        "warmup_days": loaded[0][2].run.warmup_days,
         "cogov_version": __version__,
         "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
@@ -362,6 +363,23 @@ def noise_sentence(result: CompareResult, show_all: bool = False) -> str:
             f"are marked 'within noise'.")
 
 
+def steady_notes(result: CompareResult) -> list[str]:
+    """A sentence per scenario whose backlog is still trending at the horizon (sim/steady.py),
+    from the mean time series over replications."""
+    from ..steady import steady_state, warning
+
+    ts = result.timeseries
+    if ts is None or not len(ts) or "scenario" not in ts:
+        return []
+    warm = float(result.manifest.get("warmup_days", 0.0))
+    notes = []
+    for name in result.scenarios:
+        note = warning(steady_state(ts[ts["scenario"] == name], warm), name)
+        if note:
+            notes.append(note)
+    return notes
+
+
 def print_report(result: CompareResult, stream=None, show_all: bool = False) -> None:
     """The table, how to read it, the failures, and where everything is."""
     import sys
@@ -375,6 +393,8 @@ def print_report(result: CompareResult, stream=None, show_all: bool = False) -> 
           f"percentage points (pp).", file=stream)
     print(noise_sentence(result, show_all), file=stream)
     print(format_table(result, show_all), file=stream)
+    for note in steady_notes(result):
+        print(f"warning: {note}", file=stream)
     if result.failed:
         err = result.runs.loc[result.runs["status"] != "ok", "error"].iloc[0]
         print(f"{result.failed} of {len(result.runs)} runs failed (first error: {err}); "
