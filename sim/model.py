@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
-import mesa
-
+from ._mesa import mesa
 from .agents import Citizen, Department, DispatchPlatform, GridWorker
 from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
 from .gcpause import paused_gc

@@ -247,7 +247,7 @@ def test_headline_sentence_shape(briefs, results_dir):
     cmp = pd.read_csv(results_dir / "comparison.csv")
     r = cmp[(cmp.scenario == "territorial") & (cmp.metric == "repeat_complaint_rate")].iloc[0]
     verb = "lowers" if r.diff_mean < 0 else "raises"
-    assert f"territorial {verb} the repeat-complaint rate from " in text or \
+    assert f"territorial {verb} the repeat-complaint rate (all reports) from " in text or \
         "do not differ clearly in the repeat-complaint rate" in text
     assert "95% CI" in text
     zh = " ".join(parse(briefs["zh"]).text)
@@ -431,4 +431,5 @@ def test_single_scenario_single_run(tmp_path):
     out = tmp_path / "b.html"
     assert main(["brief", str(d), "--out", str(out)]) == 0
     text = " ".join(parse(out).text)
-    assert "Under sectoral, the repeat-complaint rate is " in text and "no CI: a single run" in text
+    assert "Under sectoral, the repeat-complaint rate (all reports) is " in text
+    assert "no CI: a single run" in text

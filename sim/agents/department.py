@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import mesa
-
+from .._mesa import mesa
 from ..engine import Task, Unit
 
 __all__ = ["Department", "Task", "Unit", "unit_view"]

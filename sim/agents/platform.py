@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import mesa
+from .._mesa import mesa
 
 
 class DispatchPlatform(mesa.Agent):
