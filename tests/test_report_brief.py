@@ -433,3 +433,59 @@ def test_single_scenario_single_run(tmp_path):
     text = " ".join(parse(out).text)
     assert "Under sectoral, the repeat-complaint rate (all reports) is " in text
     assert "no CI: a single run" in text
+
+
+def _playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    return sync_playwright
+
+
+def cjk_nodes_in_fallback_fonts(page_path: Path) -> list[str]:
+    """Every element whose text has Chinese characters, laid out by headless Chromium: the fonts
+    the browser's font matching actually used for it (DevTools `CSS.getPlatformFontsForNode`).
+    Every Chinese character must be drawn by the embedded font (or a system CJK
+    font); one drawn by another font is an empty box."""
+    from sim.report.fonts import has_cjk
+
+    broken = []
+    with _playwright()() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(page_path.as_uri())
+            page.evaluate("document.fonts.ready")
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("DOM.enable")
+            cdp.send("CSS.enable")
+            root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+            sel = "h1, h2, h3, h4, p, li, th, td, figcaption, span, b, small"
+            for nid in cdp.send("DOM.querySelectorAll", {"nodeId": root,
+                                                         "selector": sel})["nodeIds"]:
+                node = cdp.send("DOM.describeNode", {"nodeId": nid, "depth": 1})["node"]
+                own = "".join(c.get("nodeValue", "") for c in node.get("children", [])
+                              if c.get("nodeType") == 3)      # its own text, as the fonts
+                if not has_cjk(own):
+                    continue
+                fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": nid})["fonts"]
+                n_cjk = sum(1 for ch in own if has_cjk(ch))
+                by_cjk_font = sum(f["glyphCount"] for f in fonts if f.get("isCustomFont")
+                                  or "CJK" in f["familyName"])
+                if by_cjk_font < n_cjk:
+                    broken.append(f"<{node['nodeName'].lower()}> {own.strip()[:40]!r}: "
+                                  + ", ".join(f"{f['familyName']} x{f['glyphCount']}"
+                                              for f in fonts))
+        finally:
+            browser.close()
+    return broken
+
+
+@pytest.mark.skipif(CHROMIUM is None or _playwright() is None,
+                    reason="Chromium or playwright not installed: laid-out glyph check skipped")
+def test_every_chinese_text_node_is_drawn_with_a_cjk_font(briefs):
+    """The laid-out page, not the font file: the title and the first headings of the zh brief
+    used to be drawn in DejaVu Sans (empty boxes) while later text found the embedded font."""
+    broken = cjk_nodes_in_fallback_fonts(briefs["zh"])
+    assert broken == [], "drawn without CJK glyphs:\n" + "\n".join(broken)

@@ -73,7 +73,7 @@ S = {
 }
 
 CSS = """
-body { font-family: "DejaVu Sans", "Segoe UI", Roboto, Arial, "Noto Sans", "CogovCJK",
+body { font-family: "CogovCJK", "DejaVu Sans", "Segoe UI", Roboto, Arial, "Noto Sans",
        "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
        max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
 h1 { font-size: 1.7rem; margin-bottom: .2rem; }
