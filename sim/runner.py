@@ -130,6 +130,7 @@ PARQUET_ROWS = 1 << 20     # rows per row group of cases.parquet
 def write_case_log_parquet(result: RunResult, path: Path) -> Path:
     """The case log as Parquet, built and written a row group at a time (zstd; no text is
     formatted, so a district-year's million rows take about a second)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     m = result.model
@@ -140,8 +141,11 @@ def write_case_log_parquet(result: RunResult, path: Path) -> Path:
         for start in range(0, max(n, 1), PARQUET_ROWS):
             table = case_log_arrow(m, cases, comp, slice(start, start + PARQUET_ROWS))
             if writer is None:
+                # dictionary pages only for the text columns (already dictionary-encoded):
+                # on ids and timestamps they cost time and make the file larger
+                text = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
                 writer = pq.ParquetWriter(path, table.schema, compression="zstd",
-                                          compression_level=1)
+                                          compression_level=1, use_dictionary=text)
             writer.write_table(table)
     finally:
         if writer is not None:
