@@ -6,7 +6,8 @@ say so, naming the department queues that grow.
 
 The test: the daily series after warm-up, its last half (the state "at the horizon"), cut into
 `BATCHES` consecutive batches; the least-squares slope of the batch means against time with a
-95% t-interval (n - 2 degrees of freedom). Batch means tame the strong day-to-day
+95% t-interval (n - 2 degrees of freedom); a trend must be confirmed, in the same direction, on
+the whole window after warm-up tested the same way. Batch means tame the strong day-to-day
 autocorrelation of a queue that a regression on the raw days would ignore (and so call every
 wiggle a trend). A series is *trending* when the interval excludes 0 **and** the change it
 implies over the tested window is material: at least `MIN_REL` of the series' mean level, at
@@ -77,7 +78,7 @@ def trend(day: np.ndarray, y: np.ndarray, name: str = "backlog") -> Trend | None
     lo, hi = slope - half, slope + half
     span = float(day[-1] - day[0]) or 1.0
     level = float(y.mean())
-    noise = float(np.std(y - (m.mean() + slope * (day - t.mean()))))   # around the line
+    noise = float(np.std(resid))   # wander of the batch means around the line
     material = abs(slope) * span >= max(MIN_REL * abs(level), MIN_ABS, NOISE_SDS * noise)
     return Trend(name, slope, lo, hi, level, span, bool((lo > 0 or hi < 0) and material))
 
@@ -93,12 +94,20 @@ def steady_state(ts: pd.DataFrame, warmup_days: float) -> list[Trend]:
     g = g[g.index >= warmup_days]
     if len(g) < 2 * MIN_DAYS:
         return []
-    g = g[g.index >= g.index[0] + (g.index[-1] - g.index[0]) / 2]
+    half = g[g.index >= g.index[0] + (g.index[-1] - g.index[0]) / 2]
     out = []
     for c in cols:
-        tr = trend(g.index.to_numpy(), g[c].to_numpy(), c)
-        if tr is not None:
-            out.append(tr)
+        tr = trend(half.index.to_numpy(), half[c].to_numpy(), c)
+        if tr is None:
+            continue
+        if tr.trending:   # confirmed on the whole window after warm-up, in the same direction
+            whole = trend(g.index.to_numpy(), g[c].to_numpy(), c)
+            same = whole is not None and whole.trending and \
+                (whole.slope_per_day > 0) == (tr.slope_per_day > 0)
+            if not same:
+                tr = Trend(tr.series, tr.slope_per_day, tr.ci_low, tr.ci_high, tr.level,
+                           tr.days, False)
+        out.append(tr)
     return out
 
 
