@@ -117,6 +117,23 @@ def scenario_label(ref, lang: str) -> str:
     return sc.display_name or ref.name
 
 
+def _wrap(label: str, width: int = 16) -> str:
+    """A tick label over lines of about `width` columns (a Chinese character counts two)."""
+    import textwrap
+
+    if not any(ord(c) > 0x2e80 for c in label):
+        return textwrap.fill(label, width)
+    lines, cur, n = [], "", 0
+    for ch in label:
+        w = 2 if ord(ch) > 0x2e80 else 1
+        if n + w > width and cur:
+            lines.append(cur)
+            cur, n = "", 0
+        cur += ch
+        n += w
+    return "\n".join([*lines, cur])
+
+
 def _color(i: int):
     return COLORS[i % len(COLORS)]
 
@@ -151,8 +168,7 @@ def metric_ci(res: Results, metric: str, name: str, lab: Labels, title: str) -> 
     x = np.arange(len(rows))
     ax.bar(x, rows["mean"].to_numpy(float) * k, yerr=_yerr(rows, k), capsize=6,
            color=[_color(i) for i in range(len(rows))], alpha=0.85)
-    ax.set_xticks(x, [lab.scen.get(n, n) for n in rows.index],
-                  rotation=15 if len(rows) > 3 else 0)
+    ax.set_xticks(x, [_wrap(lab.scen.get(n, n)) for n in rows.index])
     ax.set_ylabel(lab.metric(metric))
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
@@ -191,7 +207,7 @@ def time_to_close(res: Results, lab: Labels) -> Fig | None:
             patch.set_facecolor(c)
             patch.set_alpha(0.35 if p % 3 else 0.8)
         ax.set_xticks([i * 3 + 0.5 for i in range(len(names))],
-                      [lab.scen.get(n, n) for n in names])
+                      [_wrap(lab.scen.get(n, n)) for n in names])
         from matplotlib.patches import Patch
 
         ax.legend(handles=[Patch(facecolor="#777777", alpha=0.8, label=t["median_ttc"]),
@@ -214,7 +230,7 @@ def time_to_close(res: Results, lab: Labels) -> Fig | None:
         ax.invert_yaxis()
         ax.set_xlabel(f"{t['ttc_cat']} ({h})" if lab.lang != "zh" else f"{t['ttc_cat']}（{h}）")
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
     title = "办结时长分布" if lab.lang == "zh" else "Time to close"
     cap = ("左：各次运行的办结时长中位数与90分位数（深色：中位数；浅色：90分位数）；"

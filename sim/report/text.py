@@ -129,6 +129,10 @@ def choose_decimals(kind: str, groups) -> int:
     it is not (sensible rounding: "50.0%", not "50.01%"; bounds that print alike are said in
     words by `Formatter.ci`)."""
     base = BASE_DECIMALS.get(kind, 2)
+    means = [abs(float(g[0]) * scale(kind)) for g in groups
+             if len(g) and g[0] is not None and np.isfinite(g[0])]
+    if kind in ("per_day", "hours", "days") and means and min(means) >= 100:
+        base = 0          # "3,190 cases/day", not "3,189.9 cases/day"
     need = base
     for values in groups:
         vals = [float(v) * scale(kind) for v in values if v is not None and np.isfinite(v)]
