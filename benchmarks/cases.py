@@ -477,23 +477,25 @@ def _sweep_pool(spec: dict, raw: dict) -> dict:
 
 # ---------------------------------------------------------------- (e) whole process
 def _proc(cmd: list[str], cwd: Path) -> dict:
-    """Wall and CPU seconds (user + system, children) of one command, as a user would run it."""
-    import resource
+    """Wall seconds, CPU seconds (user + system) and peak RSS of one command in a fresh
+    process, as a user would run it (`os.wait4` gives that child's own resource use)."""
+    import tempfile
 
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss": r1.ru_maxrss * 1024}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL)
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n"
+                               f"{err.read().decode('utf-8', 'replace')[-3000:]}")
+    return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss": ru.ru_maxrss * 1024}
 
 
 def _best(runs: list[dict]) -> dict:

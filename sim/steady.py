@@ -31,6 +31,20 @@ NOISE_SDS = 2.0   # ... and at least this many standard deviations of the day-to
 MIN_DAYS = 20     # fewer days after warm-up than this: no verdict
 
 
+# two-sided 95% quantiles of Student's t by degrees of freedom (a table, so that `cogov run`
+# does not import scipy.stats, about a second of start-up, for this one number)
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    """The 0.975 quantile of Student's t with `df` degrees of freedom (3 decimals)."""
+    if df < 1:
+        return math.inf
+    return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.4 / df
+
+
 @dataclass(frozen=True)
 class Trend:
     series: str            # "backlog" or "queue.<dept>"
@@ -71,10 +85,8 @@ def trend(day: np.ndarray, y: np.ndarray, name: str = "backlog") -> Trend | None
         return None
     slope = float((tc * (m - m.mean())).sum() / sxx)
     resid = m - m.mean() - slope * tc
-    from scipy.stats import t as _t
-
     se = math.sqrt(float((resid ** 2).sum()) / (nb - 2) / sxx) if nb > 2 else math.inf
-    half = float(_t.ppf(0.975, nb - 2)) * se if nb > 2 else math.inf
+    half = t975(nb - 2) * se if nb > 2 else math.inf
     lo, hi = slope - half, slope + half
     span = float(day[-1] - day[0]) or 1.0
     level = float(y.mean())

@@ -60,3 +60,12 @@ def test_run_warns_when_the_staff_cannot_keep_up(tmp_path):
     assert "the backlog is still growing at the horizon" in p.stderr
     assert "growing queues: desk" in p.stderr
     assert "--set departments.desk.staff=10" in p.stderr     # the validate-time suggestion
+
+
+def test_t_table_matches_scipy():
+    from scipy.stats import t
+
+    from sim.steady import t975
+
+    for df in (1, 2, 3, 5, 10, 30, 31, 60, 200):
+        assert abs(t975(df) - t.ppf(0.975, df)) < 0.003, df
