@@ -4,7 +4,8 @@
 SciPy and NetworkX, the batch runner, the experimental modules): about a second of start-up
 for a `cogov run` that uses none of them. Here the package module is created from its spec
 without running that `__init__`, and only `mesa.agent`, `mesa.model` and `mesa.datacollection`
-are imported. The first access to any other attribute of `mesa` (`mesa.space`,
+are imported (with Mesa's module loggers named without `inspect.stack()`, see
+`_fast_module_loggers`). The first access to any other attribute of `mesa` (`mesa.space`,
 `mesa.__version__`, ...) runs the real `__init__`, so code that needs the rest (the dashboard's
 `mesa.visualization`, a user's `import mesa`) sees the whole package as usual. Where Mesa was
 imported already, that module is used as it is.
@@ -40,6 +41,7 @@ def _load():
         raise AttributeError(f"module 'mesa' has no attribute {name!r}")
 
     try:
+        _fast_module_loggers()
         from mesa.agent import Agent
         from mesa.datacollection import DataCollector
         from mesa.model import Model
@@ -49,6 +51,28 @@ def _load():
     pkg.Agent, pkg.Model, pkg.DataCollector = Agent, Model, DataCollector
     pkg.__getattr__ = __getattr__
     return pkg
+
+
+def _fast_module_loggers() -> None:
+    """Mesa names each module's logger after the calling module, found with
+    `inspect.stack()`, which reads the source of every frame on the stack (a deep import stack:
+    a few tenths of a second). `sys._getframe` gives the same module name at once."""
+    try:
+        import mesa.mesa_logging as ml
+    except ImportError:   # pragma: no cover - another Mesa layout: leave it as it is
+        return
+    orig = ml.create_module_logger
+    if getattr(orig, "_cogov_fast", False):
+        return
+
+    def create_module_logger(name: str | None = None):
+        if name is None:
+            name = sys._getframe(1).f_globals.get("__name__", "mesa")
+        return orig(name)
+
+    create_module_logger._cogov_fast = True
+    create_module_logger.__doc__ = orig.__doc__
+    ml.create_module_logger = create_module_logger
 
 
 mesa = _load()
