@@ -489,3 +489,30 @@ def test_every_chinese_text_node_is_drawn_with_a_cjk_font(briefs):
     used to be drawn in DejaVu Sans (empty boxes) while later text found the embedded font."""
     broken = cjk_nodes_in_fallback_fonts(briefs["zh"])
     assert broken == [], "drawn without CJK glyphs:\n" + "\n".join(broken)
+
+
+def test_brief_reads_right_in_both_languages(tmp_path):
+    """Display names, throughput explained with problems solved beside it, police hours and
+    share together, no "0–0" ranges, a wrapped reproduce command, Chinese throughout."""
+    a, _ = write_scenarios(tmp_path / "scenarios")
+    named = tmp_path / "scenarios" / "named.yaml"
+    named.write_text(TERRITORIAL.replace(
+        "name: territorial", "name: territorial\ndisplay_name: Street-led dispatch\n"
+        "display_name_zh: 街道主导派单\ndescription_zh: 属地管理并回流网格"), encoding="utf-8")
+    res = make_compare_dir(tmp_path / "cmp", [a, named])
+    pages = {}
+    for lang in ("en", "zh"):
+        out = tmp_path / f"b_{lang}.html"
+        assert main(["brief", str(res), "--out", str(out), "--lang", lang]) == 0
+        pages[lang] = out.read_text(encoding="utf-8")
+    en, zh = (" ".join(parse(tmp_path / f"b_{x}.html").text) for x in ("en", "zh"))
+    assert "Street-led dispatch" in en and "街道主导派单" in zh and "属地管理并回流网格" in zh
+    assert "Throughput is not a verdict" in en and "problems actually solved per day" in en
+    assert "Throughput (cases closed per day" in en and "(worse)" not in en.split(
+        "Throughput (cases closed per day")[1].split(".")[0]
+    assert "as a share of all police hours" in en and "占派出所全部工时的比例" in zh
+    for text in (en, zh):
+        assert not re.search(r"(?<![\d.,])(−?[\d.,]+)(%|\s)?[–至]\s?\1(?![\d.,])", text), \
+            "a range whose bounds print alike"
+    assert " \\\n" in pages["en"] and "white-space: pre-wrap" in pages["en"]
+    assert "routing policy name" not in zh and "co-handlers contribute" not in zh
