@@ -60,6 +60,7 @@ class CompareResult:
     by_category: pd.DataFrame
     out: Path | None = None
     figures: list[Path] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)   # display names (display_name)
 
     @property
     def failed(self) -> int:
@@ -158,6 +159,7 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
             bar.update(len(results), failed)
         bar.close()
         result = _assemble(manifest, names, results, meta)
+        result.labels = {n: sc.display_name or n for n, _, sc in loaded}
         if tmp is not None:
             write_compare(result, tmp, fmt)
             from .figures import compare_figures
@@ -290,10 +292,11 @@ def format_table(result: CompareResult, show_all: bool = False) -> str:
     names = result.scenarios
     ref = names[0]
     c = result.comparison
-    header = ["metric", "unit", "better", *names]
+    lab = {n: result.labels.get(n, n) for n in names}
+    header = ["metric", "unit", "better", *[lab[n] for n in names]]
     for s in names[1:]:
-        header += [f"{s} - {ref}" if len(names) > 2 else f"difference ({s} - {ref})",
-                   "meaning"]
+        header += [f"{lab[s]} - {lab[ref]}" if len(names) > 2 else
+                   f"difference ({lab[s]} - {lab[ref]})", "meaning"]
     by_group: dict[str, list[list[str]]] = {g: [] for g in GROUPS}
     hidden = 0
     for metric, g in c.groupby("metric", sort=False):
