@@ -81,7 +81,10 @@ def _check_name(out, flag: str) -> Path:
     if out is None or str(out).strip() == "":
         raise UserError(f"{flag} '': empty name: give a folder or file name, e.g. "
                         f"{flag} results/run1")
-    return Path(os.path.expanduser(str(out)))
+    path = Path(os.path.expanduser(str(out)))
+    if path.name in ("", ".", ".."):      # `--out .`: name it, so it has a parent to lock in
+        path = Path(os.path.abspath(path))
+    return path
 
 
 def _input_paths(inputs: Iterable) -> list[Path]:
@@ -352,6 +355,8 @@ class OutputDir:
         out = self.final
         old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
+            if _inside(Path.cwd(), out):
+                raise OSError("the current folder: keep it, empty it")
             os.rename(out, old)
         except OSError:              # e.g. the current directory: empty it instead
             for e in os.listdir(out):
@@ -371,6 +376,8 @@ class OutputDir:
             if self._replace:
                 old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
                 try:
+                    if _inside(Path.cwd(), out):
+                        raise OSError("the current folder: keep it, replace what is in it")
                     os.rename(out, old)
                 except OSError:
                     old = None

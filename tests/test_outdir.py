@@ -303,3 +303,19 @@ def test_validate_against_never_replaces_its_input(tmp_path, own_log):
               "--replications", "1")
     assert p.returncode == 2 and "is a file" in p.stderr
     assert log.read_bytes() == own_log.read_bytes()
+
+
+def test_the_current_folder(tmp_path, monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with OutputDir(".") as tmp:
+        (tmp / "summary.json").write_text("1")
+    assert (here / "summary.json").read_text() == "1" and siblings(here) == []
+    with pytest.raises(UserError, match="add --force"):
+        OutputDir(".").check()
+    ino = here.stat().st_ino
+    with OutputDir(".", force=True) as tmp:       # the folder itself stays (it is our cwd)
+        (tmp / "summary.json").write_text("2")
+    assert (here / "summary.json").read_text() == "2"
+    assert here.stat().st_ino == ino and Path.cwd().stat().st_ino == ino
