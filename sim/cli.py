@@ -8,6 +8,7 @@ import sys
 
 from . import __version__, engine_info
 from .errors import UserError
+from .outdir import add_out_args
 
 # Modules that add their own subcommands with `register(subparsers)`, if present.
 COMMAND_MODULES = ("sim.experiments.cli", "sim.calibrate.cli", "sim.report.cli",
@@ -18,6 +19,12 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override any scenario field by its dotted path, type-checked "
                         "(repeatable), e.g. --set departments.police.staff=6")
+
+
+def _add_format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="case log and time series as Parquet (default: cases.parquet, "
+                        "timeseries.parquet) or CSV (cases.csv, timeseries.csv)")
 
 
 def cmd_validate(args) -> int:
@@ -39,6 +46,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .outdir import OutputDir
     from .runner import run_scenario, write_outputs
     from .scenario.checks import load_warnings
     from .scenario.loader import load_scenario
@@ -46,12 +54,17 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
-    result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
-    try:
-        out = write_outputs(result, args.out)
-    except OSError as exc:
-        raise UserError(f"--out {args.out}: cannot write the results there ({exc.strerror}): "
-                        f"give a writable directory") from None
+    target = OutputDir(args.out, force=args.force, inputs=[args.scenario], command="run")
+    with target as tmp:      # checked and locked before the simulation starts
+        result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
+        write_outputs(result, tmp, fmt=args.format)
+    out = target.final
+    from .steady import steady_state, warning
+
+    trend_note = warning(steady_state(result.timeseries, scenario.run.warmup_days),
+                         scenario.name)
+    if trend_note:
+        print(f"{args.scenario}: warning: {trend_note}", file=sys.stderr)
     if not args.quiet:
         s = result.summary
         print(f"{scenario.name} (seed {s['seed']}): {s['complaints']:,} complaints, "
@@ -60,7 +73,8 @@ def cmd_run(args) -> int:
               f"median time to close {s['median_time_to_close_hours'] or 0:.1f} h, "
               f"backlog {s['backlog_end']:,} cases at the end "
               f"({s['wall_seconds']:.1f} s wall)")
-        print(f"results: {out}/summary.json, cases.csv, timeseries.csv "
+        ext = args.format
+        print(f"results: {out}/summary.json, cases.{ext}, timeseries.{ext} "
               f"(metrics defined in docs/metrics.md)")
     return 0
 
@@ -76,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run one scenario and write its outputs")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --force replaces an earlier run's outputs)")
     p.add_argument("--seed", type=int, default=None, help="root seed (default: run.seed)")
+    _add_format_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
     _add_scenario_args(p)
     p.set_defaults(func=cmd_run)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
-import mesa
-
+from ._mesa import mesa
 from .agents import REGISTRIES
 from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
 from .gcpause import paused_gc
@@ -132,7 +131,7 @@ class GovernanceModel(mesa.Model):
         """The engine's unit of department `code` serving `street`."""
         return self.engine.unit(code, street)
 
-    def platform(self, street: int) -> DispatchPlatform:
+    def platform(self, street: int):
         return self.platforms[street]
 
     def _shift_windows(self, sh) -> list[tuple[float, float]] | None:

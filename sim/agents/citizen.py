@@ -13,10 +13,10 @@ record. The engine calls the grid's citizen agent when a decision is due:
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 from pydantic import Field
 
+from .._mesa import mesa
 from ..streams import Uniforms
 from .registry import CITIZENS, Params
 

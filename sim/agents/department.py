@@ -15,9 +15,9 @@ an independent try; `p_resolve` is the category's chance at full effort, c = 1).
 
 from __future__ import annotations
 
-import mesa
 from pydantic import Field
 
+from .._mesa import mesa
 from ..engine import CO, MAIN, Task, Unit, resolution_probability
 from .registry import DEPARTMENTS, Params
 

@@ -15,8 +15,7 @@ The engine calls the grid's worker agent:
 
 from __future__ import annotations
 
-import mesa
-
+from .._mesa import mesa
 from ..engine import Unit
 from ..streams import Uniforms
 from .department import unit_view

@@ -8,8 +8,7 @@ understaffed desk is a bottleneck. When a case's triage is done the engine asks
 
 from __future__ import annotations
 
-import mesa
-
+from .._mesa import mesa
 from .registry import PLATFORMS, Params
 
 

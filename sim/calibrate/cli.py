@@ -8,12 +8,26 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..outdir import OutputDir, OutputFile, add_out_args
 
 
 def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
-                  out: str | Path, report: str | Path | None = None, command: str = ""):
+                  out: str | Path, report: str | Path | None = None, command: str = "",
+                  force: bool = False):
     """Read, fit, write the calibrated scenario (and the report). Returns (Calibration, path,
-    notes)."""
+    notes). Both outputs are checked before reading the log and written safely (`sim.outdir`):
+    never over an input, an earlier one only with `force`."""
+    inputs = [log, mapping_path, base]
+    target = OutputFile(out, force=force, inputs=inputs, suffixes=(".yaml", ".yml"),
+                        what="calibrated scenario")
+    rtarget = (OutputDir(report, flag="--report", force=force, inputs=inputs,
+                         command="calibrate --report") if report else None)
+    if rtarget is not None and _overlap(target.final, rtarget.final):
+        raise UserError(f"--out {out} lies inside --report {report}: give the scenario a "
+                        f"place outside the report folder")
+    target.check()
+    if rtarget is not None:
+        rtarget.check()
     from .fit import fit_log
     from .mapping import load_mapping
     from .read import read_log
@@ -27,18 +41,28 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
 
     base_scenario = load_scenario(base)
     cal = fit_log(read_log(log, mapping, str(mapping_path)), base=base_scenario)
-    path, notes = write_scenario(cal, base, out, command)
-    if report:
-        from .report import write_calibration_report
+    with target as tmp:
+        _, notes = write_scenario(cal, base, tmp, command)
+        if rtarget is not None:
+            from .report import write_calibration_report
 
-        write_calibration_report(cal, report, path, notes)
-    return cal, path, notes
+            with rtarget as rtmp:
+                write_calibration_report(cal, rtmp, target.final, notes)
+    return cal, target.final, notes
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    try:
+        a.resolve().relative_to(b.resolve())
+        return True
+    except ValueError:
+        return False
 
 
 def cmd_calibrate(args) -> int:
     command = "cogov " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
     cal, path, notes = calibrate_log(args.log, args.mapping, args.base, args.out, args.report,
-                                     command)
+                                     command, force=args.force)
     q = cal.log.quality
     print(f"{args.log}: {cal.quality_line()}")
     odd = [(item, n) for item, n, _ in q.rows()[2:] if n]
@@ -60,7 +84,8 @@ def cmd_validate_against(args) -> int:
         raise UserError([f"--replications {args.replications}: must be at least 1"])
     mapping = load_mapping(args.mapping)
     v, index = validate_against(args.log, mapping, str(args.mapping), args.scenario, args.out,
-                                args.replications, args.seed, args.overrides, args.tolerance)
+                                args.replications, args.seed, args.overrides, args.tolerance,
+                                force=args.force)
     g = v.gof
     print(f"{args.scenario} vs {args.log}: total arrival rate "
           f"{g['total_rate_relative_error']:+.1%}, time-to-close KS {g['ttc_ks_all']:.3f}, "
@@ -79,10 +104,12 @@ def register(subparsers) -> None:
         description="Read a case log through a mapping, fit arrival rates, channel mix and "
                     "time-to-close distributions, and write a scenario that extends --base.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("log", help="case log (CSV)")
+    p.add_argument("log", help="case log (CSV, or Parquet such as cogov's own "
+                                    "cases.parquet)")
     p.add_argument("--mapping", required=True, help="mapping YAML (see mappings/)")
     p.add_argument("--base", required=True, help="base scenario the calibrated one extends")
-    p.add_argument("--out", required=True, help="calibrated scenario YAML to write")
+    add_out_args(p, "calibrated scenario YAML to write (never over --base, the log or the "
+                    "mapping; --force replaces an earlier one, and an earlier --report)")
     p.add_argument("--report", default=None, help="directory for tables, figures and index.md")
     p.set_defaults(func=cmd_calibrate)
 
@@ -91,10 +118,11 @@ def register(subparsers) -> None:
         description="Run the scenario with replications and set simulated against observed "
                     "arrivals, time to close and channel mix, with goodness-of-fit measures.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("log", help="case log (CSV)")
+    p.add_argument("log", help="case log (CSV, or Parquet such as cogov's own "
+                                    "cases.parquet)")
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
-    p.add_argument("--out", required=True, help="report directory")
+    add_out_args(p, "report folder (new or empty; --force replaces an earlier report)")
     p.add_argument("--replications", type=int, default=3, help="runs with seeds seed, seed+1..")
     p.add_argument("--seed", type=int, default=None, help="first seed (default: run.seed)")
     p.add_argument("--tolerance", type=float, default=0.25,

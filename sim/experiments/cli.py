@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..outdir import add_out_args
+
 
 def _positive(text: str) -> int:
     try:
@@ -21,8 +23,8 @@ def cmd_compare(args) -> int:
 
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
-                  command=["cogov", *sys.argv[1:]])
-    print_report(res)
+                  command=["cogov", *sys.argv[1:]], force=args.force, fmt=args.format)
+    print_report(res, show_all=args.all)
     return 1 if res.failed else 0
 
 
@@ -33,7 +35,7 @@ def cmd_sweep(args) -> int:
         res = sweep(args.experiment, args.out, backend=args.backend, workers=args.workers,
                     scheduler=args.scheduler, resume=args.resume,
                     retry_failed=args.retry_failed, quiet=args.quiet,
-                    command=["cogov", *sys.argv[1:]])
+                    command=["cogov", *sys.argv[1:]], force=args.force)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished run is in {args.out}/ledger.sqlite; continue "
               f"with: cogov sweep {args.experiment} --out {args.out} --resume", file=sys.stderr)
@@ -54,7 +56,7 @@ def register(sub) -> None:
                    "first is the reference of the differences")
     p.add_argument("--replications", "-r", type=_positive, default=5,
                    help="runs per scenario (default 5)")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --force replaces an earlier compare there)")
     p.add_argument("--seed", type=int, default=None,
                    help="root seed (default: the first scenario's run.seed)")
     p.add_argument("--workers", type=_positive, default=None,
@@ -62,6 +64,11 @@ def register(sub) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a field of every scenario "
                    "(repeatable), e.g. --set run.horizon_days=90")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="time series as timeseries.parquet (default) or timeseries.csv")
+    p.add_argument("--all", action="store_true",
+                   help="show every metric in the table, with per-department rows and internal "
+                        "counters (comparison.csv always has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
 
@@ -72,7 +79,8 @@ def register(sub) -> None:
                     "finished run is committed to DIR/ledger.sqlite at once, so an interrupted "
                     "sweep continues with --resume. Exit code 1 if any run failed.")
     p.add_argument("experiment", help="experiment YAML file")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --resume continues the sweep there; "
+                    "--force replaces it)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="serial",
                    help="serial (default), process (local processes) or dask")
     p.add_argument("--workers", type=_positive, default=None,

@@ -142,7 +142,8 @@ class OutputsSpec(_Strict):
     """What to keep and analyse. The ledger always keeps every summary metric of every run."""
 
     metrics: list[str] = Field(
-        default_factory=lambda: ["repeat_complaint_rate", "throughput_per_day"],
+        default_factory=lambda: ["citizen_repeat_rate", "repeat_complaint_rate",
+                                 "throughput_per_day"],
         description="metrics summarised per point, plotted and (sobol/morris) analysed")
     timeseries: bool = Field(False, description="keep each run's daily time series (Parquet)")
     figures: bool = Field(True, description="draw figures at the end (PNG and PDF)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..outdir import add_out_args
+
 
 def cmd_brief(args) -> int:
     from .brief import build_brief
@@ -12,7 +14,8 @@ def cmd_brief(args) -> int:
             *_opt("--question", args.question), *_opt("--objective", args.objective),
             *_opt("--title", args.title)]
     out = build_brief(args.results, args.out, lang=args.lang, question=args.question,
-                      objective=args.objective, title=args.title, argv=argv)
+                      objective=args.objective, title=args.title, argv=argv,
+                      force=args.force)
     print(f"brief: {out} (figures as PNG and PDF in {out.parent / (out.stem + '_figures')})")
     return 0
 
@@ -20,7 +23,8 @@ def cmd_brief(args) -> int:
 def cmd_routing_export(args) -> int:
     from .routing_table import export_table
 
-    path = export_table(args.scenario, args.out, overrides=args.overrides, fmt=args.format)
+    path = export_table(args.scenario, args.out, overrides=args.overrides, fmt=args.format,
+                        force=args.force)
     print(f"routing table: {path}")
     return 0
 
@@ -31,7 +35,7 @@ def cmd_routing_import(args) -> int:
     argv = ["cogov", "routing", "import", args.table, "--into", args.into, "--out", args.out,
             *(["--resolved"] if args.resolved else []), *_sets(args.overrides)]
     path, warnings = import_table(args.table, args.into, args.out, overrides=args.overrides,
-                                  resolved=args.resolved, argv=argv)
+                                  resolved=args.resolved, argv=argv, force=args.force)
     for w in warnings:
         print(f"{args.table}: warning: {w}", file=sys.stderr)
     print(f"scenario: {path} (check it with: cogov validate {path})")
@@ -64,7 +68,8 @@ def cmd_recommend(args) -> int:
                     ranges=args.ranges, draws=args.draws, population=args.population,
                     robust_candidates=args.robust_candidates, backend=args.backend,
                     workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                    lang=args.lang, quiet=args.quiet, sampler=args.sampler, argv=argv)
+                    lang=args.lang, quiet=args.quiet, sampler=args.sampler, argv=argv,
+                    force=args.force)
     print(res["message"])
     return 0
 
@@ -87,8 +92,8 @@ def register(sub) -> None:
     p = sub.add_parser("brief", help="a self-contained HTML policy brief from compare/sweep "
                                      "results")
     p.add_argument("results", help="results directory of `cogov compare` or `cogov sweep`")
-    p.add_argument("--out", required=True, help="HTML file to write (figures go to "
-                                                "<name>_figures/ beside it)")
+    add_out_args(p, "HTML file to write (figures go to <name>_figures/ beside it; --force "
+                    "replaces an earlier brief)")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the brief")
     p.add_argument("--question", default=None, help="the question the brief answers "
                                                     "(default: generated from the scenarios)")
@@ -101,7 +106,7 @@ def register(sub) -> None:
     rp.set_defaults(func=lambda args: (rp.print_help(), 2)[1])
     e = rsub.add_parser("export", help="write a scenario's routing table (CSV or YAML)")
     e.add_argument("scenario", help="scenario YAML file")
-    e.add_argument("--out", required=True, help="table to write: .csv, .yaml or .yml")
+    add_out_args(e, "table to write: .csv, .yaml or .yml (never the scenario itself)")
     e.add_argument("--format", choices=["csv", "yaml"], default=None,
                    help="format (default: from the file name)")
     _set(e)
@@ -109,7 +114,7 @@ def register(sub) -> None:
     i = rsub.add_parser("import", help="build a scenario's routing from a routing table")
     i.add_argument("table", help="routing table, .csv or .yaml")
     i.add_argument("--into", required=True, help="the scenario the table applies to")
-    i.add_argument("--out", required=True, help="new scenario YAML to write")
+    add_out_args(i, "new scenario YAML to write (never the table or --into)")
     i.add_argument("--resolved", action="store_true",
                    help="write the whole resolved scenario instead of a small file that "
                         "`extends:` the original")
@@ -163,7 +168,8 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue a killed run in --out from its ledger")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the brief")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --resume continues a search there; "
+                    "--force replaces an earlier one)")
     p.add_argument("--quiet", action="store_true", help="no progress")
     _set(p)
     p.set_defaults(func=cmd_recommend)

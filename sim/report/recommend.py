@@ -62,6 +62,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import UserError
 from ..metrics import better, metric_def
+from ..outdir import OutputDir
 from ..scenario.loader import (
     ScenarioError,
     apply_set,
@@ -532,7 +533,8 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
               population: int | None = None, robust_candidates: int = 8,
               backend: str = "serial", workers: int = 1, scheduler: str | None = None,
               resume: bool = False, lang: str = "en", quiet: bool = False,
-              sampler: str = "nsga2", argv: list[str] | None = None) -> dict:
+              sampler: str = "nsga2", argv: list[str] | None = None,
+              force: bool = False) -> dict:
     """Run the search and write the recommendation (see the module docstring). Returns a
     summary dict (recommended candidate, front size, runs used)."""
     from ..experiments.backends import make_backend
@@ -553,11 +555,15 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
         raise UserError(f"--robust-candidates {robust_candidates}: at least 1")
     cons_text = list(constraints) if constraints else list(DEFAULT_CONSTRAINTS)
     cons = [parse_constraint(c) for c in cons_text]
-    out = Path(out)
+    target = OutputDir(out, force=force and not resume, command="recommend", in_place=True,
+                       inputs=[scenario_path, space_file, ranges])   # checks the name at once
+    out = target.final
     ledger_path = out / LEDGER
-    if ledger_path.exists() and not resume:
-        raise UserError(f"{out}: already holds a recommend run ({ledger_path}): add --resume to "
-                        f"continue it, or choose another --out")
+    if ledger_path.exists() and not resume and not force:
+        raise UserError(f"--out {out}: already holds a recommend run ({ledger_path}): add "
+                        f"--resume to continue it, --force to start again, or choose another "
+                        f"--out")
+    target.resume = resume and ledger_path.exists()
     log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
     file_raw = load_raw(scenario_path)
@@ -625,7 +631,7 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
             raise UserError(f"{out}: the recommend run there was started with other settings, "
                             f"scenario or space: results would mix two searches; rerun with "
                             f"the same arguments, or use a new --out")
-    out.mkdir(parents=True, exist_ok=True)
+    target.__enter__()    # checked, locked; written in place so that --resume can continue
     ledger = Ledger(ledger_path, [])
     bar = None
     t0 = time.perf_counter()
@@ -689,6 +695,7 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
         if bar is not None:
             bar.close()
         ledger.close()
+        target.__exit__(*sys.exc_info())
 
 
 def _known_metric(m: str, scenario: Scenario) -> bool:

@@ -34,11 +34,30 @@ def offered_load(scenario: Scenario) -> dict[str, tuple[float, float]]:
         load[cat.owner] += per_hour * p_seen * (cat.handling.expected + owner.response_hours)
     out = {}
     for code, d in scenario.departments.items():
-        units = n_streets if d.level == "street" else 1
-        sh = d.shift
-        duty = (sh.end_hour - sh.start_hour) / 24.0 * len(set(sh.days)) / 7.0
-        out[code] = (load[code], d.staff * units * duty)
+        out[code] = (load[code], d.staff * duty_per_staff(scenario, code, n_streets))
     return out
+
+
+TARGET_UTILISATION = 0.85    # what a staffing suggestion aims at (room for peaks and repeats)
+
+
+def duty_per_staff(scenario: Scenario, code: str, n_streets: int | None = None) -> float:
+    """Staff on duty on average per unit of `departments.<code>.staff` (all its units)."""
+    d = scenario.departments[code]
+    if d.level == "street" and n_streets is None:
+        from ..world.district import build_district
+
+        n_streets = len(build_district(scenario.district).streets)
+    units = n_streets if d.level == "street" else 1
+    sh = d.shift
+    return units * (sh.end_hour - sh.start_hour) / 24.0 * len(set(sh.days)) / 7.0
+
+
+def suggested_staff(scenario: Scenario, code: str, offered: float,
+                    n_streets: int | None = None) -> int:
+    """The `staff` that keeps first-pass utilisation at TARGET_UTILISATION."""
+    per = duty_per_staff(scenario, code, n_streets)
+    return int(np.ceil(offered / (per * TARGET_UTILISATION))) if per > 0 else 0
 
 
 def load_warnings(scenario: Scenario) -> list[str]:
@@ -56,9 +75,13 @@ def load_warnings(scenario: Scenario) -> list[str]:
             continue
         if capacity <= 0 or offered >= capacity:
             util = offered / capacity if capacity > 0 else float("inf")
+            need = suggested_staff(scenario, code, offered)
+            staff = scenario.departments[code].staff
             warnings.append(
                 f"departments.{code}: the staff can never clear the load: first-pass "
                 f"utilisation {util:.2f} >= 1 ({offered:.1f} staff-hours of work per hour, "
-                f"{capacity:.1f} staff on duty on average); raise departments.{code}.staff or "
-                f"its shift, or lower the incidence of its categories")
+                f"{capacity:.1f} staff on duty on average), so its backlog grows all run and "
+                f"averages depend on the run length; about {need} staff (now {staff:g}) keep "
+                f"it near {TARGET_UTILISATION:.0%}: --set departments.{code}.staff={need}, "
+                f"or lengthen its shift, or lower the incidence of its categories")
     return warnings

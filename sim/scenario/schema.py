@@ -501,8 +501,14 @@ class Run(Strict):
 class Scenario(Strict):
     """A cogov scenario."""
 
-    name: str = Field("scenario", description="short name used in tables and figures")
+    name: str = Field("scenario", description="short name (a code): file and column names")
+    display_name: str = Field("", description="name shown in tables, figures and briefs "
+                                              "(default: `name`)")
+    display_name_zh: str = Field("", description="Chinese name shown in the Chinese brief "
+                                                 "(default: `display_name`)")
     description: str = Field("", description="one paragraph: what this scenario represents")
+    description_zh: str = Field("", description="the description in Chinese, for the Chinese "
+                                                "brief (default: `description`)")
     district: District = Field(description="streets and grids")
     catalogue: dict[str, Category] = Field(min_length=1, description="categories by code")
     channels: dict[str, Channel] = Field(

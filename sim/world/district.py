@@ -86,6 +86,7 @@ def build_district(spec: District) -> DistrictLayout:
         mixes = rng.dirichlet(base * gen.mix_concentration, size=n)
     else:
         mixes = np.ones((n, 1))
+    mixes = np.round(mixes, 6).tolist()    # as round(x, 6) per value, in one pass
     streets = []
     k = 0
     for si in range(gen.streets):
@@ -93,7 +94,7 @@ def build_district(spec: District) -> DistrictLayout:
         name_zh = gen.street_names_zh[si] if si < len(gen.street_names_zh) else ""
         grids = []
         for gi in range(gen.grids_per_street):
-            mix = {u: float(round(x, 6)) for u, x in zip(uses, mixes[k])}
+            mix = dict(zip(uses, mixes[k]))
             grids.append(GridInfo(k, si, f"{name}-G{gi + 1:03d}", int(pops[k]), mix))
             k += 1
         streets.append(StreetInfo(si, name, name_zh, tuple(grids)))
