@@ -7,7 +7,9 @@ import importlib
 import sys
 
 from . import __version__, engine_info
+from .argtypes import seed_arg
 from .errors import UserError
+from .resources import add_args as add_resource_args
 
 # Modules that add their own subcommands with `register(subparsers)`, if present.
 COMMAND_MODULES = ("sim.experiments.cli", "sim.calibrate.cli", "sim.report.cli",
@@ -21,16 +23,20 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_validate(args) -> int:
+    from .resources import guard
     from .scenario.checks import load_warnings
     from .scenario.loader import load_scenario
-    from .world.district import build_district
+    from .world.district import district_size
 
     scenario = load_scenario(args.scenario, args.overrides)
-    layout = build_district(scenario.district)
+    # the district is never built here: its size comes from the spec (a 100,000-street
+    # district validates in about a second)
+    streets, grids, population = district_size(scenario.district)
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
-    print(f"{args.scenario}: ok: scenario {scenario.name!r}, {len(layout.streets)} streets, "
-          f"{len(layout.grids)} grids, {layout.population:,} residents, "
+    guard(scenario, args, args.scenario)
+    print(f"{args.scenario}: ok: scenario {scenario.name!r}, {streets:,} streets, "
+          f"{grids:,} grids, {population:,} residents, "
           f"{len(scenario.catalogue)} categories, {len(scenario.departments)} departments, "
           f"routing {scenario.routing.policy}, assessment "
           f"{'+'.join(p.policy for p in scenario.assessment.policies) or 'none'}, "
@@ -39,6 +45,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .resources import guard
     from .runner import run_scenario, write_outputs
     from .scenario.checks import load_warnings
     from .scenario.loader import load_scenario
@@ -46,6 +53,7 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
+    guard(scenario, args, args.scenario, quiet=args.quiet)
     result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
     try:
         out = write_outputs(result, args.out)
@@ -77,14 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run one scenario and write its outputs")
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--seed", type=int, default=None, help="root seed (default: run.seed)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="root seed (default: run.seed), a whole number >= 0")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
     _add_scenario_args(p)
+    add_resource_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario file; list every error")
     p.add_argument("scenario", help="scenario YAML file")
     _add_scenario_args(p)
+    add_resource_args(p)
     p.set_defaults(func=cmd_validate)
 
     for name in COMMAND_MODULES:

@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..argtypes import positive_fraction, positive_int, seed_arg
 from ..errors import UserError
 
 
@@ -95,9 +96,11 @@ def register(subparsers) -> None:
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
     p.add_argument("--out", required=True, help="report directory")
-    p.add_argument("--replications", type=int, default=3, help="runs with seeds seed, seed+1..")
-    p.add_argument("--seed", type=int, default=None, help="first seed (default: run.seed)")
-    p.add_argument("--tolerance", type=float, default=0.25,
+    p.add_argument("--replications", type=positive_int, default=3,
+                   help="runs with seeds seed, seed+1..")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="first seed (default: run.seed), >= 0")
+    p.add_argument("--tolerance", type=positive_fraction, default=0.25,
                    help="relative tolerance of a category's median time to close")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a scenario field (repeatable), e.g. "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..argtypes import positive_int, seed_arg
+
 
 def cmd_brief(args) -> int:
     from .brief import build_brief
@@ -112,19 +114,19 @@ def register(sub) -> None:
                    help="minimise or maximise (default: by the metric; min when unknown)")
     p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE",
                    help='e.g. "staff_hours.police<=5000" (repeatable; <=, >=, <, >)')
-    p.add_argument("--budget", type=int, default=20,
+    p.add_argument("--budget", type=positive_int, default=20,
                    help="candidate routings to evaluate (each with --replications runs)")
-    p.add_argument("--replications", type=int, default=5,
+    p.add_argument("--replications", type=positive_int, default=5,
                    help="runs per candidate, on common seeds (default 5)")
-    p.add_argument("--validation-replications", type=int, default=None,
+    p.add_argument("--validation-replications", type=positive_int, default=None,
                    help="fresh runs for the before/after evidence (default: 2 x replications)")
-    p.add_argument("--seed", type=int, default=2024, help="root seed of the search")
+    p.add_argument("--seed", type=seed_arg, default=2024, help="root seed of the search (>= 0)")
     p.add_argument("--owners", choices=["jurisdiction", "any", "current"],
                    default="jurisdiction",
                    help="main departments to try: those whose `jurisdiction` lists the "
                         "category's family (default), any staffed department, or none")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the brief")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes")
+    p.add_argument("--workers", type=positive_int, default=1, help="parallel processes")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     _set(p)

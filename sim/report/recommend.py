@@ -71,7 +71,11 @@ def parse_constraint(text: str) -> Constraint:
     if not m:
         raise UserError(f"--constraint {text!r}: expected METRIC<=VALUE (or >=, <, >), e.g. "
                         f"\"staff_hours.police<=5000\" or \"on_time_rate>=90%\"")
-    value = float(m.group(3)) / (100.0 if m.group(4) else 1.0)
+    try:
+        value = float(m.group(3)) / (100.0 if m.group(4) else 1.0)
+    except ValueError:
+        raise UserError(f"--constraint {text!r}: {m.group(3)!r} is not a number: write the "
+                        f"limit as a plain number, e.g. \"staff_hours.police<=5000\"") from None
     return Constraint(m.group(1), m.group(2), value, text.strip())
 
 

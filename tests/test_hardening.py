@@ -1,0 +1,376 @@
+"""Issue 17: every bad input exits 2 with a message naming the file or flag, the field and the
+fix, with no traceback, and nothing that existed before is changed.
+
+Each test is one case a hostile user tried. Most call the CLI in this process (`cli`) for
+speed; the ones where a real process matters use `conftest.cogov` (a subprocess)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+from .conftest import ROOT, cogov
+
+MMC = (ROOT / "scenarios" / "validation" / "mmc.yaml").read_text(encoding="utf-8")
+BAOHE = ROOT / "scenarios" / "baohe_after.yaml"
+
+
+# ----------------------------------------------------------------------------- helpers
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """Run `cogov ARGS` in this process: (exit code, stdout, stderr). An exception escaping
+    main() fails the test (it would be a traceback for the user)."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse: bad flag values exit 2 with a usage line
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def snapshot(*roots: Path) -> dict[str, str]:
+    """sha256 of every file under `roots` (files that exist before the command)."""
+    out = {}
+    for root in roots:
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+        for p in files:
+            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def refused(capsys, *args, names: tuple[str, ...] = (), keep: tuple[Path, ...] = ()) -> str:
+    """Assert `cogov ARGS` exits 2 with an error naming each of `names`, no traceback, and
+    leaves every file under `keep` as it was. Returns stderr."""
+    before = snapshot(*keep)
+    code, out, err = cli(capsys, *args)
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in err and "Traceback" not in out
+    assert "error" in err, err
+    for n in names:
+        assert n in err, (n, err)
+    assert snapshot(*keep) == before, "a file that existed before was changed"
+    return err
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def mmc(tmp_path: Path, old: str = "", new: str = "", extra: str = "") -> Path:
+    text = MMC.replace(old, new) if old else MMC
+    return write(tmp_path, "s.yaml", text + extra)
+
+
+# ----------------------------------------------------------------------------- seeds
+def test_negative_seed_in_file(tmp_path, capsys):
+    p = mmc(tmp_path, "seed: 1}", "seed: -1}")
+    refused(capsys, "validate", p, names=(str(p), "run.seed", "greater than or equal to 0"),
+            keep=(p,))
+
+
+@pytest.mark.parametrize("cmd", [["run", "{s}", "--out", "{o}"], ["compare", "{s}", "--out", "{o}"],
+                                 ["validate-against", "x.csv", "--mapping", "m.yaml",
+                                  "--scenario", "{s}", "--out", "{o}"]])
+def test_negative_seed_flag(tmp_path, capsys, cmd):
+    p = mmc(tmp_path)
+    args = [a.format(s=p, o=tmp_path / "out") for a in cmd]
+    err = refused(capsys, *args, "--seed", "-5", names=("--seed", ">= 0"), keep=(tmp_path,))
+    assert "cannot be negative" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_negative_seed_in_experiment(tmp_path, capsys):
+    p = mmc(tmp_path)
+    e = write(tmp_path, "e.yaml", f"name: e\nscenario: {p.name}\nseed: -3\nfactors:\n"
+                                  f"  staff: {{path: departments.desk.staff, levels: [9, 10]}}\n")
+    refused(capsys, "sweep", e, "--out", tmp_path / "o", names=(str(e), "seed"),
+            keep=(p, e))
+
+
+# ----------------------------------------------------------------------------- YAML
+def test_impossible_date(tmp_path, capsys):
+    p = mmc(tmp_path, "seed: 1}", "seed: 1, start_date: 2024-02-30}")
+    refused(capsys, "validate", p, names=(str(p), "2024-02-30", "line"), keep=(p,))
+
+
+def test_impossible_date_in_set(tmp_path, capsys):
+    p = mmc(tmp_path)
+    refused(capsys, "validate", p, "--set", "run.start_date=2024-02-30",
+            names=("run.start_date", "not a real date"), keep=(p,))
+
+
+def test_deep_nesting(tmp_path, capsys):
+    p = write(tmp_path, "deep.yaml", "a: " + "[" * 20000 + "]" * 20000 + "\n")
+    refused(capsys, "validate", p, names=(str(p), "nested"), keep=(p,))
+
+
+def test_symlink_loop(tmp_path, capsys):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    refused(capsys, "validate", a, names=("a.yaml", "symlink"))
+    refused(capsys, "run", a, "--out", tmp_path / "o", names=("a.yaml",))
+
+
+def test_duplicate_keys_are_errors(tmp_path, capsys):
+    p = mmc(tmp_path, "    staff: 10", "    staff: 10\n    staff: 12")
+    err = refused(capsys, "validate", p, names=(str(p), "'staff' appears twice", "line"),
+                  keep=(p,))
+    assert "first at line" in err
+
+
+def test_duplicate_keys_in_experiment_and_mapping(tmp_path, capsys):
+    p = mmc(tmp_path)
+    e = write(tmp_path, "e.yaml", f"name: e\nname: f\nscenario: {p.name}\nfactors:\n"
+                                  f"  staff: {{path: departments.desk.staff, levels: [9, 10]}}\n")
+    refused(capsys, "sweep", e, "--out", tmp_path / "o", names=(str(e), "'name' appears twice"))
+    m = write(tmp_path, "m.yaml", (ROOT / "mappings" / "cogov_caselog.yaml").read_text(
+        encoding="utf-8") + "\nrepeat_window_days: 3\nrepeat_window_days: 4\n")
+    log = write(tmp_path, "log.csv", "a,b\n1,2\n")
+    refused(capsys, "calibrate", log, "--mapping", m, "--base", p, "--out", tmp_path / "n.yaml",
+            names=(str(m), "appears twice"), keep=(m, log, p))
+
+
+def test_extends_dot(tmp_path, capsys):
+    p = write(tmp_path, "s.yaml", "extends: .\nname: x\n")
+    refused(capsys, "validate", p, names=(str(p), "extends", "folder"), keep=(p,))
+
+
+# ----------------------------------------------------------------------------- values
+@pytest.mark.parametrize("old,new,field", [
+    ("horizon_days: 400", "horizon_days: .inf", "run.horizon_days"),
+    ("mean: 2.0}", "mean: .inf}", "catalogue.job.handling.mean"),
+    ("mean: 2.0}", "mean: .nan}", "catalogue.job.handling.mean"),
+])
+def test_infinite_values(tmp_path, capsys, old, new, field):
+    p = mmc(tmp_path, old, new)
+    refused(capsys, "validate", p, names=(str(p), field, "finite"), keep=(p,))
+    refused(capsys, "run", p, "--out", tmp_path / "o", names=(field,), keep=(p,))
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("old,new,field,why", [
+    ("staff: 10", "staff: 1000000000000", "departments.desk.staff", "at most 100,000"),
+    ("horizon_days: 400", "horizon_days: 1000000000", "run.horizon_days", "100 years"),
+    ("seed: 1}", "seed: 1, collect_interval_hours: 0.000001}", "run.collect_interval_hours",
+     "use at least"),
+])
+def test_absurd_values_say_what_is_allowed(tmp_path, capsys, old, new, field, why):
+    p = mmc(tmp_path, old, new)
+    t = time.perf_counter()
+    refused(capsys, "validate", p, names=(str(p), field, why), keep=(p,))
+    refused(capsys, "run", p, "--out", tmp_path / "o", names=(field,), keep=(p,))
+    assert time.perf_counter() - t < 10  # collect_interval_hours 1e-6 used to hang
+
+
+def test_unknown_department_in_set(tmp_path, capsys):
+    p = mmc(tmp_path)
+    err = refused(capsys, "validate", p, "--set", "departments.dsek.staff=6",
+                  names=("--set departments.dsek.staff=6", "unknown department 'dsek'",
+                         "did you mean 'desk'?"), keep=(p,))
+    assert "required field" not in err
+    # the issue's own example, on Baohe
+    refused(capsys, "validate", BAOHE, "--set", "departments.polce.staff=6",
+            names=("unknown department 'polce' (did you mean 'police'?)",))
+
+
+def test_wildcard_in_set(tmp_path, capsys):
+    p = mmc(tmp_path)
+    refused(capsys, "validate", p, "--set", "catalogue.*.p_resolve=0.5",
+            names=("--set catalogue.*.p_resolve=0.5", "wildcards are not allowed"), keep=(p,))
+
+
+# ----------------------------------------------------------------------------- resources
+def test_validate_prints_the_estimate(tmp_path, capsys):
+    code, out, err = cli(capsys, "validate", BAOHE)
+    assert code == 0, err
+    assert "estimate:" in err and "problems" in err and "peak memory" in err
+
+
+def test_population_beyond_memory_is_refused(tmp_path, capsys):
+    err = refused(capsys, "validate", BAOHE, "--set", "district.generate.population=1000000000",
+                  names=("memory", "--force", "1,000,000,000 residents"))
+    assert "ok:" not in err
+    code, out, err = cli(capsys, "validate", BAOHE, "--set",
+                         "district.generate.population=1000000000", "--force")
+    assert code == 0 and "ok:" in out, err
+
+
+def test_max_memory(tmp_path, capsys):
+    refused(capsys, "validate", BAOHE, "--max-memory", "100M", names=("--max-memory",))
+    refused(capsys, "validate", BAOHE, "--max-memory", "lots",
+            names=("--max-memory lots", "4G"))
+    p = mmc(tmp_path)
+    refused(capsys, "run", BAOHE, "--out", tmp_path / "o", "--max-memory", "100M",
+            names=("--max-memory", "--force"), keep=(p,))
+    assert not (tmp_path / "o").exists()
+    refused(capsys, "compare", BAOHE, BAOHE, "--out", tmp_path / "c", "--max-memory", "100M",
+            names=("--max-memory",))
+    assert not (tmp_path / "c").exists()
+
+
+def test_huge_district_validates_fast():
+    # 100,000 streets of 100 grids: 10 million grids, never built by validate
+    t = time.perf_counter()
+    proc = cogov("validate", BAOHE, "--set", "district.generate.streets=100000",
+                 "--set", "district.generate.population=1200000", "--force")
+    wall = time.perf_counter() - t
+    assert proc.returncode == 0, proc.stderr
+    assert "100,000 streets" in proc.stdout and "10,000,000 grids" in proc.stdout
+    assert wall < 2 + 3, wall  # < 2 s of work plus the interpreter's start-up
+    assert "estimate:" in proc.stderr
+
+
+def test_estimate_tracks_the_benchmark():
+    """The estimate for Baohe after the reform is within 25% of the benchmark's measured
+    problems (762,119), events (3,637,716) and peak memory (0.81 GiB)."""
+    from sim.resources import estimate
+    from sim.scenario.loader import load_scenario
+
+    e = estimate(load_scenario(BAOHE))
+    assert abs(e.problems / 762_119 - 1) < 0.25, e.problems
+    assert abs(e.events / 3_637_716 - 1) < 0.25, e.events
+    assert abs(e.peak_gib / 0.81 - 1) < 0.25, e.peak_gib
+
+
+# ----------------------------------------------------------------------------- flags
+def test_recommend_bad_constraint_and_replications(tmp_path, capsys):
+    p = mmc(tmp_path)
+    refused(capsys, "recommend", p, "--out", tmp_path / "r", "--constraint", "m<=1.2.3",
+            names=("--constraint", "m<=1.2.3"), keep=(p,))
+    refused(capsys, "recommend", p, "--out", tmp_path / "r", "--validation-replications", "-3",
+            names=("--validation-replications", "at least 1"), keep=(p,))
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("tol", ["nan", "-1", "inf", "0"])
+def test_validate_against_tolerance(tmp_path, capsys, tol):
+    p = mmc(tmp_path)
+    refused(capsys, "validate-against", "log.csv", "--mapping", "m.yaml", "--scenario", p,
+            "--out", tmp_path / "v", "--tolerance", tol, names=("--tolerance", "finite"),
+            keep=(p,))
+
+
+@pytest.mark.parametrize("text,names", [
+    ("timestamps:\n  formats: ['%Q']\n", ("timestamps.formats", "%Q", "strptime")),
+    ("repeat_window_days: .inf\n", ("repeat_window_days", "finite")),
+])
+def test_calibrate_bad_mapping(tmp_path, capsys, text, names):
+    base = (ROOT / "mappings" / "cogov_caselog.yaml").read_text(encoding="utf-8")
+    lines = [ln for ln in base.splitlines() if not ln.startswith(text.split(":")[0])]
+    if text.startswith("timestamps"):
+        out, skip = [], False
+        for ln in lines:
+            if ln.startswith("timestamps"):
+                skip = True
+                continue
+            if skip and ln.startswith(" "):
+                continue
+            skip = False
+            out.append(ln)
+        lines = out
+    m = write(tmp_path, "m.yaml", "\n".join(lines) + "\n" + text)
+    log = write(tmp_path, "log.csv", "a,b\n1,2\n")
+    p = mmc(tmp_path)
+    refused(capsys, "calibrate", log, "--mapping", m, "--base", p, "--out", tmp_path / "n.yaml",
+            names=(str(m), *names), keep=(m, log, p))
+    assert not (tmp_path / "n.yaml").exists()
+
+
+def test_calibrate_mapping_is_a_folder(tmp_path, capsys):
+    log = write(tmp_path, "log.csv", "a,b\n1,2\n")
+    p = mmc(tmp_path)
+    (tmp_path / "maps").mkdir()
+    refused(capsys, "calibrate", log, "--mapping", tmp_path / "maps", "--base", p, "--out",
+            tmp_path / "n.yaml", names=("maps", "folder", "--mapping"), keep=(log, p))
+
+
+def test_corrupt_ledger_with_resume(tmp_path, capsys):
+    p = mmc(tmp_path, "horizon_days: 400", "horizon_days: 30")
+    e = write(tmp_path, "e.yaml", f"name: e\nscenario: {p.name}\nfactors:\n"
+                                  f"  staff: {{path: departments.desk.staff, levels: [9, 10]}}\n"
+                                  f"outputs: {{figures: false}}\n")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "ledger.sqlite").write_bytes(b"this is not a database" * 100)
+    refused(capsys, "sweep", e, "--out", out, "--resume", "--quiet",
+            names=("ledger.sqlite", "corrupt", "--out"), keep=(out, p, e))
+
+
+def test_scheduler_not_an_address(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    p = mmc(tmp_path, "horizon_days: 400", "horizon_days: 30")
+    e = write(tmp_path, "e.yaml", f"name: e\nscenario: {p.name}\nfactors:\n"
+                                  f"  staff: {{path: departments.desk.staff, levels: [9, 10]}}\n"
+                                  f"outputs: {{figures: false}}\n")
+    refused(capsys, "sweep", e, "--out", tmp_path / "o", "--backend", "dask", "--scheduler",
+            "notanaddress", "--quiet", names=("--scheduler notanaddress",), keep=(p, e))
+
+
+def test_dashboard_port_and_host(capsys):
+    refused(capsys, "dashboard", "--port", "99999", names=("--port", "65535"))
+    err = refused(capsys, "dashboard", "--host", "bogus.invalid", "--port", "0",
+                  names=("--host bogus.invalid",))
+    assert "--port" not in err
+
+
+def test_nul_byte_in_routing_table(tmp_path, capsys):
+    p = mmc(tmp_path)
+    t = tmp_path / "table.csv"
+    t.write_bytes(b"category,main\njob,de\x00sk\n")
+    refused(capsys, "routing", "import", t, "--into", p, "--out", tmp_path / "new.yaml",
+            names=(str(t), "NUL", "line 2"), keep=(t, p))
+    assert not (tmp_path / "new.yaml").exists()
+
+
+def test_brief_unknown_objective(tmp_path, capsys):
+    p = mmc(tmp_path, "horizon_days: 400", "horizon_days: 25")
+    res = tmp_path / "res"
+    code, out, err = cli(capsys, "compare", p, "--replications", "2", "--workers", "1",
+                         "--out", res, "--quiet")
+    assert code == 0, err
+    refused(capsys, "brief", res, "--out", tmp_path / "b.html", "--objective", "nosuch",
+            names=("--objective nosuch",), keep=(res,))
+    assert not (tmp_path / "b.html").exists()
+
+
+def test_dask_every_worker_lost_says_resume():
+    from sim.experiments.backends import DaskBackend, RunTask
+
+    distributed = pytest.importorskip("distributed")
+    from sim.errors import UserError
+
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                       dashboard_address=None)
+    try:
+        be = DaskBackend(cluster.scheduler_address)
+        be.no_worker_timeout = 1.0
+        # every worker gone before the runs start: the sweep must not wait for ever
+        for w in list(cluster.workers.values()):
+            cluster.sync(w.close)
+        cluster.scale(0)
+        with pytest.raises(UserError) as exc:
+            list(be.run([RunTask(0, 1, scenario=None)], shared={"a": 1}))
+        assert "--resume" in str(exc.value) and "every worker" in str(exc.value)
+    finally:
+        cluster.close()
+
+
+def test_sqlite_file_kept(tmp_path):
+    # the corrupt-ledger case must leave the file byte for byte: sqlite itself agrees it is no
+    # database
+    f = tmp_path / "x.sqlite"
+    f.write_bytes(b"junk" * 10)
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(f).execute("PRAGMA journal_mode=WAL")
+    assert f.read_bytes() == b"junk" * 10
+    assert os.listdir(tmp_path) == ["x.sqlite"]
