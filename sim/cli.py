@@ -9,6 +9,7 @@ import sys
 from . import __version__, engine_info
 from .argtypes import seed_arg
 from .errors import UserError
+from .outdir import add_out_args
 from .resources import add_args as add_resource_args
 
 # Modules that add their own subcommands with `register(subparsers)`, if present.
@@ -45,6 +46,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .outdir import OutputDir
     from .resources import guard
     from .runner import run_scenario, write_outputs
     from .scenario.checks import load_warnings
@@ -54,12 +56,11 @@ def cmd_run(args) -> int:
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
     guard(scenario, args, args.scenario, quiet=args.quiet)
-    result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
-    try:
-        out = write_outputs(result, args.out)
-    except OSError as exc:
-        raise UserError(f"--out {args.out}: cannot write the results there ({exc.strerror}): "
-                        f"give a writable directory") from None
+    target = OutputDir(args.out, force=args.force, inputs=[args.scenario], command="run")
+    with target as tmp:      # checked and locked before the simulation starts
+        result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
+        write_outputs(result, tmp)
+    out = target.final
     if not args.quiet:
         s = result.summary
         print(f"{scenario.name} (seed {s['seed']}): {s['complaints']:,} complaints, "
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run one scenario and write its outputs")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --force replaces an earlier run's outputs)")
     p.add_argument("--seed", type=seed_arg, default=None,
                    help="root seed (default: run.seed), a whole number >= 0")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")

@@ -185,8 +185,13 @@ def add_args(p) -> None:
     p.add_argument("--max-memory", default=None, metavar="SIZE",
                    help="refuse when the estimated peak memory is above SIZE (e.g. 4G, 512M; "
                         "default: the memory available on this machine now)")
-    p.add_argument("--force", action="store_true",
-                   help="run even when the resource estimate says it will not fit")
+    existing = p._option_string_actions.get("--force")  # added by sim.outdir.add_out_args
+    if existing is None:
+        p.add_argument("--force", action="store_true",
+                       help="run even when the resource estimate says it will not fit")
+    else:
+        existing.help = (f"{existing.help}; also: run even when the resource estimate says it "
+                         f"will not fit")
 
 
 def guard(scenarios, args, source: str, *, parallel: int = 1, runs: int = 1,

@@ -54,7 +54,9 @@ def refused(capsys, *args, names: tuple[str, ...] = (), keep: tuple[Path, ...] =
     assert "error" in err, err
     for n in names:
         assert n in err, (n, err)
-    assert snapshot(*keep) == before, "a file that existed before was changed"
+    after = snapshot(*keep)
+    changed = [p for p, h in before.items() if after.get(p) != h]
+    assert not changed, f"files that existed before were changed or removed: {changed}"
     return err
 
 
@@ -397,3 +399,116 @@ def test_estimate_tracks_a_measured_run():
     assert proc.returncode == 0, proc.stderr
     est, peak = map(float, proc.stdout.split()[-2:])
     assert abs(est / peak - 1) < 0.35, (est / 2**30, peak / 2**30)
+
+
+# ----------------------------------------------------------------------------- --out / --report
+# Output places are checked by sim/outdir.py (the [outputs] work); these are the issue's cases
+# for every command that writes: an existing file, a folder holding other files, a read-only
+# folder and an empty name, as --out or --report.
+SHORT = ["--set", "run.horizon_days=20", "--set", "run.warmup_days=2"]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> dict[str, Path]:
+    """Inputs: a scenario, an experiment, a compare results folder, a case log, a table."""
+    root = tmp_path_factory.mktemp("inputs")
+    sc = root / "mmc.yaml"
+    sc.write_text(MMC, encoding="utf-8")
+    exp = root / "e.yaml"
+    exp.write_text("name: e\nscenario: mmc.yaml\nset: {run.horizon_days: 20, "
+                   "run.warmup_days: 2}\nfactors:\n  staff: {path: departments.desk.staff, "
+                   "levels: [9, 10]}\noutputs: {figures: false}\n", encoding="utf-8")
+    assert main(["compare", str(sc), "-r", "2", "--workers", "1", "--out", str(root / "res"),
+                 "--quiet", *SHORT]) == 0
+    assert main(["run", str(sc), "--out", str(root / "run"), "--quiet", *SHORT]) == 0
+    assert main(["routing", "export", str(sc), "--out", str(root / "table.csv")]) == 0
+    return {"scenario": sc, "experiment": exp, "results": root / "res", "table": root / "table.csv",
+            "log": next((root / "run").glob("cases.*")),
+            "mapping": ROOT / "mappings" / "cogov_caselog.yaml"}
+
+
+COMMANDS = {  # name: (argv with {P} for the place, flag, the place is a file with this suffix)
+    "compare": (["compare", "{scenario}", "-r", "1", "--workers", "1", "--out", "{P}", "--quiet",
+                 *SHORT], "--out", None),
+    "sweep": (["sweep", "{experiment}", "--out", "{P}", "--quiet"], "--out", None),
+    "brief": (["brief", "{results}", "--out", "{P}"], "--out", ".html"),
+    "routing export": (["routing", "export", "{scenario}", "--out", "{P}"], "--out", ".csv"),
+    "routing import": (["routing", "import", "{table}", "--into", "{scenario}", "--out", "{P}"],
+                       "--out", ".yaml"),
+    "recommend": (["recommend", "{scenario}", "--out", "{P}", "--budget", "1", "--replications",
+                   "1", "--quiet", *SHORT], "--out", None),
+    "calibrate": (["calibrate", "{log}", "--mapping", "{mapping}", "--base", "{scenario}",
+                   "--out", "{P}"], "--out", ".yaml"),
+    "calibrate --report": (["calibrate", "{log}", "--mapping", "{mapping}", "--base",
+                            "{scenario}", "--out", "{new}", "--report", "{P}"], "--report", None),
+    "validate-against": (["validate-against", "{log}", "--mapping", "{mapping}", "--scenario",
+                          "{scenario}", "--out", "{P}", "--replications", "1", *SHORT], "--out",
+                         None),
+}
+
+
+class _ReadOnly:
+    """A folder nobody may write in. Root ignores permission bits, so for root every call that
+    would create or replace something inside it fails with EACCES, as it would for a user."""
+
+    def __init__(self, folder: Path, monkeypatch):
+        import builtins
+        import io
+
+        self.folder = folder
+        folder.mkdir()
+        folder.chmod(0o555)
+        if os.geteuid() != 0:
+            return
+        inside = self.inside
+
+        def deny(real, nargs=1, write_only=False):
+            def f(*a, **k):
+                paths = a[:nargs]
+                mode = a[1] if write_only and len(a) > 1 else k.get("mode", "r")
+                if any(inside(p) for p in paths) and (not write_only or any(
+                        c in str(mode) for c in "wax+")):
+                    raise PermissionError(13, "Permission denied", str(paths[0]))
+                return real(*a, **k)
+            return f
+
+        def deny_os_open(path, flags, *a, **k):
+            if inside(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_os_open(path, flags, *a, **k)
+
+        real_os_open = os.open
+        monkeypatch.setattr(os, "open", deny_os_open)
+        monkeypatch.setattr(os, "mkdir", deny(os.mkdir))
+        monkeypatch.setattr(os, "rename", deny(os.rename, 2))
+        monkeypatch.setattr(os, "replace", deny(os.replace, 2))
+        monkeypatch.setattr(builtins, "open", deny(builtins.open, 1, True))
+        monkeypatch.setattr(io, "open", deny(io.open, 1, True))
+
+    def inside(self, p) -> bool:
+        try:
+            return Path(os.fsdecode(p)).resolve().is_relative_to(self.folder.resolve())
+        except (TypeError, ValueError, OSError, RuntimeError):
+            return False
+
+
+@pytest.mark.parametrize("kind", ["existing file", "folder of other files", "read-only folder",
+                                  "empty"])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_bad_output_place(tmp_path, capsys, monkeypatch, made, command, kind):
+    argv, flag, suffix = COMMANDS[command]
+    place = tmp_path / ("place" + (suffix or ""))
+    if kind == "existing file":
+        place.write_text("not cogov's: keep me", encoding="utf-8")
+    elif kind == "folder of other files":
+        place.mkdir()
+        (place / "notes.txt").write_text("keep me", encoding="utf-8")
+    elif kind == "read-only folder":
+        ro = _ReadOnly(tmp_path / "ro", monkeypatch)
+        place = ro.folder / ("new" + (suffix or ""))
+    else:
+        place = ""
+    values = {k: str(v) for k, v in made.items()}
+    args = [a.format(P=place, new=tmp_path / "new.yaml", **values) for a in argv]
+    err = refused(capsys, *args, names=(flag,), keep=(tmp_path, made["scenario"].parent))
+    assert "Traceback" not in err

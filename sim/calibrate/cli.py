@@ -9,12 +9,26 @@ from pathlib import Path
 
 from ..argtypes import positive_fraction, positive_int, seed_arg
 from ..errors import UserError
+from ..outdir import OutputDir, OutputFile, add_out_args
 
 
 def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
-                  out: str | Path, report: str | Path | None = None, command: str = ""):
+                  out: str | Path, report: str | Path | None = None, command: str = "",
+                  force: bool = False):
     """Read, fit, write the calibrated scenario (and the report). Returns (Calibration, path,
-    notes)."""
+    notes). Both outputs are checked before reading the log and written safely (`sim.outdir`):
+    never over an input, an earlier one only with `force`."""
+    inputs = [log, mapping_path, base]
+    target = OutputFile(out, force=force, inputs=inputs, suffixes=(".yaml", ".yml"),
+                        what="calibrated scenario")
+    rtarget = (OutputDir(report, flag="--report", force=force, inputs=inputs,
+                         command="calibrate --report") if report is not None else None)
+    if rtarget is not None and _overlap(target.final, rtarget.final):
+        raise UserError(f"--out {out} lies inside --report {report}: give the scenario a "
+                        f"place outside the report folder")
+    target.check()
+    if rtarget is not None:
+        rtarget.check()
     from .fit import fit_log
     from .mapping import load_mapping
     from .read import read_log
@@ -28,18 +42,28 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
 
     base_scenario = load_scenario(base)
     cal = fit_log(read_log(log, mapping, str(mapping_path)), base=base_scenario)
-    path, notes = write_scenario(cal, base, out, command)
-    if report:
-        from .report import write_calibration_report
+    with target as tmp:
+        _, notes = write_scenario(cal, base, tmp, command)
+        if rtarget is not None:
+            from .report import write_calibration_report
 
-        write_calibration_report(cal, report, path, notes)
-    return cal, path, notes
+            with rtarget as rtmp:
+                write_calibration_report(cal, rtmp, target.final, notes)
+    return cal, target.final, notes
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    try:
+        a.resolve().relative_to(b.resolve())
+        return True
+    except ValueError:
+        return False
 
 
 def cmd_calibrate(args) -> int:
     command = "cogov " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
     cal, path, notes = calibrate_log(args.log, args.mapping, args.base, args.out, args.report,
-                                     command)
+                                     command, force=args.force)
     q = cal.log.quality
     print(f"{args.log}: {cal.quality_line()}")
     odd = [(item, n) for item, n, _ in q.rows()[2:] if n]
@@ -48,7 +72,7 @@ def cmd_calibrate(args) -> int:
     for n in cal.notes + notes:
         print(f"note: {n}")
     print(f"calibrated scenario: {path}")
-    if args.report:
+    if args.report is not None:
         print(f"report: {Path(args.report) / 'index.md'}")
     return 0
 
@@ -61,7 +85,8 @@ def cmd_validate_against(args) -> int:
         raise UserError([f"--replications {args.replications}: must be at least 1"])
     mapping = load_mapping(args.mapping)
     v, index = validate_against(args.log, mapping, str(args.mapping), args.scenario, args.out,
-                                args.replications, args.seed, args.overrides, args.tolerance)
+                                args.replications, args.seed, args.overrides, args.tolerance,
+                                force=args.force)
     g = v.gof
     print(f"{args.scenario} vs {args.log}: total arrival rate "
           f"{g['total_rate_relative_error']:+.1%}, time-to-close KS {g['ttc_ks_all']:.3f}, "
@@ -83,7 +108,8 @@ def register(subparsers) -> None:
     p.add_argument("log", help="case log (CSV)")
     p.add_argument("--mapping", required=True, help="mapping YAML (see mappings/)")
     p.add_argument("--base", required=True, help="base scenario the calibrated one extends")
-    p.add_argument("--out", required=True, help="calibrated scenario YAML to write")
+    add_out_args(p, "calibrated scenario YAML to write (never over --base, the log or the "
+                    "mapping; --force replaces an earlier one, and an earlier --report)")
     p.add_argument("--report", default=None, help="directory for tables, figures and index.md")
     p.set_defaults(func=cmd_calibrate)
 
@@ -95,7 +121,7 @@ def register(subparsers) -> None:
     p.add_argument("log", help="case log (CSV)")
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
-    p.add_argument("--out", required=True, help="report directory")
+    add_out_args(p, "report folder (new or empty; --force replaces an earlier report)")
     p.add_argument("--replications", type=positive_int, default=3,
                    help="runs with seeds seed, seed+1..")
     p.add_argument("--seed", type=seed_arg, default=None,

@@ -247,14 +247,21 @@ def simulate(scenario_path: str | Path, replications: int, seed: int | None,
 def validate_against(log_path: str | Path, mapping: Mapping, mapping_path: str,
                      scenario_path: str | Path, out: str | Path, replications: int = 3,
                      seed: int | None = None, overrides: list[str] = (),
-                     rel_tol: float = 0.25) -> tuple[Validation, Path]:
-    """Read the log, run the scenario, compare, and write the report into `out`."""
+                     rel_tol: float = 0.25, force: bool = False) -> tuple[Validation, Path]:
+    """Read the log, run the scenario, compare, and write the report into `out` (checked
+    before the runs, written safely: `sim.outdir`)."""
+    from ..outdir import OutputDir
+
+    target = OutputDir(out, force=force, inputs=[log_path, mapping_path, scenario_path],
+                       command="validate-against")
+    target.check()
     obs_log = read_log(log_path, mapping, mapping_path)
-    sim_logs, scenario = simulate(scenario_path, replications, seed, overrides)
-    v = compare(obs_log, sim_logs, rel_tol)
-    v.notes += _coverage_notes(obs_log, v)
-    index = write_validation_report(v, out, obs_log, scenario_path, scenario, rel_tol)
-    return v, index
+    with target as tmp:
+        sim_logs, scenario = simulate(scenario_path, replications, seed, overrides)
+        v = compare(obs_log, sim_logs, rel_tol)
+        v.notes += _coverage_notes(obs_log, v)
+        index = write_validation_report(v, tmp, obs_log, scenario_path, scenario, rel_tol)
+    return v, target.final / index.name
 
 
 def _coverage_notes(obs_log: CaseLog, v: Validation) -> list[str]:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..argtypes import seed_arg
+from ..outdir import add_out_args
 from ..resources import add_args as add_resource_args
 
 
@@ -68,7 +69,7 @@ def cmd_compare(args) -> int:
 
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
-                  command=["cogov", *sys.argv[1:]])
+                  command=["cogov", *sys.argv[1:]], force=args.force)
     print_report(res)
     return 1 if res.failed else 0
 
@@ -83,7 +84,7 @@ def cmd_sweep(args) -> int:
         res = sweep(args.experiment, args.out, backend=args.backend, workers=args.workers,
                     scheduler=args.scheduler, resume=args.resume,
                     retry_failed=args.retry_failed, quiet=args.quiet,
-                    command=["cogov", *sys.argv[1:]])
+                    command=["cogov", *sys.argv[1:]], force=args.force)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished run is in {args.out}/ledger.sqlite; continue "
               f"with: cogov sweep {args.experiment} --out {args.out} --resume", file=sys.stderr)
@@ -104,7 +105,7 @@ def register(sub) -> None:
                    "first is the reference of the differences")
     p.add_argument("--replications", "-r", type=_positive, default=5,
                    help="runs per scenario (default 5)")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --force replaces an earlier compare there)")
     p.add_argument("--seed", type=seed_arg, default=None,
                    help="root seed (default: the first scenario's run.seed), >= 0")
     p.add_argument("--workers", type=_positive, default=None,
@@ -123,7 +124,8 @@ def register(sub) -> None:
                     "finished run is committed to DIR/ledger.sqlite at once, so an interrupted "
                     "sweep continues with --resume. Exit code 1 if any run failed.")
     p.add_argument("experiment", help="experiment YAML file")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --resume continues the sweep there; "
+                    "--force replaces it)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="serial",
                    help="serial (default), process (local processes) or dask")
     p.add_argument("--workers", type=_positive, default=None,

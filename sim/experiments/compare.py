@@ -18,6 +18,7 @@ replication) isolates the policy. Output directory (read by the briefing, keep i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -28,6 +29,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import UserError
+from ..outdir import OutputDir
 from ..progress import Progress
 from ..scenario.loader import load_scenario, scenario_sha256
 from ..scenario.schema import Scenario
@@ -98,12 +100,14 @@ def _load_all(items, overrides) -> list[tuple[str, str | None, Scenario]]:
 def compare(scenarios: list, replications: int = 5, out: str | Path | None = None,
             seed: int | None = None, workers: int | None = 1, overrides: tuple | list = (),
             quiet: bool = True, backend: Backend | None = None,
-            command: list[str] | None = None) -> CompareResult:
+            command: list[str] | None = None, force: bool = False) -> CompareResult:
     """Run each scenario (file path or `Scenario`) `replications` times with common random
     numbers and compare them. Returns DataFrames; writes the output directory if `out` is set.
 
     `seed` is the root seed (default: the first scenario's `run.seed`); `workers` > 1 uses local
     processes (or pass any `backend`); `overrides` are `--set` strings applied to every file.
+    `out` is checked and locked before the first run and written in one piece at the end
+    (`sim.outdir`); `force` replaces an earlier output there.
     """
     if replications < 1:
         raise UserError([f"--replications {replications}: need at least 1 (5 or more for "
@@ -136,20 +140,27 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
         "cogov_version": __version__,
         "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    results: dict = {}
-    bar = Progress(total, "compare", enabled=False if quiet else None)
-    failed = 0
-    for task, res in backend.run(tasks):
-        results[task.run_id] = res
-        failed += res["status"] != "ok"
-        bar.update(len(results), failed)
-    bar.close()
-    result = _assemble(manifest, names, results, meta)
+    target = (OutputDir(out, force=force, command="compare",
+                        inputs=[p for _, p, _ in loaded if p]) if out is not None
+              else contextlib.nullcontext(None))
+    with target as tmp:
+        results: dict = {}
+        bar = Progress(total, "compare", enabled=False if quiet else None)
+        failed = 0
+        for task, res in backend.run(tasks):
+            results[task.run_id] = res
+            failed += res["status"] != "ok"
+            bar.update(len(results), failed)
+        bar.close()
+        result = _assemble(manifest, names, results, meta)
+        if tmp is not None:
+            write_compare(result, tmp)
+            from .figures import compare_figures
+            warm = loaded[0][2].run.warmup_days
+            figs = compare_figures(result, tmp / "figures", warmup_days=warm)
     if out is not None:
-        result.out = write_compare(result, out)
-        from .figures import compare_figures
-        warm = loaded[0][2].run.warmup_days
-        result.figures = compare_figures(result, Path(out) / "figures", warmup_days=warm)
+        result.out = Path(out)
+        result.figures = [result.out / "figures" / f.name for f in figs]
     return result
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import UserError
+from ..outdir import OutputFile
 from . import figures as F
 from . import text as T
 from .fonts import font_face_css, has_cjk, use_cjk_font
@@ -452,21 +453,33 @@ def _check_objective(res, objective: str) -> None:
 def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                 question: str | None = None, objective: str | None = None,
                 title: str | None = None, argv: list[str] | None = None,
-                extra_sections: list[tuple[str, str]] | None = None) -> Path:
+                extra_sections: list[tuple[str, str]] | None = None,
+                force: bool = False) -> Path:
     """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`.
 
     `extra_sections`: (heading, HTML) pairs placed after the findings (`cogov recommend`
-    adds what it changed and how it searched)."""
+    adds what it changed and how it searched). Both are written safely (`sim.outdir`): an
+    existing brief is replaced only with `force`."""
     if lang not in S:
         raise UserError(f"--lang {lang}: use one of {', '.join(S)}")
+    out = Path(out) if str(out).strip() else out
+    fig_dir = Path(out).parent / f"{Path(out).stem}_figures"
+    target = OutputFile(out, force=force, inputs=[results_dir], companions=[fig_dir],
+                        suffixes=(".html", ".htm"), what="brief")
+    target.check()
     res = load_results(results_dir)
     if objective is not None:
         _check_objective(res, objective)
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise UserError(f"--out {out}: the brief is an HTML file; give a name ending in .html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig_dir = out.parent / f"{out.stem}_figures"
+    with target as tmp:
+        page = _page(res, Path(out), fig_dir, target.companion(0), lang, question, objective,
+                     title, argv, extra_sections)
+        tmp.write_text(page, encoding="utf-8")
+    return Path(out)
+
+
+def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objective, title,
+          argv, extra_sections) -> str:
+    """The brief's HTML; figures are saved into `fig_write` (renamed to `fig_dir` after)."""
     s = S[lang]
     zh = lang == "zh"
     lab = F.Labels(res, lang)
@@ -547,7 +560,7 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
     # figures
     body.append(f"<h2>{_e(s['figures'])}</h2>")
     for i, f in enumerate(F.all_figures(res, lang, headline), start=1):
-        png = F.save(f, fig_dir)
+        png = F.save(f, fig_write)
         b64 = base64.b64encode(png).decode("ascii")
         body.append(f"<figure id=\"fig-{_e(f.name)}\"><img src=\"data:image/png;base64,{b64}\" "
                     f"alt=\"{_e(f.title)}\"><figcaption><b>{_e(s['figure'])} {i}. "
@@ -569,8 +582,7 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
             f"initial-scale=1\"><meta name=\"generator\" content=\"cogov {__version__}\">"
             f"<title>{_e(ttl)}</title><style>{css}</style></head>\n<body>\n{body_html}\n"
             f"</body></html>\n")
-    out.write_text(page, encoding="utf-8")
-    return out
+    return page
 
 
 def comparison_value(comparison: pd.DataFrame, scenario: str, metric: str, fld: str) -> float:

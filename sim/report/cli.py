@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..argtypes import positive_int, seed_arg
+from ..outdir import add_out_args
 
 
 def cmd_brief(args) -> int:
@@ -14,7 +15,8 @@ def cmd_brief(args) -> int:
             *_opt("--question", args.question), *_opt("--objective", args.objective),
             *_opt("--title", args.title)]
     out = build_brief(args.results, args.out, lang=args.lang, question=args.question,
-                      objective=args.objective, title=args.title, argv=argv)
+                      objective=args.objective, title=args.title, argv=argv,
+                      force=args.force)
     print(f"brief: {out} (figures as PNG and PDF in {out.parent / (out.stem + '_figures')})")
     return 0
 
@@ -22,7 +24,8 @@ def cmd_brief(args) -> int:
 def cmd_routing_export(args) -> int:
     from .routing_table import export_table
 
-    path = export_table(args.scenario, args.out, overrides=args.overrides, fmt=args.format)
+    path = export_table(args.scenario, args.out, overrides=args.overrides, fmt=args.format,
+                        force=args.force)
     print(f"routing table: {path}")
     return 0
 
@@ -33,7 +36,7 @@ def cmd_routing_import(args) -> int:
     argv = ["cogov", "routing", "import", args.table, "--into", args.into, "--out", args.out,
             *(["--resolved"] if args.resolved else []), *_sets(args.overrides)]
     path, warnings = import_table(args.table, args.into, args.out, overrides=args.overrides,
-                                  resolved=args.resolved, argv=argv)
+                                  resolved=args.resolved, argv=argv, force=args.force)
     for w in warnings:
         print(f"{args.table}: warning: {w}", file=sys.stderr)
     print(f"scenario: {path} (check it with: cogov validate {path})")
@@ -54,7 +57,7 @@ def cmd_recommend(args) -> int:
               constraints=args.constraint, budget=args.budget, replications=args.replications,
               validation_replications=args.validation_replications, seed=args.seed,
               overrides=args.overrides, owners=args.owners, lang=args.lang,
-              workers=args.workers, quiet=args.quiet, argv=argv)
+              workers=args.workers, quiet=args.quiet, argv=argv, force=args.force)
     return 0
 
 
@@ -76,8 +79,8 @@ def register(sub) -> None:
     p = sub.add_parser("brief", help="a self-contained HTML policy brief from compare/sweep "
                                      "results")
     p.add_argument("results", help="results directory of `cogov compare` or `cogov sweep`")
-    p.add_argument("--out", required=True, help="HTML file to write (figures go to "
-                                                "<name>_figures/ beside it)")
+    add_out_args(p, "HTML file to write (figures go to <name>_figures/ beside it; --force "
+                    "replaces an earlier brief)")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the brief")
     p.add_argument("--question", default=None, help="the question the brief answers "
                                                     "(default: generated from the scenarios)")
@@ -90,7 +93,7 @@ def register(sub) -> None:
     rp.set_defaults(func=lambda args: (rp.print_help(), 2)[1])
     e = rsub.add_parser("export", help="write a scenario's routing table (CSV or YAML)")
     e.add_argument("scenario", help="scenario YAML file")
-    e.add_argument("--out", required=True, help="table to write: .csv, .yaml or .yml")
+    add_out_args(e, "table to write: .csv, .yaml or .yml (never the scenario itself)")
     e.add_argument("--format", choices=["csv", "yaml"], default=None,
                    help="format (default: from the file name)")
     _set(e)
@@ -98,7 +101,7 @@ def register(sub) -> None:
     i = rsub.add_parser("import", help="build a scenario's routing from a routing table")
     i.add_argument("table", help="routing table, .csv or .yaml")
     i.add_argument("--into", required=True, help="the scenario the table applies to")
-    i.add_argument("--out", required=True, help="new scenario YAML to write")
+    add_out_args(i, "new scenario YAML to write (never the table or --into)")
     i.add_argument("--resolved", action="store_true",
                    help="write the whole resolved scenario instead of a small file that "
                         "`extends:` the original")
@@ -127,7 +130,7 @@ def register(sub) -> None:
                         "category's family (default), any staffed department, or none")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the brief")
     p.add_argument("--workers", type=positive_int, default=1, help="parallel processes")
-    p.add_argument("--out", required=True, help="output directory")
+    add_out_args(p, "output folder (new or empty; --force replaces an earlier one)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     _set(p)
     p.set_defaults(func=cmd_recommend)

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..outdir import OutputDir
 from ..scenario.loader import apply_set, load_raw, validate_mapping
 from ..scenario.schema import Scenario
 from . import routing_table as RT
@@ -129,7 +130,8 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str = "repe
               direction: str | None = None, constraints: list[str] | None = None,
               budget: int = 20, replications: int = 5, validation_replications: int | None = None,
               seed: int = 2024, overrides=(), owners: str = "jurisdiction", lang: str = "en",
-              workers: int = 1, quiet: bool = False, argv: list[str] | None = None) -> Path:
+              workers: int = 1, quiet: bool = False, argv: list[str] | None = None,
+              force: bool = False) -> Path:
     """Run the search and write the recommendation (see the module docstring)."""
     from .brief import build_brief
 
@@ -142,127 +144,130 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str = "repe
                               else "min")
     sign = 1.0 if direction == "min" else -1.0
     v_reps = validation_replications or max(2, 2 * replications)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    target = OutputDir(out, force=force, inputs=[scenario_path], command="recommend")
+    final = target.final
+    with target as out:      # checked and locked now; written in one piece at the end
+        log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
-    file_raw = load_raw(scenario_path)
-    data = copy.deepcopy(file_raw)
-    for expr in overrides:
-        apply_set(data, expr)
-    base = validate_mapping(copy.deepcopy(data), str(scenario_path))
-    ss = np.random.SeedSequence(seed)
-    states = ss.generate_state(replications + v_reps, dtype=np.uint32)
-    search_seeds = [int(x) for x in states[:replications]]
-    valid_seeds = [int(x) for x in states[replications:]]
+        file_raw = load_raw(scenario_path)
+        data = copy.deepcopy(file_raw)
+        for expr in overrides:
+            apply_set(data, expr)
+        base = validate_mapping(copy.deepcopy(data), str(scenario_path))
+        ss = np.random.SeedSequence(seed)
+        states = ss.generate_state(replications + v_reps, dtype=np.uint32)
+        search_seeds = [int(x) for x in states[:replications]]
+        valid_seeds = [int(x) for x in states[replications:]]
 
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-    cache: dict[tuple, Evaluation] = {}
+        pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        cache: dict[tuple, Evaluation] = {}
 
-    def scenario_of(rows: list[dict]) -> Scenario:
-        return validate_mapping(RT.apply_rows(data, base, _to_apply(rows)), str(scenario_path))
+        def scenario_of(rows: list[dict]) -> Scenario:
+            return validate_mapping(RT.apply_rows(data, base, _to_apply(rows)), str(scenario_path))
 
-    def evaluate(rows: list[dict], label: str) -> Evaluation:
-        k = _key(rows)
-        if k in cache:
-            return cache[k]
-        sc = scenario_of(rows)
-        jobs = [(sc, s) for s in search_seeds]
-        sums = list(pool.map(_run_summary, jobs)) if pool else [_run_summary(j) for j in jobs]
-        ev = Evaluation(rows, sums, label)
-        cache[k] = ev
-        return ev
+        def evaluate(rows: list[dict], label: str) -> Evaluation:
+            k = _key(rows)
+            if k in cache:
+                return cache[k]
+            sc = scenario_of(rows)
+            jobs = [(sc, s) for s in search_seeds]
+            sums = list(pool.map(_run_summary, jobs)) if pool else [_run_summary(j) for j in jobs]
+            ev = Evaluation(rows, sums, label)
+            cache[k] = ev
+            return ev
 
-    def violation(ev: Evaluation) -> float:
-        return sum(c.violation(float(np.nanmean(ev.metric(c.metric)))) for c in cons)
+        def violation(ev: Evaluation) -> float:
+            return sum(c.violation(float(np.nanmean(ev.metric(c.metric)))) for c in cons)
 
-    t0 = time.perf_counter()
-    try:
-        current_rows = RT.table_rows(base)
-        inc = evaluate(current_rows, "current routing")
-        known = set(inc.summaries[0])
-        bad = [m for m in [objective, *(c.metric for c in cons)] if m not in known]
-        if bad:
-            raise UserError([f"unknown metric {m!r}: use a summary metric, e.g. "
-                             f"{', '.join(sorted(k for k in known if '.' not in k)[:12])}, or "
-                             f"per department utilization.<dept>, staff_hours.<dept>"
-                             for m in bad])
-        fmt_obj = _fmt(objective, lang)
-        log(f"[0/{budget}] current routing: {objective} = {fmt_obj(inc.metric(objective))}")
-        rows_log = [_log_row(0, "current routing", inc, inc, objective, cons, True, sign)]
-        moves = _moves(base, current_rows, owners, objective)
-        used = 0
-        improved = True
-        while improved and used < budget:
-            improved = False
-            for move in moves:
-                if used >= budget:
-                    break
-                cand_rows = move.apply(inc.rows)
-                if cand_rows is None or _key(cand_rows) == _key(inc.rows):
-                    continue
-                if _key(cand_rows) in cache:
-                    continue
-                used += 1
-                try:
-                    cand = evaluate(cand_rows, move.label)
-                except UserError as exc:
-                    log(f"[{used}/{budget}] {move.label}: invalid ({exc.errors[0]})")
-                    continue
-                ok = _better(cand, inc, objective, sign, violation)
-                rows_log.append(_log_row(used, move.label, cand, inc, objective, cons, ok, sign))
-                log(f"[{used}/{budget}] {move.label}: {objective} = "
-                    f"{fmt_obj(cand.metric(objective))}; change "
-                    f"{fmt_obj(cand.metric(objective) - inc.metric(objective), True)}: "
-                    f"{'ACCEPTED' if ok else 'rejected'}")
-                if ok:
-                    inc = cand
-                    improved = True
-        best_rows = inc.rows
-        pd.DataFrame(rows_log).to_csv(out / "search_log.csv", index=False)
-    finally:
-        if pool:
-            pool.shutdown()
+        t0 = time.perf_counter()
+        try:
+            current_rows = RT.table_rows(base)
+            inc = evaluate(current_rows, "current routing")
+            known = set(inc.summaries[0])
+            bad = [m for m in [objective, *(c.metric for c in cons)] if m not in known]
+            if bad:
+                raise UserError([f"unknown metric {m!r}: use a summary metric, e.g. "
+                                 f"{', '.join(sorted(k for k in known if '.' not in k)[:12])}, or "
+                                 f"per department utilization.<dept>, staff_hours.<dept>"
+                                 for m in bad])
+            fmt_obj = _fmt(objective, lang)
+            log(f"[0/{budget}] current routing: {objective} = {fmt_obj(inc.metric(objective))}")
+            rows_log = [_log_row(0, "current routing", inc, inc, objective, cons, True, sign)]
+            moves = _moves(base, current_rows, owners, objective)
+            used = 0
+            improved = True
+            while improved and used < budget:
+                improved = False
+                for move in moves:
+                    if used >= budget:
+                        break
+                    cand_rows = move.apply(inc.rows)
+                    if cand_rows is None or _key(cand_rows) == _key(inc.rows):
+                        continue
+                    if _key(cand_rows) in cache:
+                        continue
+                    used += 1
+                    try:
+                        cand = evaluate(cand_rows, move.label)
+                    except UserError as exc:
+                        log(f"[{used}/{budget}] {move.label}: invalid ({exc.errors[0]})")
+                        continue
+                    ok = _better(cand, inc, objective, sign, violation)
+                    rows_log.append(_log_row(used, move.label, cand, inc, objective, cons, ok,
+                                             sign))
+                    log(f"[{used}/{budget}] {move.label}: {objective} = "
+                        f"{fmt_obj(cand.metric(objective))}; change "
+                        f"{fmt_obj(cand.metric(objective) - inc.metric(objective), True)}: "
+                        f"{'ACCEPTED' if ok else 'rejected'}")
+                    if ok:
+                        inc = cand
+                        improved = True
+            best_rows = inc.rows
+            pd.DataFrame(rows_log).to_csv(out / "search_log.csv", index=False)
+        finally:
+            if pool:
+                pool.shutdown()
 
-    # outputs: tables, scenario, evidence on fresh seeds, brief
-    RT.write_table(current_rows, out / "current_routing_table.csv")
-    table = RT.write_table(best_rows, out / "routing_table.csv")
-    RT.write_table(best_rows, out / "routing_table.yaml",
-                   header=f"# recommended by cogov recommend ({objective}, {direction})\n")
-    rec_path, _ = RT.import_table(table, scenario_path, out / "recommended_scenario.yaml",
-                                  overrides=list(overrides), argv=argv)
-    log(f"validating on {v_reps} fresh seeds ...")
-    from ..runner import run_scenario
+        # outputs: tables, scenario, evidence on fresh seeds, brief
+        RT.write_table(current_rows, out / "current_routing_table.csv")
+        table = RT.write_table(best_rows, out / "routing_table.csv")
+        RT.write_table(best_rows, out / "routing_table.yaml",
+                       header=f"# recommended by cogov recommend ({objective}, {direction})\n")
+        rec_path, _ = RT.import_table(table, scenario_path, out / "recommended_scenario.yaml",
+                                      overrides=list(overrides), argv=argv)
+        log(f"validating on {v_reps} fresh seeds ...")
+        from ..runner import run_scenario
 
-    cur_sc = scenario_of(current_rows)
-    rec_sc = scenario_of(best_rows)
-    entries = [
-        {"name": "current", "path": str(scenario_path), "overrides": list(overrides),
-         "scenario": cur_sc, "results": [run_scenario(cur_sc, seed=s) for s in valid_seeds]},
-        {"name": "recommended", "path": str(rec_path), "overrides": [],
-         "scenario": rec_sc, "results": [run_scenario(rec_sc, seed=s) for s in valid_seeds]},
-    ]
-    ev_dir = write_compare_dir(out / "evidence", entries, argv or ["cogov", "recommend"],
-                               seed, valid_seeds)
-    _patch_manifest(ev_dir, objective)
-    changes = _changes(current_rows, best_rows)
-    (out / "search.json").write_text(json.dumps({
-        "scenario": str(scenario_path), "overrides": list(overrides), "objective": objective,
-        "direction": direction, "constraints": [c.text for c in cons], "budget": budget,
-        "evaluated": used, "replications": replications, "search_seeds": search_seeds,
-        "validation_seeds": valid_seeds, "root_seed": seed, "owners": owners,
-        "changes": [dict(zip(("category", "column", "current", "recommended"), c))
-                    for c in changes], "command": argv}, indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8")
-    sections = _sections(lang, changes, cons, objective, direction, used, budget,
-                         replications, v_reps, search_seeds, ev_dir, rows_log)
-    q = _question(lang, objective, direction, cons)
-    build_brief(ev_dir, out / "brief.html", lang=lang, question=q, objective=objective,
-                argv=["cogov", "brief", str(ev_dir), "--out", str(out / "brief.html"),
-                      "--lang", lang], extra_sections=sections)
+        cur_sc = scenario_of(current_rows)
+        rec_sc = scenario_of(best_rows)
+        entries = [
+            {"name": "current", "path": str(scenario_path), "overrides": list(overrides),
+             "scenario": cur_sc, "results": [run_scenario(cur_sc, seed=s) for s in valid_seeds]},
+            # relative to evidence/, so it resolves before and after the folder is renamed
+            {"name": "recommended", "path": f"../{rec_path.name}", "overrides": [],
+             "scenario": rec_sc, "results": [run_scenario(rec_sc, seed=s) for s in valid_seeds]},
+        ]
+        ev_dir = write_compare_dir(out / "evidence", entries, argv or ["cogov", "recommend"],
+                                   seed, valid_seeds)
+        _patch_manifest(ev_dir, objective)
+        changes = _changes(current_rows, best_rows)
+        (out / "search.json").write_text(json.dumps({
+            "scenario": str(scenario_path), "overrides": list(overrides), "objective": objective,
+            "direction": direction, "constraints": [c.text for c in cons], "budget": budget,
+            "evaluated": used, "replications": replications, "search_seeds": search_seeds,
+            "validation_seeds": valid_seeds, "root_seed": seed, "owners": owners,
+            "changes": [dict(zip(("category", "column", "current", "recommended"), c))
+                        for c in changes], "command": argv}, indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
+        sections = _sections(lang, changes, cons, objective, direction, used, budget,
+                             replications, v_reps, search_seeds, final / "evidence", rows_log)
+        q = _question(lang, objective, direction, cons)
+        build_brief(ev_dir, out / "brief.html", lang=lang, question=q, objective=objective,
+                    argv=["cogov", "brief", str(final / "evidence"), "--out",
+                          str(final / "brief.html"), "--lang", lang], extra_sections=sections)
     log(f"recommendation: {len(changes)} change(s) in {used} candidate(s), "
-        f"{time.perf_counter() - t0:.0f} s; {out}/routing_table.csv, {out}/brief.html")
-    return out
+        f"{time.perf_counter() - t0:.0f} s; {final}/routing_table.csv, {final}/brief.html")
+    return final
 
 
 def _fmt(metric: str, lang: str):
