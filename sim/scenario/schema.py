@@ -426,7 +426,7 @@ class Run(Strict):
         if v > MAX_HORIZON_DAYS:
             raise ValueError(f"{v:g} days is more than {MAX_HORIZON_DAYS:,} (100 years): every "
                              f"problem of the horizon is drawn in advance, so such a run only "
-                             f"exhausts memory; use at most {MAX_HORIZON_DAYS:,}")
+                             f"exhausts memory: use at most {MAX_HORIZON_DAYS:,}")
         return v
 
     @field_validator("collect_interval_hours")
@@ -519,7 +519,7 @@ def _check_staff(v: int) -> int:
     if v > MAX_STAFF:
         raise ValueError(f"{v:,} staff is more than {MAX_STAFF:,}: no unit has that many (the "
                          f"largest city bureaus have a few thousand), so this is probably a "
-                         f"typo; use at most {MAX_STAFF:,}")
+                         f"typo: use at most {MAX_STAFF:,}")
     return v
 
 
