@@ -184,6 +184,10 @@ def _format_validation(path: str, exc: ValidationError) -> list[str]:
             msg = "unknown key (a typo? see docs/scenario-reference.md for the allowed keys)"
         elif err["type"] == "missing":
             msg = "required field is missing"
+        elif err["type"] == "greater_than_equal" and loc.endswith("seed"):
+            msg = "must be a whole number >= 0 (random seeds cannot be negative)"
+        elif err["type"] == "finite_number":
+            msg = "must be a finite number (infinity and NaN are not allowed): give a number"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         if "; " in msg and err["type"] == "value_error":
