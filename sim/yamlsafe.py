@@ -20,8 +20,9 @@ import yaml
 
 from .errors import UserError
 
-#: deepest nesting of lists/mappings accepted (a real scenario nests about 6 deep)
-MAX_DEPTH = 100
+#: deepest flow nesting ([ and {) accepted: a real file nests about 6 deep; brackets inside
+#: quoted text count too, so the bound is generous (deeper input would hit the recursion limit)
+MAX_DEPTH = 500
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
