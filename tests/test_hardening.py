@@ -207,6 +207,20 @@ def test_population_beyond_memory_is_refused(tmp_path, capsys):
     assert code == 0 and "ok:" in out, err
 
 
+@pytest.mark.parametrize("cmd", ["run", "compare", "dashboard"])
+def test_baohe_at_1e8_residents_is_refused_before_building(tmp_path, capsys, cmd):
+    """Baohe at 10^8 residents reached 11 GB before numpy's ArrayMemoryError: now the
+    estimate (about 28 GiB) refuses it at once, before anything is built or written."""
+    args = {"run": ["run", BAOHE, "--out", tmp_path / "o"],
+            "compare": ["compare", BAOHE, "--out", tmp_path / "o", "-r", "2"],
+            "dashboard": ["dashboard", BAOHE, "--port", "0"]}[cmd]
+    t = time.perf_counter()
+    refused(capsys, *args, "--set", "district.generate.population=100000000",
+            "--max-memory", "20G", names=("GiB of memory", "--max-memory", "--force"))
+    assert time.perf_counter() - t < 30
+    assert not (tmp_path / "o").exists()
+
+
 def test_max_memory(tmp_path, capsys):
     refused(capsys, "validate", BAOHE, "--max-memory", "100M", names=("--max-memory",))
     refused(capsys, "validate", BAOHE, "--max-memory", "lots",
