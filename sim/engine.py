@@ -66,6 +66,15 @@ EV_CAMPAIGN = 11    # arg: (campaign index, starts)
 EV_DAY = 13         # midnight: grid workers plan the day
 
 
+def resolution_probability(p_resolve: float, coverage: float) -> float:
+    """Chance that a handling covering `coverage` of the work a problem needs (1 = all of it)
+    truly resolves it, when full coverage resolves it with `p_resolve`: each needed unit of
+    work an independent try, 1 - (1 - p_resolve) ** coverage."""
+    if coverage <= 0.0:
+        return 0.0
+    return 1.0 - (1.0 - p_resolve) ** coverage
+
+
 class Event:
     """A calendar entry: at time `t` (hours), do `kind` with `arg`. `seq` breaks ties (the
     order of scheduling); `lane` is the FIFO lane it came through, if any (see `sched_after`).
@@ -311,6 +320,12 @@ class Unit:
     q_normal: deque[Task]
     q_low: deque[Task]
     agent: Any
+    fixed_main: float
+    fixed_co: float
+    prio_main: int
+    prio_co: int
+    observes: bool
+    custom_resolution: bool
     on: bool
     always: bool
     w_start: list[float]
@@ -344,6 +359,13 @@ class Unit:
         self.q_normal = deque()   # priority 1
         self.q_low = deque()      # priority 2: after the unit's own work
         self.agent = None         # the Mesa agent whose decisions this unit follows
+        # what the agent declared once (see Department.fixed_effort): -1 = ask per task
+        self.fixed_main = -1.0
+        self.fixed_co = -1.0
+        self.prio_main = -1       # priority of a non-urgent task, or -1 = ask per task
+        self.prio_co = -1
+        self.observes = True      # call agent.observe_closure on each closure
+        self.custom_resolution = True   # call agent.p_true_resolution
         self.always = windows is None
         self.on = windows is None
         self.w_start = [w[0] for w in windows] if windows is not None else []
@@ -538,7 +560,7 @@ class Engine:
     # scenario constants
     incentives: Any
     _p_complex: list[float]
-    _co_need: float
+    _co_need: list[float]
     _solo_factor: float
     _dual_factor: float
     _police_share: float
@@ -741,7 +763,7 @@ class Engine:
         self._dual_factor = float(s.dispatch.dual_p_resolve_factor)
         self._police_share = float(s.dispatch.police_hours_share)
         self._main_co_share = float(s.main_co.co_share)
-        self._co_need = float(s.main_co.co_share)
+        self._co_need = [float(c.co_need_share) for c in cats]
         self._linkage_share = float(s.linkage.co_share)
         self._linkage_delay = float(s.linkage.delay_hours)
 
@@ -1271,13 +1293,15 @@ class Engine:
         if case.need == 0.0:   # first handling: is the case complex (needs co-handlers)?
             pc = self._p_complex[k]
             case.complex = pc > 0 and self.u_complex() < pc
-        e = dept.effort(case, MAIN)
+        e = unit.fixed_main if unit.fixed_main >= 0.0 else dept.effort(case, MAIN)
         case.need = need
         case.cover = need * e
-        prio = dept.priority(case, MAIN)
+        prio = dept.priority(case, MAIN) if unit.prio_main < 0 else \
+            (0 if case.prio == 0 else unit.prio_main)
         pending = 1
         if case.complex:
-            co_need = need * self._co_need
+            co_need_share = self._co_need[k]
+            co_need = need * co_need_share
             case.need += co_need * len(self._co[k])
             joint = self.joint_possible[k]
             if joint:
@@ -1296,23 +1320,28 @@ class Engine:
                     if co_unit.staff == 0:
                         continue
                     co_dept = co_unit.agent
-                    e_co = co_dept.effort(case, CO)
-                    case.cover += co_need * e_co * min(1.0, share / self._co_need) \
-                        if self._co_need > 0 else 0.0
+                    e_co = co_unit.fixed_co if co_unit.fixed_co >= 0.0 \
+                        else co_dept.effort(case, CO)
+                    case.cover += co_need * e_co * min(1.0, share / co_need_share) \
+                        if co_need_share > 0 else 0.0
                     pending += 1
-                    task = Task(case, CO, need * share * e_co + co_unit.response,
-                                co_dept.priority(case, CO), self.next_seq(), co_unit)
+                    pco = co_dept.priority(case, CO) if co_unit.prio_co < 0 else \
+                        (0 if case.prio == 0 else co_unit.prio_co)
+                    task = Task(case, CO, need * share * e_co + co_unit.response, pco,
+                                self.next_seq(), co_unit)
                     self.sched_task(task, self.now + delay, EV_SUBMIT)
         if self.dual[k] and not unit.is_police:
             case.dual = True
             pending += 1
             police = self.police_unit(case.street)
             pdept = police.agent
-            e_p = pdept.effort(case, DUAL)
+            e_p = police.fixed_main if police.fixed_main >= 0.0 else pdept.effort(case, DUAL)
             if case.complex and case.joint is None and self.police_code in self._co[k]:
-                case.cover += need * self._co_need * e_p   # police attend with their powers
+                case.cover += need * self._co_need[k] * e_p   # police attend with their powers
+            pdual = pdept.priority(case, DUAL) if police.prio_main < 0 else \
+                (0 if case.prio == 0 else police.prio_main)
             police.submit(Task(case, DUAL, need * self._police_share * e_p + police.response,
-                               pdept.priority(case, DUAL), self.next_seq(), police))
+                               pdual, self.next_seq(), police))
         case.pending += pending
         unit.submit(Task(case, MAIN, need * e + unit.response, prio, self.next_seq(), unit))
 
@@ -1370,7 +1399,10 @@ class Engine:
         unit = case.unit
         assert unit is not None
         cov = case.cover / case.need if case.need > 0 else 1.0
-        p: float = unit.agent.p_true_resolution(case, cov)
+        if unit.custom_resolution:
+            p: float = unit.agent.p_true_resolution(case, cov)
+        else:
+            p = resolution_probability(self._p_resolve0[case.k], cov)
         if case.complex and case.joint is None:
             p *= self._solo_factor
         if case.dual:
@@ -1441,7 +1473,7 @@ class Engine:
         unit = case.unit
         if unit is not None:
             unit.closed += 1
-            if unit.agent is not None:
+            if unit.observes:
                 unit.agent.observe_closure(case)
 
     def open_change(self, delta: int) -> None:

@@ -153,7 +153,7 @@ class GovernanceModel(mesa.Model):
         self._row: dict = {}
         reporters = {k: partial(_row_value, k) for k in
                      ("time_hours", "complaints", "repeats", "opened", "closed", "backlog",
-                      "open_followups")}
+                      "open_followups", "platform_queue", "patrol_share")}
         for code in self.scenario.departments:
             reporters[f"utilization.{code}"] = partial(_row_value, f"utilization.{code}")
             reporters[f"queue.{code}"] = partial(_row_value, f"queue.{code}")
@@ -173,7 +173,10 @@ class GovernanceModel(mesa.Model):
                "opened": n_open - self._prev["opened"],
                "closed": n_closed - self._prev["closed"],
                "backlog": self.n_open,
-               "open_followups": sum(g.queue_length + g.busy for g in self.grid_workers)}
+               "open_followups": sum(g.queue_length + g.busy for g in self.grid_workers),
+               "platform_queue": sum(d.queue_length for d in e.desks.values()),
+               "patrol_share": (sum(g.patrol_share for g in self.grid_agents)
+                                / len(self.grid_agents) if self.grid_agents else 0.0)}
         self._prev = {"complaints": n_c, "repeats": n_rep, "opened": n_open, "closed": n_closed}
         busy: dict[str, float] = {}
         cap: dict[str, float] = {}

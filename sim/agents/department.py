@@ -18,7 +18,7 @@ from __future__ import annotations
 import mesa
 from pydantic import Field
 
-from ..engine import CO, Task, Unit
+from ..engine import CO, MAIN, Task, Unit, resolution_probability
 from .registry import DEPARTMENTS, Params
 
 __all__ = ["Department", "Task", "Unit", "unit_view"]
@@ -86,6 +86,16 @@ class Department(mesa.Agent):
         self._sat_floor = 1.0 - inc.satisfaction_target
         self._rep = p.repeat_gain * inc.repeats
         self._obs_weight = p.memory * inc.callback_share
+        # declared once to the engine, so it need not ask per task (a subclass that overrides
+        # a decision method is always asked)
+        cls = type(self)
+        unit.fixed_main = self.fixed_effort(MAIN)
+        unit.fixed_co = self.fixed_effort(CO)
+        unit.prio_main = self.fixed_priority(MAIN)
+        unit.prio_co = self.fixed_priority(CO)
+        unit.observes = cls.observe_closure is not Department.observe_closure \
+            or self._obs_weight > 0
+        unit.custom_resolution = cls.p_true_resolution is not Department.p_true_resolution
 
     code = unit_view("code")
     street = unit_view("street")
@@ -98,6 +108,17 @@ class Department(mesa.Agent):
     queue_length = unit_view("queue_length", "tasks waiting")
 
     # ------------------------------------------------------------------ decisions
+    def fixed_effort(self, role: int) -> float:
+        """The effort this department gives every task of `role` whatever the case and its
+        load, or -1 when it decides task by task (the engine then calls `effort`)."""
+        if type(self).effort is not Department.effort or self._cut > 0 or self._sat > 0 \
+                or self._rep > 0:
+            return -1.0
+        p = self.params
+        e = p.co_effort_unassessed if role == CO and not self.incentives.street_assesses \
+            else 1.0
+        return min(p.max_effort, max(p.min_effort, e))
+
     def pressure(self, case) -> float:
         """Expected wait of a task joining the queue now, over the case's time limit."""
         u = self.unit
@@ -105,6 +126,13 @@ class Department(mesa.Agent):
             return 10.0
         mean_h = u.hours_done / u.tasks_done if u.tasks_done else 2.0
         return u.queue_length * mean_h / u.staff / case.cat.deadline_hours
+
+    def fixed_priority(self, role: int) -> int:
+        """The queue priority of every non-urgent task of `role` (urgent cases stay urgent), or
+        -1 when it decides task by task (the engine then calls `priority`)."""
+        if type(self).priority is not Department.priority or self.incentives.repeat_priority:
+            return -1
+        return 2 if role == CO and not self.incentives.street_assesses else 1
 
     def effort(self, case, role: int) -> float:
         """Staff hours given to this task relative to what the case needs."""
@@ -136,7 +164,7 @@ class Department(mesa.Agent):
 
     def p_true_resolution(self, case, coverage: float) -> float:
         """Chance that a handling covering `coverage` of the needed work resolves the problem."""
-        return 1.0 - (1.0 - case.cat.p_resolve) ** coverage
+        return resolution_probability(case.cat.p_resolve, coverage)
 
     def observe_closure(self, case) -> None:
         """A closure of this unit's case; a share `callback_share` is called back (回访), and

@@ -50,8 +50,8 @@ class GridWorker(mesa.Agent):
         self.patrol_share = 1.0      # today's patrol hours / patrol_hours_per_day
         self.patrol_hours = self.patrol_max
         self.followup_hours = self.followup_min
-        self.mediated_today = 0.0    # worker-hours of mediation booked today
-        self.visit_hours_today = 0.0
+        self.mediated_today = 0.0    # worker-hours of mediation booked today (tries included)
+        self.visit_hours_today = 0.0  # worker-hours of follow-up visits ended today
         self.u: Uniforms | None = None
 
     grid = unit_view("grid")
@@ -96,7 +96,7 @@ class GridWorker(mesa.Agent):
         if p_settle <= 0:
             return False
         w = self.unit.workers
-        if w <= 0 or self.mediated_today / w + self.mediation_hours > \
+        if w <= 0 or (self.mediated_today + self.mediation_hours) / w > \
                 self.workday - self.min_patrol:
             return False
         self.mediated_today += self.mediation_hours
@@ -104,4 +104,5 @@ class GridWorker(mesa.Agent):
         return self.u() < p_settle
 
     def visit_done(self) -> None:
+        """A follow-up visit ended: its time is booked against the day."""
         self.visit_hours_today += self.visit_hours

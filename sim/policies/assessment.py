@@ -120,6 +120,7 @@ def combine(choices) -> Incentives:
     `Incentives` departments see: weights add; targets take the strictest; switches are on when
     any policy with weight > 0 sets them."""
     inc = Incentives()
+    seen: set[str] = set()
     for choice in choices:
         if choice.weight == 0:
             continue
@@ -128,8 +129,10 @@ def combine(choices) -> Incentives:
             if key in ("repeat_priority", "street_assesses"):
                 setattr(inc, key, getattr(inc, key) or bool(value))
             elif key in ("satisfaction_target", "callback_share"):
-                setattr(inc, key, max(getattr(inc, key), value) if key == "callback_share"
-                        else value)
+                if key in seen:   # several policies: the strictest target, the most call-backs
+                    value = max(getattr(inc, key), value)
+                seen.add(key)
+                setattr(inc, key, value)
             else:
                 setattr(inc, key, getattr(inc, key) + value)
     return inc

@@ -187,6 +187,11 @@ class Category(Strict):
                           "(drawn per case); only such cases are handled jointly (main/co or "
                           "linkage), and without joint handling their co-handlers' part of the "
                           "work is left undone")
+    co_need_share: Prob = Field(
+        0.5, description="a complex case's work for each co-handler, as a share of the owner's "
+                         "handling hours (what the problem needs, whatever the setup); joint "
+                         "handling covers it with `main_co.co_share` or `linkage.co_share` of "
+                         "the owner's hours")
     via_platform: bool | None = Field(
         None, description="under `territorial` routing: True = cases pass the street platform's "
                           "triage desk, False = straight to the owner; None follows the policy")
