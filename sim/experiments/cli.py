@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..argtypes import seed_arg
 from ..outdir import add_out_args
+from ..resources import add_args as add_resource_args
 
 
 def _positive(text: str) -> int:
@@ -18,8 +20,52 @@ def _positive(text: str) -> int:
     return v
 
 
+def _guard_compare(args) -> None:
+    """Validate every scenario and check the resource estimate before anything runs."""
+    from ..errors import UserError
+    from ..resources import guard
+    from ..scenario.loader import load_scenario
+
+    scenarios, errors = [], []
+    for path in args.scenarios:
+        try:
+            scenarios.append(load_scenario(path, args.overrides))
+        except UserError as exc:
+            errors += exc.errors
+    if errors:
+        raise UserError(errors)
+    workers = args.workers or 1
+    guard(scenarios, args, "compare", parallel=workers,
+          runs=len(scenarios) * args.replications, quiet=args.quiet)
+
+
+def _guard_sweep(args) -> None:
+    """Validate the experiment and estimate its largest run (both ends of every factor)."""
+    from ..resources import guard
+    from .spec import build_scenario, load_experiment
+
+    exp = load_experiment(args.experiment)
+    scenarios = [build_scenario(exp.base_raw, (), exp.source)]
+    for f in exp.factors:
+        for v in f.check_values():
+            scenarios.append(build_scenario(exp.base_raw, f.overrides(v), exp.source))
+    from .design import make_design
+
+    design = make_design(exp)
+    runs = len(design) * exp.replications
+    parallel = 1 if args.backend == "serial" else (args.workers or 2)
+    guard(scenarios, args, args.experiment, parallel=parallel, runs=runs,
+          quiet=args.quiet and not args.dry_run)
+    if args.dry_run:
+        print(f"{args.experiment}: ok: experiment {exp.name!r}, {len(design):,} design points "
+              f"x {exp.replications} replications = {runs:,} runs, {design.kind} design, "
+              f"factors {', '.join(f.name for f in exp.factors)}")
+
+
 def cmd_compare(args) -> int:
     from .compare import compare, print_report
+
+    _guard_compare(args)
 
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
@@ -31,6 +77,9 @@ def cmd_compare(args) -> int:
 def cmd_sweep(args) -> int:
     from .sweep import report, sweep
 
+    _guard_sweep(args)
+    if args.dry_run:
+        return 0
     try:
         res = sweep(args.experiment, args.out, backend=args.backend, workers=args.workers,
                     scheduler=args.scheduler, resume=args.resume,
@@ -57,8 +106,8 @@ def register(sub) -> None:
     p.add_argument("--replications", "-r", type=_positive, default=5,
                    help="runs per scenario (default 5)")
     add_out_args(p, "output folder (new or empty; --force replaces an earlier compare there)")
-    p.add_argument("--seed", type=int, default=None,
-                   help="root seed (default: the first scenario's run.seed)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="root seed (default: the first scenario's run.seed), >= 0")
     p.add_argument("--workers", type=_positive, default=None,
                    help="parallel processes (default: CPU count; 1 = in this process)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
@@ -70,6 +119,7 @@ def register(sub) -> None:
                    help="show every metric in the table, with per-department rows and internal "
                         "counters (comparison.csv always has them all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_resource_args(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
@@ -93,4 +143,8 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume, also rerun runs that raised an error")
     p.add_argument("--quiet", action="store_true", help="no progress bar or start line")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the experiment and print its size and resource estimate; run "
+                        "nothing, write nothing")
+    add_resource_args(p)
     p.set_defaults(func=cmd_sweep)

@@ -527,6 +527,24 @@ def _sweep_findings(res: Results, lang: str, headline: list[str]) -> list[list[T
     return out
 
 
+def _check_objective(res, objective: str) -> None:
+    """`--objective` must name a metric the results hold."""
+    import difflib
+
+    if res.comparison is not None and "metric" in res.comparison:
+        known = [str(m) for m in dict.fromkeys(res.comparison["metric"])]
+    elif res.runs is not None:
+        known = [str(c) for c in res.runs.columns]
+    else:
+        return
+    if objective in known:
+        return
+    close = difflib.get_close_matches(objective, known, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else \
+        "see docs/metrics.md for the metric names"
+    raise UserError(f"--objective {objective}: no such metric in these results ({hint})")
+
+
 # ----------------------------------------------------------------------------- the page
 def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                 question: str | None = None, objective: str | None = None,
@@ -546,6 +564,8 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                         suffixes=(".html", ".htm"), what="brief")
     target.check()
     res = load_results(results_dir)
+    if objective is not None:
+        _check_objective(res, objective)
     with target as tmp:
         page = _page(res, Path(out), fig_dir, target.companion(0), lang, question, objective,
                      title, argv, extra_sections)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..argtypes import positive_int, seed_arg
 from ..outdir import add_out_args
 
 
@@ -135,13 +136,13 @@ def register(sub) -> None:
                    help='e.g. "staff_hours_total<=current", "on_time_rate>=90%%", '
                         '"median_time_to_close_hours<=current*1.1" (repeatable; default '
                         '"staff_hours_total<=current")')
-    p.add_argument("--budget", type=int, default=60,
+    p.add_argument("--budget", type=positive_int, default=60,
                    help="simulation runs the search may use (default 60)")
-    p.add_argument("--replications", type=int, default=2,
+    p.add_argument("--replications", type=positive_int, default=2,
                    help="most runs per candidate, on common seeds (default 2)")
-    p.add_argument("--validation-replications", type=int, default=None,
+    p.add_argument("--validation-replications", type=positive_int, default=None,
                    help="fresh runs for the before/after evidence (default: 2 x replications)")
-    p.add_argument("--seed", type=int, default=2024, help="root seed of the search")
+    p.add_argument("--seed", type=seed_arg, default=2024, help="root seed of the search (>= 0)")
     p.add_argument("--owners", choices=["jurisdiction", "any", "current"],
                    default="jurisdiction",
                    help="main departments to try: those whose `jurisdiction` lists the "
@@ -152,18 +153,18 @@ def register(sub) -> None:
     p.add_argument("--ranges", default=None, metavar="FILE",
                    help="YAML of uncertain parameters (dotted path: [low, high] or a "
                         "distribution) for the robustness draws")
-    p.add_argument("--draws", type=int, default=None,
+    p.add_argument("--draws", type=positive_int, default=None,
                    help="robustness draws per front candidate (default 8 with uncertain "
                         "parameters, else 4 fresh seeds)")
-    p.add_argument("--population", type=int, default=None,
+    p.add_argument("--population", type=positive_int, default=None,
                    help="NSGA-II population per generation (default 8-16 by space size)")
     p.add_argument("--sampler", choices=["nsga2", "tpe"], default="nsga2",
                    help="optuna sampler: NSGA-II (default) or multi-objective TPE")
-    p.add_argument("--robust-candidates", type=int, default=8,
+    p.add_argument("--robust-candidates", type=positive_int, default=8,
                    help="front candidates re-evaluated for robustness (default 8)")
     p.add_argument("--backend", choices=["serial", "process", "dask"], default="serial",
                    help="where runs execute (default serial; process with --workers > 1)")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes / Dask workers")
+    p.add_argument("--workers", type=positive_int, default=1, help="parallel processes / Dask workers")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (--backend dask)")
     p.add_argument("--resume", action="store_true",
                    help="continue a killed run in --out from its ledger")

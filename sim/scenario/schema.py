@@ -12,11 +12,17 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Pos = Annotated[float, Field(gt=0.0)]
+Seed = Annotated[int, Field(ge=0)]
+
+#: limits on values that are finite but absurd (each message says why)
+MAX_STAFF = 100_000          # staff of one unit; the largest real bureau has a few thousand
+MAX_HORIZON_DAYS = 36_500    # 100 years; problems are drawn for the whole horizon in advance
+MAX_TIMESERIES_ROWS = 200_000  # time-series snapshots of one run, all kept in memory
 
 LAND_USES = ("residential", "commercial", "market", "school", "construction", "industrial",
              "public")
@@ -27,7 +33,8 @@ FAMILIES = ("police", "non_police", "urban_management", "market", "traffic", "sa
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 class Distribution(Strict):
@@ -103,7 +110,8 @@ class DistrictSpec(Strict):
                                     description="optional names for the streets, in order")
     street_names_zh: list[str] = Field(default_factory=list,
                                        description="optional Chinese names, in order")
-    seed: int = Field(2019, description="seed of the generator (the layout, not the run)")
+    seed: Seed = Field(2019, description="seed of the generator (the layout, not the run); "
+                                         "a whole number >= 0")
 
     @model_validator(mode="after")
     def _weights(self):
@@ -246,7 +254,8 @@ class Department(Strict):
     level: Literal["street", "district"] = Field(
         "street", description="street: one team per street with `staff` each; district: one pool")
     staff: Annotated[int, Field(ge=0)] = Field(
-        4, description="staff on duty at once (per street team, or in the district pool)")
+        4, description="staff on duty at once (per street team, or in the district pool); "
+                       f"at most {MAX_STAFF:,}")
     shift: Shift = Field(default_factory=Shift, description="working hours")
     response_hours: NonNeg = Field(0.0, description="travel/response time added to every task's "
                                                    "staff hours, hours")
@@ -257,6 +266,11 @@ class Department(Strict):
         0.0, description="district pools only: share of the pool's staff seconded to street "
                          "teams (split evenly) when the street holds assessment (区属、街管、"
                          "街用); the street teams then take tier 1-2 cases, the pool tier 3")
+
+    @field_validator("staff")
+    @classmethod
+    def _staff(cls, v):
+        return _check_staff(v)
 
 
 class Patience(Strict):
@@ -430,6 +444,11 @@ class Campaign(Strict):
     streets: list[str] = Field(default_factory=list, description="street names (empty = all)")
     extra_staff: Annotated[int, Field(ge=0)] = Field(
         2, description="extra staff per targeted street team during the window")
+
+    @field_validator("extra_staff")
+    @classmethod
+    def _staff(cls, v):
+        return _check_staff(v)
     priority: bool = Field(True, description="campaign cases jump the queue")
     detection_boost: NonNeg = Field(1.0, description="multiplier on grid detection hazard for "
                                                      "targeted categories")
@@ -482,14 +501,38 @@ class Run(Strict):
     """Run control."""
 
     start_date: _dt.date = Field(_dt.date(2024, 1, 1), description="calendar date of hour 0")
-    horizon_days: Pos = Field(365.0, description="simulated days, including warm-up")
+    horizon_days: Pos = Field(365.0, description="simulated days, including warm-up; at most "
+                                                 f"{MAX_HORIZON_DAYS:,} (100 years)")
     warmup_days: NonNeg = Field(30.0, description="days excluded from summary metrics")
-    seed: int = Field(1, description="root seed of every random stream")
-    collect_interval_hours: Pos = Field(24.0, description="time-series interval, hours")
+    seed: Seed = Field(1, description="root seed of every random stream (a whole number >= 0)")
+    collect_interval_hours: Pos = Field(
+        24.0, description="time-series interval, hours; the horizon may hold at most "
+                          f"{MAX_TIMESERIES_ROWS:,} intervals")
     repeat_window_days: Pos = Field(
         30.0, description="citizen repeat rate: a citizen complaint is a repeat when citizens "
                           "reported the same problem within this many days before (12345 "
                           "style), days")
+
+    @field_validator("horizon_days")
+    @classmethod
+    def _horizon(cls, v):
+        if v > MAX_HORIZON_DAYS:
+            raise ValueError(f"{v:g} days is more than {MAX_HORIZON_DAYS:,} (100 years): every "
+                             f"problem of the horizon is drawn in advance, so such a run only "
+                             f"exhausts memory: use at most {MAX_HORIZON_DAYS:,}")
+        return v
+
+    @field_validator("collect_interval_hours")
+    @classmethod
+    def _interval(cls, v, info: ValidationInfo):
+        horizon = info.data.get("horizon_days")
+        if horizon is not None and horizon * 24.0 / v > MAX_TIMESERIES_ROWS:
+            least = horizon * 24.0 / MAX_TIMESERIES_ROWS
+            raise ValueError(f"{v:g} h over {horizon:g} days is {horizon * 24.0 / v:,.0f} "
+                             f"time-series snapshots, more than {MAX_TIMESERIES_ROWS:,} (each is "
+                             f"an event of the run and a row kept in memory): use at least "
+                             f"{least:.3g} h")
+        return v
 
     @model_validator(mode="after")
     def _warm(self):
@@ -571,6 +614,14 @@ class Scenario(Strict):
         if errors:
             raise ValueError("; ".join(errors))
         return self
+
+
+def _check_staff(v: int) -> int:
+    if v > MAX_STAFF:
+        raise ValueError(f"{v:,} staff is more than {MAX_STAFF:,}: no unit has that many (the "
+                         f"largest city bureaus have a few thousand), so this is probably a "
+                         f"typo: use at most {MAX_STAFF:,}")
+    return v
 
 
 def _check_mix(v: dict[str, float]) -> dict[str, float]:
