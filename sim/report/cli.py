@@ -164,7 +164,8 @@ def register(sub) -> None:
                    help="front candidates re-evaluated for robustness (default 8)")
     p.add_argument("--backend", choices=["serial", "process", "dask"], default="serial",
                    help="where runs execute (default serial; process with --workers > 1)")
-    p.add_argument("--workers", type=positive_int, default=1, help="parallel processes / Dask workers")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="parallel processes / Dask workers")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (--backend dask)")
     p.add_argument("--resume", action="store_true",
                    help="continue a killed run in --out from its ledger")
