@@ -24,7 +24,14 @@ def cmd_compare(args) -> int:
         raise UserError([f"{'--ranges' if args.ranges else '--resume'} needs --uncertainty N "
                          f"(the number of parameter draws)"])
     if args.uncertainty is not None:
-        from .robustness import check_args
+        from .robustness import check_args, default_ranges
+        if args.ranges is None:
+            args.ranges = default_ranges(args.scenarios)
+            if args.ranges is not None and not args.quiet:
+                print(f"uncertainty: using the ranges in {args.ranges} (give --ranges FILE "
+                      f"for others)", file=sys.stderr)
+        elif args.ranges.lower() == "none":
+            args.ranges = None
         check_args(args.scenarios, args.uncertainty, args.ranges, args.overrides)
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
@@ -106,8 +113,10 @@ def register(sub) -> None:
                         "uncertain fields and --ranges, run every scenario under each, and "
                         "write robustness.csv (see docs/experiments.md)")
     p.add_argument("--ranges", default=None, metavar="FILE",
-                   help="ranges of assumed values (dotted path: distribution), e.g. "
-                        "scenarios/assumptions/ranges.yaml; needs --uncertainty")
+                   help="ranges of assumed values (dotted path: distribution + why); default: "
+                        "assumptions/ranges.yaml beside the first scenario if it exists "
+                        "(`none`: only the scenarios' own uncertain fields); needs "
+                        "--uncertainty")
     p.add_argument("--resume", action="store_true",
                    help="with --uncertainty: continue the draws recorded in "
                         "OUT/uncertainty/ledger.sqlite")

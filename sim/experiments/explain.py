@@ -589,8 +589,17 @@ def waterfall_figure(attribution: pd.DataFrame, runs: pd.DataFrame, metric: str,
                         ecolor="black", capsize=4, lw=1)
         if i < len(factors) + 1:
             ax.plot([i - 0.3, i + 1.3], [run + c, run + c], color="#555", lw=0.6, ls=":")
+        ax.annotate(f"{c:+.1f}" if abs(c) >= 10 else f"{c:+.2f}", (i + 0.32, run + c / 2),
+                    fontsize=7.5, va="center", ha="left", color="#333")
         run += c
     ax.bar(len(factors) + 1, b_level, color="#4a4a4a", width=0.6)
+    levels = [0.0, a_level, b_level, *(a_level + np.cumsum(contrib)),
+              *(a_level + np.cumsum(contrib) - contrib + np.nan_to_num(hi)),
+              *(a_level + np.cumsum(contrib) - contrib + np.nan_to_num(lo))]
+    lo_y, hi_y = float(np.nanmin(levels)), float(np.nanmax(levels))
+    pad = 0.08 * ((hi_y - lo_y) or 1.0)
+    ax.set_ylim(lo_y - (pad if lo_y < 0 else 0.0), hi_y + pad)
+    ax.axhline(0, color="black", lw=0.6)
     zh = lang == "zh"
     label = d.zh if zh else d.en
     ax.set_xticks(x, [names[0], *factors, names[1]], rotation=30, ha="right")

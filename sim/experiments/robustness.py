@@ -263,6 +263,18 @@ def _load(items, overrides):
     return names, loaded
 
 
+DEFAULT_RANGES = Path("assumptions") / "ranges.yaml"
+
+
+def default_ranges(scenarios) -> Path | None:
+    """`assumptions/ranges.yaml` beside the first scenario file, if there is one (so
+    `scenarios/baohe_before.yaml` finds `scenarios/assumptions/ranges.yaml`)."""
+    if not scenarios:
+        return None
+    p = Path(scenarios[0]).parent / DEFAULT_RANGES
+    return p if p.exists() else None
+
+
 def check_args(scenarios, draws, ranges, overrides) -> None:
     """Fail early (before the compare runs) on a bad --ranges or no assumptions at all."""
     names, loaded = _load(scenarios, overrides)
@@ -592,10 +604,14 @@ def _discovery(diffs, dims, vals, draws, names) -> pd.DataFrame:
         label = metric_def(m).en
         base = {"metric": m, "scenario": s, "box": "", "density": np.nan, "coverage": np.nan,
                 "losing_draws": n_lose}
-        if n == 0:
+        if n == 0 or not np.nanmax(np.abs(y_all), initial=0.0) > 0:
             continue
+        n_better = int((sign(m) * y_all[keep] > 0).sum())
         if n_lose == 0:
-            sentence = f"{s} does better than {names[0]} on the {label} in all {n} draws."
+            sentence = (f"{s} does better than {names[0]} on the {label} in all {n} draws."
+                        if n_better == n else
+                        f"{s} never does worse than {names[0]} on the {label} ({n_better} of "
+                        f"{n} draws better, the rest equal).")
         elif n_lose == n:
             sentence = f"{s} does worse than {names[0]} on the {label} in all {n} draws."
         elif n < MIN_PRIM_DRAWS or min(n_lose, n - n_lose) < 3:
@@ -663,25 +679,34 @@ def add_point_effects(res: RobustnessResult, comparison: pd.DataFrame) -> None:
     write_csv(st, res.out / "structural.csv")
 
 
-def structural_sentence(structural: pd.DataFrame, metric: str, scenario: str) -> str | None:
+def structural_sentence(structural: pd.DataFrame, metric: str, scenario: str,
+                        lang: str = "en") -> str | None:
     """One plain sentence on how much of the effect is structural."""
     r = structural[(structural["metric"] == metric) & (structural["scenario"] == scenario)]
     if r.empty or pd.isna(r.iloc[0]["structural_share"]):
         return None
     r = r.iloc[0]
     d = metric_def(metric)
-    k, unit = (100.0, " pp") if d.kind == "share" else (1.0, "")
+    zh = lang == "zh"
+    k = 100.0 if d.kind == "share" else 1.0
+    unit = (" 个百分点" if zh else " pp") if d.kind == "share" else ""
     share = float(r["structural_share"])
+    neutral, point = f"{r['effect_neutral'] * k:+.2f}{unit}", f"{r['effect_point'] * k:+.2f}{unit}"
+    if zh:
+        part = ("效应方向反转，即全部效应都来自假设的效应大小" if share < 0 else
+                f"约 {min(share, 9.99):.0%} 是结构性的（按模型中的分派、能力与时延），"
+                f"{max(0.0, 1 - share):.0%} 来自假设的效应大小")
+        return (f"若所有假设的效应大小取中性值，{scenario}对{d.zh}的效应为 {neutral}，"
+                f"而非 {point}：{part}。")
     if share < 0:
-        part = ("with every assumed effect size neutral the effect turns the other way, so "
-                "the whole of it rests on the assumed effect sizes")
+        part = ("the effect turns the other way, so the whole of it rests on the assumed "
+                "effect sizes")
     else:
         part = (f"about {min(share, 9.99):.0%} of it is structural (routing, capacity, delays "
                 f"as modelled) and {max(0.0, 1 - share):.0%} comes from the assumed effect "
                 f"sizes")
     return (f"With every assumed effect size at its neutral value, the effect of {scenario} on "
-            f"the {d.en} is {r['effect_neutral'] * k:+.2f}{unit} instead of "
-            f"{r['effect_point'] * k:+.2f}{unit}: {part}.")
+            f"the {d.en} is {neutral} instead of {point}: {part}.")
 
 
 def print_robustness(res: RobustnessResult, stream=None) -> None:
@@ -695,8 +720,12 @@ def print_robustness(res: RobustnessResult, stream=None) -> None:
     rob = res.robustness
     for m in HEADLINE:
         g = rob[rob["metric"] == m]
+        if g.empty or not np.nanmax(np.abs(g[["p05", "median", "p95"]].to_numpy(float)),
+                                    initial=0.0) > 0:
+            continue
         d = metric_def(m)
-        k, unit = (100.0, "pp") if d.kind == "share" else (1.0, {"hours": "h"}.get(d.kind, ""))
+        k, unit = (100.0, "pp") if d.kind == "share" else (1.0, {"hours": "h"}.get(
+            d.kind, d.kind.replace("_", " ")))
         for _, r in g.iterrows():
             share = "-" if pd.isna(r["share_better"]) else f"{r['share_better']:.0%}"
             print(f"  {d.en:<45} {r['scenario']:<16} better in {share:>4}  difference "

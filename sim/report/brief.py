@@ -434,11 +434,13 @@ def _sweep_findings(res: Results, lang: str, headline: list[str]) -> list[list[T
 def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                 question: str | None = None, objective: str | None = None,
                 title: str | None = None, argv: list[str] | None = None,
-                extra_sections: list[tuple[str, str]] | None = None) -> Path:
+                extra_sections: list[tuple[str, str]] | None = None,
+                explain_dir: str | Path | None = None) -> Path:
     """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`.
 
     `extra_sections`: (heading, HTML) pairs placed after the findings (`cogov recommend`
-    adds what it changed and how it searched)."""
+    adds what it changed and how it searched). `explain_dir`: a `cogov explain` output for the
+    "What drives this result" section (default: RESULTS_DIR or RESULTS_DIR/explain)."""
     if lang not in S:
         raise UserError(f"--lang {lang}: use one of {', '.join(S)}")
     res = load_results(results_dir)
@@ -520,6 +522,9 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
     body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
     for heading, section in extra_sections or []:
         body.append(f"<h2>{_e(heading)}</h2>{section}")
+    from .drivers import section as drivers_section  # explain / --uncertainty results
+    body.append(drivers_section(res, lang, fig_dir, explain_dir, first,
+                                lambda f: F.save(f, fig_dir)))
     if fmt is not None:
         body.append(f"<h2>{_e(s['metrics'])}</h2>")
         body.append(_metrics_table(res, lang, fmt, headline))
