@@ -333,8 +333,16 @@ def test_compare_uncertainty_writes_robustness_and_the_brief_explains(tmp_path):
     assert len(ex.attribution)
     from sim.report.brief import build_brief
     page = build_brief(out, tmp_path / "brief.html").read_text()
-    assert "What drives this result" in page and 'data-source="' + str(out / "robustness.csv") \
-        in page
+    assert "What drives this result" in page
+    import re
+    tags = re.findall(r'data-source="(robustness|attribution)" data-scenario="([^"]*)" '
+                      r'data-metric="([^"]*)" data-field="([^"]*)" data-value="([^"]*)"', page)
+    assert {t[0] for t in tags} == {"robustness", "attribution"}
+    att = ex.attribution.set_index(["factor", "metric"])
+    rob = rob.set_index(["scenario", "metric"])
+    for src, who, metric, fld, value in tags:
+        table = rob if src == "robustness" else att
+        assert float(value) == pytest.approx(float(table.loc[(who, metric), fld]), rel=1e-9)
     assert "drivers_waterfall_repeat_complaint_rate" in page
     assert (tmp_path / "brief_figures" / "drivers_waterfall_repeat_complaint_rate.pdf").exists()
     zh = build_brief(out, tmp_path / "brief_zh.html", lang="zh").read_text()

@@ -606,9 +606,17 @@ def waterfall_figure(attribution: pd.DataFrame, runs: pd.DataFrame, metric: str,
     ax.set_ylabel(f"{label} ({'%' if k == 100 else unit})")
     way = {"lower": "lower is better", "higher": "higher is better"}.get(d.better,
                                                                          "no better direction")
-    ax.set_title(f"What moves the {label} from {names[0]} to {names[1]}\n"
-                 f"Shapley contributions ({unit}), 95% CI over replications; {way}",
-                 fontsize=9.5)
+    if zh:
+        zunit = {"percentage points": "个百分点", "hours": "小时", "per day": "件/天"}.get(
+            unit, unit)
+        zway = {"lower": "越低越好", "higher": "越高越好"}.get(d.better, "无优劣方向")
+        ax.set_title(f"{label}：从{names[0]}到{names[1]}的变化由什么构成\n"
+                     f"Shapley 贡献（{zunit}），须线为重复运行的95%置信区间；{zway}",
+                     fontsize=9.5)
+    else:
+        ax.set_title(f"What moves the {label} from {names[0]} to {names[1]}\n"
+                     f"Shapley contributions ({unit}), 95% CI over replications; {way}",
+                     fontsize=9.5)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig

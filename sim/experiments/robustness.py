@@ -42,8 +42,10 @@ over its replications and its difference is the mean paired difference to the fi
                                 Sobol indices of the difference (SALib RBD-FAST, which works on
                                 Latin hypercube draws; needs `MIN_SOBOL_DRAWS` draws, else
                                 "not estimated")
-    scenario_discovery.csv      metric, scenario, sentence, box, density, coverage: a PRIM box
-                                of the assumptions under which the scenario loses
+    scenario_discovery.csv      metric, scenario, reference, sentence, draws, better_draws,
+                                losing_draws, box, box_draws, box_losing, density, coverage:
+                                a PRIM box of the assumptions under which the scenario loses
+                                (box: JSON list of [assumption, low or null, high or null])
     structural.csv              metric, scenario, effect_point, effect_neutral, structural_share:
                                 the effect with every assumption that has a `neutral` value set
                                 to it, against the effect at the point values
@@ -591,7 +593,8 @@ def _fmt_value(v: float) -> str:
 
 
 def _discovery(diffs, dims, vals, draws, names) -> pd.DataFrame:
-    cols = ["metric", "scenario", "sentence", "box", "density", "coverage", "losing_draws"]
+    cols = ["metric", "scenario", "reference", "sentence", "draws", "better_draws",
+            "losing_draws", "box", "box_draws", "box_losing", "density", "coverage"]
     rows = []
     X = vals[[d.name for d in dims]].to_numpy(float)
     for (m, s), d in diffs.items():
@@ -599,57 +602,82 @@ def _discovery(diffs, dims, vals, draws, names) -> pd.DataFrame:
             continue
         y_all = d.reindex(range(draws)).to_numpy(float)
         keep = ~np.isnan(y_all)
-        lose = (sign(m) * y_all[keep] < 0).astype(float)
-        n, n_lose = int(keep.sum()), int(lose.sum())
-        label = metric_def(m).en
-        base = {"metric": m, "scenario": s, "box": "", "density": np.nan, "coverage": np.nan,
-                "losing_draws": n_lose}
+        n = int(keep.sum())
         if n == 0 or not np.nanmax(np.abs(y_all), initial=0.0) > 0:
             continue
-        n_better = int((sign(m) * y_all[keep] > 0).sum())
-        if n_lose == 0:
-            sentence = (f"{s} does better than {names[0]} on the {label} in all {n} draws."
-                        if n_better == n else
-                        f"{s} never does worse than {names[0]} on the {label} ({n_better} of "
-                        f"{n} draws better, the rest equal).")
-        elif n_lose == n:
-            sentence = f"{s} does worse than {names[0]} on the {label} in all {n} draws."
-        elif n < MIN_PRIM_DRAWS or min(n_lose, n - n_lose) < 3:
-            sentence = (f"{s} loses on the {label} in {n_lose} of {n} draws: too few draws "
-                        f"to say under which assumptions (scenario discovery needs at least "
-                        f"{MIN_PRIM_DRAWS} draws with 3 or more on each side).")
-        else:
+        lose = (sign(m) * y_all[keep] < 0).astype(float)
+        n_lose = int(lose.sum())
+        row = {"metric": m, "scenario": s, "reference": names[0], "draws": n,
+               "better_draws": int((sign(m) * y_all[keep] > 0).sum()), "losing_draws": n_lose,
+               "box": "", "box_draws": np.nan, "box_losing": np.nan, "density": np.nan,
+               "coverage": np.nan}
+        if 0 < n_lose < n and n >= MIN_PRIM_DRAWS and min(n_lose, n - n_lose) >= 3:
             low, high, _ = prim_box(X[keep], lose)
             full_lo, full_hi = X[keep].min(axis=0), X[keep].max(axis=0)
             conds = []
             for j, a in enumerate(dims):
                 cut_lo = low[j] > full_lo[j] + 1e-12
                 cut_hi = high[j] < full_hi[j] - 1e-12
-                width = (high[j] - low[j]) / ((full_hi[j] - full_lo[j]) or 1)
-                if cut_lo and cut_hi:
-                    conds.append((width, f"{_fmt_value(low[j])} <= {a.name} <= "
-                                         f"{_fmt_value(high[j])}", (a.name, low[j], high[j])))
-                elif cut_lo:
-                    conds.append((width, f"{a.name} >= {_fmt_value(low[j])}",
-                                  (a.name, low[j], None)))
-                elif cut_hi:
-                    conds.append((width, f"{a.name} <= {_fmt_value(high[j])}",
-                                  (a.name, None, high[j])))
+                if cut_lo or cut_hi:
+                    width = (high[j] - low[j]) / ((full_hi[j] - full_lo[j]) or 1)
+                    conds.append((width, [a.name, float(low[j]) if cut_lo else None,
+                                          float(high[j]) if cut_hi else None]))
             conds.sort(key=lambda c: c[0])
             inside = np.all((X[keep] >= low) & (X[keep] <= high), axis=1)
-            dens = float(lose[inside].mean()) if inside.any() else np.nan
-            cov = float(lose[inside].sum() / n_lose)
-            if conds:
-                sentence = (f"{s} loses on the {label} when "
-                            f"{' and '.join(c[1] for c in conds[:3])} ({int(lose[inside].sum())}"
-                            f" of the {int(inside.sum())} draws in that box lose, "
-                            f"{cov:.0%} of all {n_lose} losing draws).")
-            else:
-                sentence = (f"{s} loses on the {label} in {n_lose} of {n} draws, with no "
-                            f"simple range of the assumptions that singles them out.")
-            base.update(box=json.dumps([c[2] for c in conds[:3]]), density=dens, coverage=cov)
-        rows.append({**base, "sentence": sentence})
+            row.update(box=json.dumps([c[1] for c in conds[:3]]), box_draws=int(inside.sum()),
+                       box_losing=int(lose[inside].sum()),
+                       density=float(lose[inside].mean()) if inside.any() else np.nan,
+                       coverage=float(lose[inside].sum() / n_lose))
+        row["sentence"] = discovery_sentence(row)
+        rows.append(row)
     return pd.DataFrame(rows, columns=cols)
+
+
+def _cond(name: str, lo, hi, zh: bool) -> str:
+    if lo is not None and hi is not None:
+        return f"{_fmt_value(lo)} <= {name} <= {_fmt_value(hi)}"
+    if lo is not None:
+        return f"{name} >= {_fmt_value(lo)}"
+    return f"{name} <= {_fmt_value(hi)}"
+
+
+def discovery_sentence(row, lang: str = "en") -> str:
+    """The scenario-discovery sentence of one `scenario_discovery.csv` row."""
+    zh = lang == "zh"
+    d = metric_def(row["metric"])
+    label = d.zh if zh else f"the {d.en}"
+    s, ref = row["scenario"], row["reference"]
+    n, n_lose, n_better = int(row["draws"]), int(row["losing_draws"]), int(row["better_draws"])
+    box = row.get("box")
+    box = json.loads(box) if isinstance(box, str) and box else None
+    if n_lose == 0:
+        if n_better == n:
+            return (f"在全部 {n} 次抽样中，{s}在{label}上都优于{ref}。" if zh else
+                    f"{s} does better than {ref} on {label} in all {n} draws.")
+        return (f"{s}在{label}上从不差于{ref}（{n} 次抽样中 {n_better} 次更优，其余持平）。"
+                if zh else f"{s} never does worse than {ref} on {label} ({n_better} of {n} "
+                           f"draws better, the rest equal).")
+    if n_lose == n:
+        return (f"在全部 {n} 次抽样中，{s}在{label}上都差于{ref}。" if zh else
+                f"{s} does worse than {ref} on {label} in all {n} draws.")
+    if box is None and (n < MIN_PRIM_DRAWS or min(n_lose, n - n_lose) < 3):
+        return (f"{s}在{label}上于 {n} 次抽样中有 {n_lose} 次较差：抽样太少，无法判断取决于哪些假设"
+                f"（情景发现至少需要 {MIN_PRIM_DRAWS} 次抽样，两种结果各至少 3 次）。" if zh else
+                f"{s} loses on {label} in {n_lose} of {n} draws: too few draws to say under "
+                f"which assumptions (scenario discovery needs at least {MIN_PRIM_DRAWS} draws "
+                f"with 3 or more on each side).")
+    if not box:
+        return (f"{s}在{label}上于 {n} 次抽样中有 {n_lose} 次较差，"
+                f"没有简单的假设区间能把它们区分出来。" if zh else
+                f"{s} loses on {label} in {n_lose} of {n} draws, with no simple range of the "
+                f"assumptions that singles them out.")
+    conds = (" 且 " if zh else " and ").join(_cond(*c, zh) for c in box)
+    bl, bd, cov = int(row["box_losing"]), int(row["box_draws"]), float(row["coverage"])
+    if zh:
+        return (f"当 {conds} 时，{s}在{label}上差于{ref}（该区域 {bd} 次抽样中 {bl} 次较差，"
+                f"占全部 {n_lose} 次较差抽样的 {cov:.0%}）。")
+    return (f"{s} loses on {label} when {conds} ({bl} of the {bd} draws in that box lose, "
+            f"{cov:.0%} of all {n_lose} losing draws).")
 
 
 def _structural(diffs, draws, has_neutral) -> pd.DataFrame:

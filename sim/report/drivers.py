@@ -11,7 +11,9 @@ and writes: one sentence per headline metric on what part of the package moves i
 contributions with 95% CIs) and its waterfall figure; a table of the share of plausible
 assumption sets under which each scenario is still better; the assumptions the verdict hinges
 on; and one plain sentence on how much of the effect is structural. Every number quoted from a
-CSV sits in a `<span class="num" data-source=FILE ...>` like the rest of the brief.
+CSV sits in a `<span class="num" data-source="attribution"|"robustness" data-scenario=..
+data-metric=.. data-field=.. data-value=..>` like the rest of the brief (for attribution,
+`data-scenario` holds the factor, or `total`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ S = {
         "sobol": "The difference in the {label} depends most on {items} (first-order Sobol "
                  "indices: the share of its variance over the draws each assumption explains "
                  "alone).",
-        "no_sobol": "Sobol indices of the difference were not estimated: {why}.",
+        "no_sobol": "Sobol indices of the difference were not estimated: first-order indices "
+                    "(RBD-FAST) need at least {min} draws, this run has {n}.",
+        "always": "In all {n} draws {s} does better than {ref} on: {metrics}. Within these "
+                  "ranges no assumption turns the verdict on these metrics.",
         "structural": "Structural or assumed?",
         "no_struct": "Not measured: the ranges give no neutral values.",
         "of_draws": "{p} of {n} draws",
@@ -74,7 +79,10 @@ S = {
         "rob_median": "差值中位数", "rob_range": "90%抽样的差值范围",
         "hinges": "结论取决于哪些假设",
         "sobol": "{label}之差最取决于{items}（一阶 Sobol 指数：各假设单独解释的方差比例）。",
-        "no_sobol": "未估计差值的 Sobol 指数：{why}。",
+        "no_sobol": "未估计差值的 Sobol 指数：一阶指数（RBD-FAST）至少需要 {min} 次抽样，"
+                    "本次为 {n} 次。",
+        "always": "在全部 {n} 次抽样中，{s}在以下指标上都优于{ref}：{metrics}。"
+                  "在这些区间内，没有任何假设能改变这些指标上的结论。",
         "structural": "结构性效应还是假设效应？",
         "no_struct": "未测量：假设区间未给出中性值。",
         "of_draws": "{n} 次抽样中的 {p} 次",
@@ -148,7 +156,7 @@ def _attribution(exp: Path, lang: str, s: dict, first, save_fig) -> list[str]:
         a, b, reps = "A", "B", 0
     out = [f"<p>{_e(s['attr_intro'].format(a=a, b=b))}</p>"]
     runs = _read(exp / "runs.csv")
-    src = str(exp / "attribution.csv")
+    src = "attribution"
     items = []
     from ..experiments.explain import headline_metrics, waterfall_figure
 
@@ -170,7 +178,9 @@ def _attribution(exp: Path, lang: str, s: dict, first, save_fig) -> list[str]:
                      "contribution")
             bit = _e(s["contrib"].format(factor=f, value="\x00")).replace("\x00", v)
             if not (pd.isna(r["ci_low"]) or pd.isna(r["ci_high"])):
-                bit += _e(s["ci"].format(lo=_fmt(r["ci_low"], info.kind, lang),
+                bit += _e(s["ci"].format(lo=T.number(float(r["ci_low"]), info.kind,
+                                                     T.BASE_DECIMALS.get(info.kind, 2), lang,
+                                                     diff=True, with_unit=False),
                                          hi=_fmt(r["ci_high"], info.kind, lang)))
             bits.append(bit)
         sep = "；" if lang == "zh" else "; "
@@ -178,9 +188,10 @@ def _attribution(exp: Path, lang: str, s: dict, first, save_fig) -> list[str]:
     if items:
         out.append("<ul>" + "".join(items) + "</ul>")
     if runs is not None and save_fig is not None:
+        from ..metrics import better
         from .figures import Fig
 
-        for m in shown[:2]:
+        for m in [m for m in shown if better(m)][:2]:
             info = T.metric_info(m, lang)
             fig = waterfall_figure(att, runs, m, (a, b), lang)
             title = s["waterfall"].format(label=info.label, a=a, b=b)
@@ -203,7 +214,7 @@ def _robustness(path: Path, rob: pd.DataFrame, lang: str, s: dict, first) -> lis
     except (OSError, ValueError, KeyError, TypeError):
         n, src = 0, "?"
     out = [f"<p>{_e(s['rob_intro'].format(n=n, src=src))}</p>"]
-    srcf = str(path / "robustness.csv")
+    srcf = "robustness"
     rows = []
     shown = _headline(rob["metric"].unique(), first)
     for m in shown:
@@ -227,12 +238,21 @@ def _robustness(path: Path, rob: pd.DataFrame, lang: str, s: dict, first) -> lis
                    f"</tbody></table>")
     hinge = []
     disc = _read(path / "scenario_discovery.csv")
-    if disc is not None:
-        for m in shown:
-            for sent in disc.loc[disc["metric"] == m, "sentence"]:
-                hinge.append(f"<li>{_e(sent)}</li>")
+    if disc is not None and len(disc):
+        from ..experiments.robustness import discovery_sentence
+
+        disc = disc[disc["metric"].isin(shown)]
+        always = disc[disc["better_draws"] == disc["draws"]]
+        for scen, g in always.groupby("scenario", sort=False):
+            labels = "、".join(T.metric_info(m, lang).label for m in g["metric"]) if \
+                lang == "zh" else ", ".join(T.metric_info(m, lang).label for m in g["metric"])
+            hinge.append(f"<li>{_e(s['always'].format(s=scen, ref=g['reference'].iloc[0], n=int(g['draws'].iloc[0]), metrics=labels))}</li>")  # noqa: E501
+        for _, r in disc[disc["better_draws"] != disc["draws"]].iterrows():
+            hinge.append(f"<li>{_e(discovery_sentence(r, lang))}</li>")
     sob = _read(path / "sensitivity_uncertainty.csv")
     if sob is not None and len(sob):
+        from ..experiments.robustness import MIN_SOBOL_DRAWS
+
         est = sob.dropna(subset=["S1"])
         for m in shown[:2]:
             g = est[est["metric"] == m].sort_values("S1", ascending=False).head(3)
@@ -241,7 +261,7 @@ def _robustness(path: Path, rob: pd.DataFrame, lang: str, s: dict, first) -> lis
                 items = ", ".join(f"{r.assumption} ({r.S1:.2f})" for r in g.itertuples())
                 hinge.append(f"<li>{_e(s['sobol'].format(label=info.label, items=items))}</li>")
         if est.empty:
-            hinge.append(f"<li>{_e(s['no_sobol'].format(why=sob['note'].iloc[0]))}</li>")
+            hinge.append(f"<li>{_e(s['no_sobol'].format(min=MIN_SOBOL_DRAWS, n=n))}</li>")
     if hinge:
         out.append(f"<h3>{_e(s['hinges'])}</h3><ul>{''.join(hinge)}</ul>")
     st = _read(path / "structural.csv")
