@@ -252,6 +252,9 @@ def test_integer_fields_need_integer_draws():
     r = cogov("validate", MMC, "--set",
               "departments.desk.staff={uncertain: uniform, low: 8, high: 11}")
     assert r.returncode == 2 and "integer: true" in r.stderr
+    r = cogov("validate", MMC, "--set",              # a point that happens to be whole
+              "departments.desk.staff={uncertain: uniform, low: 8, high: 12}")
+    assert r.returncode == 2 and "whole-number field" in r.stderr
     spec = parse({"uncertain": "uniform", "low": 8, "high": 11, "integer": True})
     assert spec.value(0.0) == 8 and spec.value(0.999) == 11 and isinstance(spec.value(.5), int)
 
@@ -285,6 +288,20 @@ def test_bad_ranges_file_lists_every_error(tmp_path):
     text = "\n".join(exc.value.errors)
     assert "ranges.a.b" in text and "below high" in text and "ranges.c.d" in text \
         and "`why`" in text
+
+
+def test_ranges_that_would_make_invalid_draws_exit_2_before_any_run(tmp_path):
+    a, b = pair(tmp_path)
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump({"ranges": {
+        "departments.desk.staff": {"uncertain": "uniform", "low": 2, "high": 5, "why": "x"},
+        "catalogue.job.p_resolve": {"uncertain": "uniform", "low": 0.5, "high": 1.2,
+                                    "why": "x"}}}))
+    r = cogov("compare", a, b, "--uncertainty", "3", "--ranges", f, "--out", tmp_path / "o")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "departments.desk.staff" in r.stderr and "integer: true" in r.stderr
+    assert "catalogue.job.p_resolve: its high end 1.2 is not allowed" in r.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_prim_finds_the_box_where_the_outcome_concentrates():

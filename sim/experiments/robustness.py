@@ -291,6 +291,60 @@ def check_args(scenarios, draws, ranges, overrides) -> None:
     if len(scenarios) < 2:
         raise UserError(["--uncertainty: needs at least two scenarios (the first is the "
                          "reference)"])
+    errors = check_support(names, [scenario_to_dict(s) for s in loaded], dims)
+    if errors:
+        raise UserError(errors)
+
+
+def check_support(names, datas, dims) -> list[str]:
+    """Every scenario must stay valid with every assumption at the low end of its range, and
+    at the high end (and at its neutral value): else a draw would fail. Errors name the
+    assumption, the scenario and the fix."""
+    from ..scenario.uncertain import get_path
+
+    errors = []
+    ends = [("low end", 0.0), ("high end", 1.0), ("neutral value", None)]
+    for name, data in zip(names, datas):
+        for d in dims:
+            for path, spec in d.paths.get(name, []):
+                try:
+                    v = get_path(data, path)
+                except (KeyError, IndexError, ValueError, TypeError):
+                    continue
+                if isinstance(v, int) and not isinstance(v, bool) and not spec.integer:
+                    errors.append(f"{d.source or 'uncertain fields'}: {d.name}: {path} takes "
+                                  f"whole numbers in {name}: add `integer: true`")
+        for what, u in ends:
+            trial = copy.deepcopy(data)
+            where = {}
+            for d in dims:
+                for path, spec in d.paths.get(name, []):
+                    if u is None:
+                        if d.neutral is None:
+                            continue
+                        v = int(round(d.neutral)) if spec.integer else d.neutral
+                    else:
+                        v = spec.support()[int(u)]
+                        v = int(v) if spec.integer else v
+                    set_path(trial, path, v)
+                    where[path] = (d, v)
+            if not where:
+                continue
+            try:
+                validate_mapping(trial, name)
+            except ScenarioError as exc:
+                for e in exc.errors:
+                    loc, _, msg = e.partition(": ")[2].partition(": ")
+                    hit = where.get(loc)
+                    if hit:
+                        d, v = hit
+                        errors.append(f"{d.source or 'uncertain fields'}: {d.name}: its {what} "
+                                      f"{v:g} is not allowed in {name} ({loc}: {msg}): narrow "
+                                      f"the range" + (" or add `integer: true`" if "integer"
+                                                      in msg else ""))
+                    else:
+                        errors.append(f"{name} with every assumption at its {what}: {e}")
+    return list(dict.fromkeys(errors))
 
 
 def lhs(n_dims: int, n: int, seed: int) -> np.ndarray:

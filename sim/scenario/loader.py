@@ -212,12 +212,35 @@ def _uncertain_hint(lines: list[str], specs: dict, path: str) -> list[str]:
     return out
 
 
+def _whole_number_paths(data: dict, specs: dict) -> list[str]:
+    """Uncertain paths without `integer: true` whose field takes whole numbers: the point value
+    validated as an int (a float field keeps 10.0 a float)."""
+    trial = copy.deepcopy(data)
+    for p, spec in specs.items():
+        if not spec.integer:
+            set_path(trial, p, 0.5)
+    out = []
+    try:
+        Scenario.model_validate(trial)
+    except ValidationError as exc:
+        locs = {".".join(str(x) for x in e["loc"]) for e in exc.errors()
+                if e["type"].startswith("int_")}
+        out = [p for p in specs if p in locs]
+    return out
+
+
 def _check_support(data: dict, specs: dict) -> list[str]:
     """Every uncertain field must be valid over its distribution's whole support: validate the
     scenario with every uncertain field at the low end, then at the high end."""
     from ..policies import validate_policies
 
     errors: list[str] = []
+    whole = _whole_number_paths(data, specs)
+    for p in whole:
+        errors.append(f"{p}: uncertain {specs[p].describe()}: a whole-number field: add "
+                      f"`integer: true` so draws are rounded")
+    if whole:
+        return errors
     for end, i in (("low", 0), ("high", 1)):
         trial = copy.deepcopy(data)
         values = {}
