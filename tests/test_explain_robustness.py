@@ -151,6 +151,20 @@ def test_explain_contributions_add_up_and_match_compare(tmp_path):
         explain(a, b, tmp_path / "ex", replications=3, backend="serial", resume=True)
 
 
+def test_explain_by_sampled_orders_still_adds_up(tmp_path):
+    a, b = pair(tmp_path)
+    res = explain(a, b, tmp_path / "perm", replications=1, backend="serial", permutations=2)
+    assert res.method == "permutation" and res.interactions.empty
+    man = json.loads((tmp_path / "perm" / "manifest.json").read_text())
+    assert len(man["orders"]) == 2 and man["orders"][1] == man["orders"][0][::-1]
+    att = res.attribution
+    for m, g in att.groupby("metric"):
+        total = g.loc[g["factor"] == "total", "contribution"].iloc[0]
+        assert math.isclose(g.loc[g["factor"] != "total", "contribution"].sum(), total,
+                            rel_tol=1e-9, abs_tol=1e-9), m
+    assert not (tmp_path / "perm" / "interactions.csv").exists()
+
+
 def test_explain_resumes_after_sigkill_without_losing_or_doubling_runs(tmp_path):
     a, b = pair(tmp_path)
     full = explain(a, b, tmp_path / "full", replications=3, backend="serial")
@@ -263,6 +277,13 @@ def test_integer_fields_need_integer_draws():
 def test_shipped_ranges_file_loads_and_applies_to_the_reform_pair():
     ranges = load_ranges(ROOT / "scenarios" / "assumptions" / "ranges.yaml")
     assert all(why for _, why, _ in ranges.values())
+    doc = (ROOT / "docs" / "input-data.md").read_text(encoding="utf-8")
+    for pattern, (spec, _, _n) in ranges.items():     # the docs' summary table is current
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{pattern}` |")),
+                   None)
+        assert row is not None, f"docs/input-data.md lacks {pattern}"
+        assert f"| {spec.point:g} |" in row and all(f"{v:g}" in row
+                                                    for v in spec.params.values())
     a = scenario_to_dict(load_scenario(ROOT / "scenarios" / "baohe_before.yaml"))
     b = scenario_to_dict(load_scenario(ROOT / "scenarios" / "baohe_after.yaml"))
     pat = "assessment.policies[closure_speed].params.p_resolve_delta"
