@@ -79,6 +79,7 @@ from ..scenario.loader import (
 )
 from .backends import Backend, RunTask, make_backend
 from .seeds import replication_seeds
+from .spec import RESERVED
 from .stats import numeric_metrics, t_interval
 from .store import LEDGER, Ledger, write_csv
 
@@ -143,6 +144,9 @@ def parse_factor_specs(specs: list[str]) -> list[tuple[str, list[list[str]]]]:
                                  f"'staffing=departments.*.staff'"])
             if name in seen:
                 raise UserError([f"--factors {spec}: factor {name!r} is named twice"])
+            if name in RESERVED or name == "coalition":
+                raise UserError([f"--factors {spec}: {name!r} is a column of runs.csv: "
+                                 f"choose another factor name"])
             seen.add(name)
             out.append((name, [p.split(".") for p in paths]))
     return out

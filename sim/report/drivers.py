@@ -238,6 +238,10 @@ def _robustness(path: Path, rob: pd.DataFrame, lang: str, s: dict, first) -> lis
                    f"</tbody></table>")
     hinge = []
     disc = _read(path / "scenario_discovery.csv")
+    need = {"metric", "scenario", "reference", "draws", "better_draws", "losing_draws", "box"}
+    if disc is not None and len(disc) and not need <= set(disc.columns):
+        hinge += [f"<li>{_e(t)}</li>" for t in disc.get("sentence", [])]   # older file
+        disc = None
     if disc is not None and len(disc):
         from ..experiments.robustness import discovery_sentence
 
