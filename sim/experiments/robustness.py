@@ -106,6 +106,13 @@ class Assumption:
     neutral: float | None = None
     source: str = ""                                    # "scenario NAME" or the ranges file
     paths: dict[str, list[tuple[str, Uncertain]]] = field(default_factory=dict)
+    scale: bool = False           # the draw multiplies the value at each path
+
+    def value_at(self, spec: Uncertain, base, x: float):
+        """The field's value for draw (or neutral) value `x`: `x` itself, or `base * x`."""
+        if self.scale:
+            x = float(base) * x
+        return int(round(x)) if spec.integer else x
 
 
 _SEG = re.compile(r"^([^\[\]]+)(?:\[([^\[\]]+)\])?$")
@@ -157,6 +164,15 @@ def resolve(data: dict, pattern: str) -> list[str]:
     return out
 
 
+def _get_or_none(data, path):
+    from ..scenario.uncertain import get_path
+
+    try:
+        return get_path(data, path)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
 def load_ranges(path: str | Path) -> dict[str, tuple[Uncertain, str, float | None]]:
     """{pattern: (distribution, why, neutral)} of a ranges file; every error listed."""
     p = Path(path)
@@ -191,6 +207,10 @@ def load_ranges(path: str | Path) -> dict[str, tuple[Uncertain, str, float | Non
                                     or not isinstance(neutral, (int, float))):
             errors.append(f"{where}: neutral must be a number, got {neutral!r}")
             neutral = None
+        scale = entry.get("scale", False)
+        if not isinstance(scale, bool):
+            errors.append(f"{where}: scale must be true or false, got {scale!r}")
+        spec.extra["scale"] = bool(scale)
         out[str(key)] = (spec, why, None if neutral is None else float(neutral))
     if errors:
         raise UserError(errors)
@@ -209,9 +229,12 @@ def assumptions_for(loaded: list[tuple[str, dict, dict]], ranges: dict | None,
             a = dims.setdefault(p, Assumption(p, spec, source=f"scenario {name}"))
             a.paths.setdefault(name, []).append((p, spec))
     for pattern, (spec, why, neutral) in (ranges or {}).items():
-        a = Assumption(pattern, spec, why, neutral, ranges_source)
+        a = Assumption(pattern, spec, why, neutral, ranges_source,
+                       scale=bool(spec.extra.get("scale")))
         for name, data, _ in loaded:
             hits = [c for c in resolve(data, pattern) if c not in own[name]]
+            if a.scale:     # a multiplier needs a number to multiply
+                hits = [c for c in hits if isinstance(_get_or_none(data, c), (int, float))]
             if hits:
                 a.paths[name] = [(c, spec) for c in hits]
         if a.paths:
@@ -311,7 +334,8 @@ def check_support(names, datas, dims) -> list[str]:
                     v = get_path(data, path)
                 except (KeyError, IndexError, ValueError, TypeError):
                     continue
-                if isinstance(v, int) and not isinstance(v, bool) and not spec.integer:
+                if isinstance(v, int) and not isinstance(v, bool) and not spec.integer \
+                        and not d.scale:
                     errors.append(f"{d.source or 'uncertain fields'}: {d.name}: {path} takes "
                                   f"whole numbers in {name}: add `integer: true`")
         for what, u in ends:
@@ -322,10 +346,10 @@ def check_support(names, datas, dims) -> list[str]:
                     if u is None:
                         if d.neutral is None:
                             continue
-                        v = int(round(d.neutral)) if spec.integer else d.neutral
+                        x = d.neutral
                     else:
-                        v = spec.support()[int(u)]
-                        v = int(v) if spec.integer else v
+                        x = spec.support()[int(u)]
+                    v = d.value_at(spec, _get_or_none(data, path), x)
                     set_path(trial, path, v)
                     where[path] = (d, v)
             if not where:
@@ -388,18 +412,18 @@ def robustness(scenarios: list, draws: int, replications: int = 1, out: str | Pa
         for j, d in enumerate(dims):
             for path, spec in d.paths.get(names[s], []):
                 if point < draws:
-                    v = spec.value(U[point, j])
+                    x = float(spec.ppf(U[point, j]))
                 elif d.neutral is not None:
-                    v = int(round(d.neutral)) if spec.integer else d.neutral
+                    x = d.neutral
                 else:
                     continue
-                set_path(data, path, v)
+                set_path(data, path, d.value_at(spec, _get_or_none(datas[s], path), x))
         return data
 
     out = Path(out)
     udir = out / "uncertainty"
     key = {"scenarios": [json.dumps(d, sort_keys=True, default=str) for d in datas],
-           "dims": [[d.name, d.spec.describe(), d.neutral,
+           "dims": [[d.name, d.spec.describe(), d.neutral, d.scale,
                      {k: [p for p, _ in v] for k, v in d.paths.items()}] for d in dims],
            "draws": draws, "R": R, "seeds": seeds, "cogov": __version__}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
@@ -462,7 +486,8 @@ def robustness(scenarios: list, draws: int, replications: int = 1, out: str | Pa
     finally:
         ledger.close()
     write_csv(runs.drop(columns=["traceback"], errors="ignore"), udir / "runs.csv")
-    write_csv(pd.DataFrame([{"assumption": d.name, "distribution": d.spec.describe(),
+    write_csv(pd.DataFrame([{"assumption": d.name, "distribution": d.spec.describe()
+                             + (" (multiplier)" if d.scale else ""),
                              "neutral": d.neutral, "applies_to": ", ".join(d.paths),
                              "paths": "; ".join(sorted({p for v in d.paths.values()
                                                         for p, _ in v})),

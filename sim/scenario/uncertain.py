@@ -43,7 +43,7 @@ FAMILIES = {
 }
 COMMON = {"uncertain", "point", "integer"}
 # keys a ranges file may add to an entry (see sim/experiments/robustness.py)
-RANGE_KEYS = {"why", "neutral", "source"}
+RANGE_KEYS = {"why", "neutral", "source", "scale"}
 TAIL = 0.001   # support ends of unbounded families, as quantiles
 
 
