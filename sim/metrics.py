@@ -96,8 +96,10 @@ METRIC_DEFS: dict[str, MetricDef] = dict([
     _m("handbacks", "handbacks to the grid", "回流网格次数", "cases", "", "workload"),
     _m("grid_followups", "grid follow-up visits", "网格回访次数", "visits", "", "workload"),
     _m("grid_hours", "grid worker hours", "网格员工时", "staff_hours", "", "workload"),
-    _m("staff_hours", "department staff hours worked", "部门工时", "staff_hours", "lower",
-       "workload"),
+    _m("staff_hours_total", "department staff hours worked", "部门总工时", "staff_hours",
+       "", "workload"),
+    _m("citizen_repeat_complaint_rate", "share of citizen complaints that are repeats (any "
+       "time)", "群众投诉中重复投诉占比（不限时间窗）", "share", "lower", "quality"),
     _m("cases_opened_total", "cases opened (incl. warm-up)", "立案数（含预热期）", "cases", "",
        "internal", True),
     _m("cases_closed_total", "cases closed (incl. warm-up)", "结案数（含预热期）", "cases", "",

@@ -71,6 +71,9 @@ def build_district(spec: District) -> DistrictLayout:
         w = rng.lognormal(-sigma2 / 2, np.sqrt(sigma2), size=n)
     else:
         w = np.ones(n)
+    if gen.street_weights:   # uneven streets: each street's grids scaled by its weight
+        sw = np.repeat(np.asarray(gen.street_weights, float), gen.grids_per_street)
+        w = w * sw / sw.mean()
     raw = w / w.sum() * gen.population
     pops = np.floor(raw).astype(np.int64)
     # largest remainders so the total is exact
