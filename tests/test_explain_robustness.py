@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -278,6 +279,7 @@ def test_shipped_ranges_file_loads_and_applies_to_the_reform_pair():
     ranges = load_ranges(ROOT / "scenarios" / "assumptions" / "ranges.yaml")
     assert all(why for _, why, _ in ranges.values())
     doc = (ROOT / "docs" / "input-data.md").read_text(encoding="utf-8")
+    doc = doc[doc.index("## Ranges of the assumed values"):]
     for pattern, (spec, _, _n) in ranges.items():     # the docs' summary table is current
         row = next((line for line in doc.splitlines() if line.startswith(f"| `{pattern}` |")),
                    None)
@@ -286,17 +288,30 @@ def test_shipped_ranges_file_loads_and_applies_to_the_reform_pair():
                                                     for v in spec.params.values())
     a = scenario_to_dict(load_scenario(ROOT / "scenarios" / "baohe_before.yaml"))
     b = scenario_to_dict(load_scenario(ROOT / "scenarios" / "baohe_after.yaml"))
-    pat = "assessment.policies[closure_speed].params.p_resolve_delta"
-    assert resolve(a, pat) == ["assessment.policies.0.params.p_resolve_delta"]
+    pat = "assessment.policies[closure_speed].params.handling"
+    assert resolve(a, pat) == ["assessment.policies.0.params.handling"]
     assert resolve(b, pat) == []
+    assert resolve(a, "agents.department.params.max_speed_cut") == \
+        ["agents.department.params.max_speed_cut"]
+    assert resolve(b, "routing[sectoral].params.hotline_accuracy") == []
+    assert len(resolve(a, "catalogue.*.p_grid_settle")) == len(a["catalogue"])
     assert resolve(a, "routing[sectoral].params.grid_forward_delay_hours") == \
         ["routing.params.grid_forward_delay_hours"]
     assert resolve(a, "main_co.p_resolve_solo_factor") == ["main_co.p_resolve_solo_factor"]
-    for pattern, (spec, _, neutral) in ranges.items():
+    for pattern, (spec, _, _neutral) in ranges.items():
         lo, hi = spec.support()
         assert lo <= spec.point <= hi, pattern
-        if neutral is not None:
-            assert lo <= neutral <= hi, pattern
+
+
+def test_every_assumed_effect_has_a_range_with_the_same_neutral_value():
+    from sim.assumptions import ASSUMED_EFFECTS
+
+    ranges = load_ranges(ROOT / "scenarios" / "assumptions" / "ranges.yaml")
+    plain = {re.sub(r"\[[^\]]*\]", "", k): v for k, v in ranges.items()}
+    for e in ASSUMED_EFFECTS:
+        assert e.path in plain, f"ranges.yaml has no range for {e.path}"
+        spec, _, neutral = plain[e.path]
+        assert neutral == pytest.approx(float(e.neutral)), e.path
 
 
 def test_bad_ranges_file_lists_every_error(tmp_path):
@@ -372,7 +387,6 @@ def test_compare_uncertainty_writes_robustness_and_the_brief_explains(tmp_path):
     from sim.report.brief import build_brief
     page = build_brief(out, tmp_path / "brief.html").read_text()
     assert "What drives this result" in page
-    import re
     tags = re.findall(r'data-source="(robustness|attribution)" data-scenario="([^"]*)" '
                       r'data-metric="([^"]*)" data-field="([^"]*)" data-value="([^"]*)"', page)
     assert {t[0] for t in tags} == {"robustness", "attribution"}
