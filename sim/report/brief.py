@@ -550,12 +550,13 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                 question: str | None = None, objective: str | None = None,
                 title: str | None = None, argv: list[str] | None = None,
                 extra_sections: list[tuple[str, str]] | None = None,
-                force: bool = False) -> Path:
+                force: bool = False, explain_dir: str | Path | None = None) -> Path:
     """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`.
 
     `extra_sections`: (heading, HTML) pairs placed after the findings (`cogov recommend`
-    adds what it changed and how it searched). Both are written safely (`sim.outdir`): an
-    existing brief is replaced only with `force`."""
+    adds what it changed and how it searched). `explain_dir`: a `cogov explain` output for the
+    "What drives this result" section (default: RESULTS_DIR or RESULTS_DIR/explain). Both are
+    written safely (`sim.outdir`): an existing brief is replaced only with `force`."""
     if lang not in S:
         raise UserError(f"--lang {lang}: use one of {', '.join(S)}")
     out = Path(out) if str(out).strip() else out
@@ -657,6 +658,9 @@ def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, object
     body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
     for heading, section in extra_sections or []:
         body.append(f"<h2>{_e(heading)}</h2>{section}")
+    from .drivers import section as drivers_section  # explain / --uncertainty results
+    body.append(drivers_section(res, lang, fig_dir, explain_dir, first,
+                                lambda f: F.save(f, fig_dir)))
     if fmt is not None:
         body.append(f"<h2>{_e(s['metrics'])}</h2>")
         body.append(_metrics_table(res, lang, fmt, headline, lab.scen))

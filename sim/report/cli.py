@@ -13,10 +13,10 @@ def cmd_brief(args) -> int:
 
     argv = ["cogov", "brief", args.results, "--out", args.out, "--lang", args.lang,
             *_opt("--question", args.question), *_opt("--objective", args.objective),
-            *_opt("--title", args.title)]
+            *_opt("--title", args.title), *_opt("--explain", args.explain)]
     out = build_brief(args.results, args.out, lang=args.lang, question=args.question,
                       objective=args.objective, title=args.title, argv=argv,
-                      force=args.force)
+                      force=args.force, explain_dir=args.explain)
     print(f"brief: {out} (figures as PNG and PDF in {out.parent / (out.stem + '_figures')})")
     return 0
 
@@ -100,6 +100,9 @@ def register(sub) -> None:
                                                     "(default: generated from the scenarios)")
     p.add_argument("--objective", default=None, help="metric to lead the findings with")
     p.add_argument("--title", default=None, help="title of the page")
+    p.add_argument("--explain", default=None, metavar="DIR",
+                   help="a `cogov explain` output for the section \"What drives this result\" "
+                        "(default: RESULTS/attribution.csv or RESULTS/explain/)")
     p.set_defaults(func=cmd_brief)
 
     rp = sub.add_parser("routing", help="the live routing table as a file: import, export")

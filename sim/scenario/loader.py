@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from ..errors import UserError
 from ..yamlsafe import load_text, read_file
 from .schema import Scenario
+from .uncertain import extract as extract_uncertain
+from .uncertain import restore as restore_uncertain
+from .uncertain import set_path
 
 
 class ScenarioError(UserError):
@@ -214,14 +217,26 @@ def _format_validation(path: str, exc: ValidationError) -> list[str]:
 
 
 def validate_mapping(data: dict, path: str = "<scenario>") -> Scenario:
-    """Validate a merged mapping into a `Scenario`, or raise `ScenarioError` with every error."""
+    """Validate a merged mapping into a `Scenario`, or raise `ScenarioError` with every error.
+
+    Uncertain fields (`{uncertain: FAMILY, ...}`, see `sim/scenario/uncertain.py`) are replaced
+    by their point values before validation and kept on the scenario (`uncertain_fields`)."""
+    specs: dict = {}
+    if _has_uncertain(data):
+        data = copy.deepcopy(data)
+        specs, errors = extract_uncertain(data)
+        if errors:
+            raise ScenarioError([f"{path}: {e}" for e in errors])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format_validation(path, exc)) from None
+        raise ScenarioError(_uncertain_hint(_format_validation(path, exc), specs, path)) \
+            from None
     from ..policies import validate_policies  # late: policies import the schema
 
     errors = validate_policies(scenario)
+    if specs and not errors:
+        errors = _check_support(data, specs)
     from ..world.district import street_names as _street_names
 
     street_names = set(_street_names(scenario.district))
@@ -231,7 +246,85 @@ def validate_mapping(data: dict, path: str = "<scenario>") -> Scenario:
                 errors.append(f"campaigns.{i}.streets: unknown street {s!r}")
     if errors:
         raise ScenarioError([f"{path}: {e}" for e in errors])
+    if specs:
+        object.__setattr__(scenario, "__pydantic_private__",
+                           {**(scenario.__pydantic_private__ or {}), "_uncertain": specs})
     return scenario
+
+
+def _has_uncertain(node) -> bool:
+    if isinstance(node, dict):
+        return "uncertain" in node or any(_has_uncertain(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_uncertain(v) for v in node)
+    return False
+
+
+def _uncertain_hint(lines: list[str], specs: dict, path: str) -> list[str]:
+    """Say which point value of an uncertain field the schema refused."""
+    out = []
+    for line in lines:
+        loc = line[len(path) + 2:].partition(": ")[0]
+        spec = specs.get(loc)
+        if spec is not None:
+            hint = " (add `integer: true` for a whole-number field)" if "integer" in line \
+                and not spec.integer else ""
+            line = f"{line} [the point value of uncertain {spec.describe()}]{hint}"
+        out.append(line)
+    return out
+
+
+def _whole_number_paths(data: dict, specs: dict) -> list[str]:
+    """Uncertain paths without `integer: true` whose field takes whole numbers: the point value
+    validated as an int (a float field keeps 10.0 a float)."""
+    trial = copy.deepcopy(data)
+    for p, spec in specs.items():
+        if not spec.integer:
+            set_path(trial, p, 0.5)
+    out = []
+    try:
+        Scenario.model_validate(trial)
+    except ValidationError as exc:
+        locs = {".".join(str(x) for x in e["loc"]) for e in exc.errors()
+                if e["type"].startswith("int_")}
+        out = [p for p in specs if p in locs]
+    return out
+
+
+def _check_support(data: dict, specs: dict) -> list[str]:
+    """Every uncertain field must be valid over its distribution's whole support: validate the
+    scenario with every uncertain field at the low end, then at the high end."""
+    from ..policies import validate_policies
+
+    errors: list[str] = []
+    whole = _whole_number_paths(data, specs)
+    for p in whole:
+        errors.append(f"{p}: uncertain {specs[p].describe()}: a whole-number field: add "
+                      f"`integer: true` so draws are rounded")
+    if whole:
+        return errors
+    for end, i in (("low", 0), ("high", 1)):
+        trial = copy.deepcopy(data)
+        values = {}
+        for p, spec in specs.items():
+            v = spec.support()[i]
+            values[p] = int(v) if spec.integer else v
+            set_path(trial, p, values[p])
+        try:
+            found = validate_policies(Scenario.model_validate(trial))
+        except ValidationError as exc:
+            found = [line.partition(": ")[2] for line in _format_validation("x", exc)]
+        for e in found:
+            loc, _, msg = e.partition(": ")
+            spec = specs.get(loc)
+            if spec is not None:
+                errors.append(f"{loc}: uncertain {spec.describe()}: its {end} end "
+                              f"{values[loc]:g} is not allowed ({msg}): narrow the range "
+                              f"(or truncate with low/high)")
+            else:
+                errors.append(f"{loc}: with every uncertain field at the {end} end of its "
+                              f"range: {msg}")
+    return list(dict.fromkeys(errors))
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
@@ -244,14 +337,24 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     return validate_mapping(data, str(path))
 
 
-def scenario_to_dict(scenario: Scenario) -> dict:
-    """The whole scenario, defaults included, as plain YAML-able data."""
-    return scenario.model_dump(mode="json")
+def uncertain_fields(scenario: Scenario) -> dict:
+    """{dotted path: `Uncertain`} of the scenario's uncertain fields (empty when none)."""
+    return dict((scenario.__pydantic_private__ or {}).get("_uncertain") or {})
+
+
+def scenario_to_dict(scenario: Scenario, uncertain: bool = False) -> dict:
+    """The whole scenario, defaults included, as plain YAML-able data. With `uncertain`, the
+    uncertain fields appear as their distributions (as in scenario.resolved.yaml), else as
+    their point values."""
+    data = scenario.model_dump(mode="json")
+    specs = uncertain_fields(scenario) if uncertain else {}
+    return restore_uncertain(data, specs) if specs else data
 
 
 def scenario_sha256(scenario: Scenario) -> str:
-    """A stable hash of the resolved scenario (seed included)."""
-    blob = json.dumps(scenario_to_dict(scenario), sort_keys=True, ensure_ascii=False)
+    """A stable hash of the resolved scenario (seed and distributions included)."""
+    blob = json.dumps(scenario_to_dict(scenario, uncertain=True), sort_keys=True,
+                      ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
