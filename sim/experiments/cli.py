@@ -111,7 +111,7 @@ def cmd_explain(args) -> int:
                       backend=args.backend, workers=args.workers, scheduler=args.scheduler,
                       overrides=args.overrides, factor_specs=args.factors,
                       permutations=args.permutations, resume=args.resume, quiet=args.quiet,
-                      command=["cogov", *sys.argv[1:]])
+                      command=["cogov", *sys.argv[1:]], force=args.force)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished run is in {args.out}/ledger.sqlite; continue "
               f"with the same command and --resume", file=sys.stderr)
@@ -192,8 +192,10 @@ def register(sub) -> None:
     p.add_argument("b", metavar="B", help="the scenario to explain (e.g. after the reform)")
     p.add_argument("--replications", "-r", type=_positive, default=3,
                    help="runs per combination (default 3; 2 or more for CIs)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--seed", type=int, default=None, help="root seed (default: A's run.seed)")
+    add_out_args(p, "output folder (new or empty; --resume continues an explain run there; "
+                    "--force starts it again)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="root seed (default: A's run.seed), a whole number >= 0")
     p.add_argument("--factors", action="append", default=[], metavar="NAME=PATH[,PATH...]",
                    help="group settings into a factor by dotted paths (`*` matches any key), "
                         "e.g. 'staffing=departments.*.staff' (repeatable; the rest keep the "

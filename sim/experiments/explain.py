@@ -367,7 +367,7 @@ def explain(a_path, b_path, out, replications: int = 3, seed: int | None = None,
             backend: str | Backend = "process", workers: int | None = None,
             scheduler: str | None = None, overrides=(), factor_specs=(),
             permutations: int | None = None, resume: bool = False, quiet: bool = True,
-            command: list[str] | None = None) -> ExplainResult:
+            command: list[str] | None = None, force: bool = False) -> ExplainResult:
     """Attribute B - A to the factors that differ (see the module doc); returns DataFrames and
     writes `out`."""
     if replications < 1:
@@ -378,7 +378,10 @@ def explain(a_path, b_path, out, replications: int = 3, seed: int | None = None,
     A, B, a, b, factors, notes, method, orders, masks, scenarios, root = plan(
         a_path, b_path, overrides, factor_specs, permutations, seed)
     k = len(factors)
-    out = Path(out)
+    from ..outdir import OutputDir
+    target = OutputDir(out, force=force and not resume, command="explain", in_place=True,
+                       inputs=[a_path, b_path])      # checks the name at once
+    out = target.final
     R = replications
     seeds = replication_seeds(root, R)
     names = [f.name for f in factors]
@@ -387,11 +390,13 @@ def explain(a_path, b_path, out, replications: int = 3, seed: int | None = None,
            "method": method, "orders": orders, "cogov": __version__}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     ledger_path = out / LEDGER
-    if ledger_path.exists() and not resume:
-        raise UserError([f"{out}: already holds an explain run ({ledger_path}): add --resume "
-                         f"to continue it, or choose another --out"])
+    if ledger_path.exists() and not resume and not force:
+        raise UserError([f"--out {out}: already holds an explain run ({ledger_path}): add "
+                         f"--resume to continue it, --force to start again, or choose another "
+                         f"--out"])
+    target.resume = resume and ledger_path.exists()
     be = backend if isinstance(backend, Backend) else make_backend(backend, workers, scheduler)
-    out.mkdir(parents=True, exist_ok=True)
+    target.__enter__()    # checked, locked; written in place so that --resume can continue
     ledger = Ledger(ledger_path, ["coalition", *names])
     try:
         meta = ledger.get_meta()
@@ -441,12 +446,15 @@ def explain(a_path, b_path, out, replications: int = 3, seed: int | None = None,
         runs = ledger.read()
     finally:
         ledger.close()
+        if sys.exc_info()[0] is not None:
+            target.__exit__(*sys.exc_info())
     write_csv(runs.drop(columns=["traceback"], errors="ignore"), out / "runs.csv")
     write_csv(_factor_table(factors, a, b), out / "factors.csv")
     res = ExplainResult(out, factors, pd.DataFrame(), pd.DataFrame(), runs, total, method,
                         (A.name, B.name), notes)
     if len(runs) < total:
         res.notes.append(f"{total - len(runs)} runs missing: continue with --resume")
+        target.__exit__(None, None, None)
         return res
     attribution, interactions, more = attribute(runs, factors, masks, R, method, orders)
     res.attribution, res.interactions, res.notes = attribution, interactions, notes + more
@@ -457,6 +465,7 @@ def explain(a_path, b_path, out, replications: int = 3, seed: int | None = None,
     for m in headline_metrics(attribution):
         res.figures.append(save(waterfall_figure(attribution, runs, m, (A.name, B.name)),
                                     out / "figures" / f"waterfall_{m}")[0])
+    target.__exit__(None, None, None)
     return res
 
 

@@ -569,13 +569,13 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
         _check_objective(res, objective)
     with target as tmp:
         page = _page(res, Path(out), fig_dir, target.companion(0), lang, question, objective,
-                     title, argv, extra_sections)
+                     title, argv, extra_sections, explain_dir)
         tmp.write_text(page, encoding="utf-8")
     return Path(out)
 
 
 def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objective, title,
-          argv, extra_sections) -> str:
+          argv, extra_sections, explain_dir=None) -> str:
     """The brief's HTML; figures are saved into `fig_write` (renamed to `fig_dir` after)."""
     s = S[lang]
     zh = lang == "zh"
@@ -660,7 +660,7 @@ def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, object
         body.append(f"<h2>{_e(heading)}</h2>{section}")
     from .drivers import section as drivers_section  # explain / --uncertainty results
     body.append(drivers_section(res, lang, fig_dir, explain_dir, first,
-                                lambda f: F.save(f, fig_dir)))
+                                lambda f: F.save(f, fig_write)))
     if fmt is not None:
         body.append(f"<h2>{_e(s['metrics'])}</h2>")
         body.append(_metrics_table(res, lang, fmt, headline, lab.scen))
