@@ -7,8 +7,9 @@ This is the single source of truth for "better" (lower / higher / neither). `cog
 Directions follow what a planner wants, not what moves with load:
 - throughput (cases closed per day) is *neither*: it falls when fewer repeat complaints
   arise, so a lower figure can mean a better system; read it with the repeat rate;
-- counts that are activity (complaints, cases opened, handbacks, visits, staff hours) are
-  *neither* unless stated;
+- counts that are activity (complaints, cases opened, handbacks, visits) are *neither* unless
+  stated; the departments' total staff hours are a cost (*lower*: the same outcomes for fewer
+  hours are better), per-department hours and utilisation are *neither*;
 - rates of failure (repeat, dissatisfaction, escalation) and delays are *lower*.
 """
 
@@ -97,7 +98,7 @@ METRIC_DEFS: dict[str, MetricDef] = dict([
     _m("grid_followups", "grid follow-up visits", "网格回访次数", "visits", "", "workload"),
     _m("grid_hours", "grid worker hours", "网格员工时", "staff_hours", "", "workload"),
     _m("staff_hours_total", "department staff hours worked", "部门总工时", "staff_hours",
-       "", "workload"),
+       "lower", "workload"),
     _m("citizen_repeat_complaint_rate", "share of citizen complaints that are repeats (any "
        "time)", "群众投诉中重复投诉占比（不限时间窗）", "share", "lower", "quality"),
     _m("headcount", "department headcount (staff x street teams + district pools)",

@@ -191,7 +191,8 @@ def work(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("fuzz")
     (root / "mmc.yaml").write_text(MMC_TEXT, encoding="utf-8")
     assert main(["run", str(root / "mmc.yaml"), "--out", str(root / "log"), "--quiet",
-                 "--set", "run.horizon_days=3", "--set", "run.warmup_days=1"]) == 0
+                 "--format", "csv", "--set", "run.horizon_days=3",
+                 "--set", "run.warmup_days=1"]) == 0
     assert main(["routing", "export", str(BASELINE), "--out", str(root / "table.csv")]) == 0
     return root
 
