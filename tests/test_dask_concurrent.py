@@ -6,7 +6,8 @@ second sweep overwrote the first's data and both printed "all runs ok" with wron
 
 from __future__ import annotations
 
-import threading
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -56,7 +57,6 @@ def _runs(out) -> pd.DataFrame:
 
 
 def test_two_sweeps_at_once_on_one_cluster(tmp_path):
-    from sim.experiments.backends import DaskBackend
     from sim.experiments.sweep import sweep
 
     (tmp_path / "mmc.yaml").write_text(MMC, encoding="utf-8")
@@ -69,30 +69,23 @@ def test_two_sweeps_at_once_on_one_cluster(tmp_path):
     # the two experiments really differ: a mix-up could not go unnoticed
     assert not ref["a"]["complaints"].equals(ref["b"]["complaints"])
 
+    # two `cogov sweep` processes started together against one scheduler, as in the issue
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
     try:
-        results: dict = {}
-        errors: list = []
-        go = threading.Barrier(2)
-
-        def one(k):
-            try:
-                go.wait()
-                be = DaskBackend(cluster.scheduler_address, max_in_flight=2)
-                results[k] = sweep(paths[k], tmp_path / f"dask_{k}", backend=be)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append((k, exc))
-
-        threads = [threading.Thread(target=one, args=(k,)) for k in paths]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=600)
-        assert not errors, errors
-        for k in paths:
-            assert results[k].count("ok") == 6, results[k].runs
+        procs = {k: subprocess.Popen(
+            [sys.executable, "-m", "sim", "sweep", str(p), "--out", str(tmp_path / f"dask_{k}"),
+             "--backend", "dask", "--scheduler", cluster.scheduler_address, "--quiet"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL) for k, p in paths.items()}
+        for k, proc in procs.items():
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err[-3000:]
+            assert "6 of 6 runs ok" in out, out
             got = _runs(tmp_path / f"dask_{k}")
             pd.testing.assert_frame_equal(got, ref[k], check_dtype=False)
     finally:
+        for proc in procs.values() if "procs" in locals() else []:
+            if proc.poll() is None:
+                proc.kill()
         cluster.close()

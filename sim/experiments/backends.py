@@ -286,26 +286,14 @@ class DaskBackend(Backend):
                     ac.add(fut)
 
             fill()
-            no_workers_since = None
-            while inflight:
-                batch = ac.next_batch(block=False) if not ac.is_empty() else []
-                if not batch:
-                    if not client.nthreads():
-                        no_workers_since = no_workers_since or time.monotonic()
-                        if time.monotonic() - no_workers_since > self.no_worker_timeout:
-                            raise self._all_lost(len(inflight))
-                    else:
-                        no_workers_since = None
-                    time.sleep(0.05)
-                    continue
-                for fut in batch:
-                    t = inflight.pop(fut.key)
-                    try:
-                        res = fut.result()
-                    except Exception as exc:  # KilledWorker, lost connection
-                        res = lost(t, exc)
-                    fut.release()
-                    yield t, res
+            for fut in ac:
+                t = inflight.pop(fut.key)
+                try:
+                    res = fut.result()
+                except Exception as exc:  # KilledWorker, lost connection
+                    res = lost(t, exc)
+                fut.release()
+                yield t, res
                 fill()
         finally:
             try:
