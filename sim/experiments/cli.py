@@ -103,8 +103,28 @@ def cmd_compare(args) -> int:
     return 1 if res.failed else 0
 
 
+def _guard_explain(args) -> None:
+    """Both scenarios load, and the larger run fits the machine (the resource estimate)."""
+    from ..errors import UserError
+    from ..resources import guard
+    from ..scenario.loader import load_scenario
+
+    scenarios, errors = [], []
+    for path in (args.a, args.b):
+        try:
+            scenarios.append(load_scenario(path, args.overrides))
+        except UserError as exc:
+            errors += exc.errors
+    if errors:
+        raise UserError(errors)
+    guard(scenarios, args, "explain", parallel=args.workers or 1,
+          runs=2 * args.replications, quiet=args.quiet)
+
+
 def cmd_explain(args) -> int:
     from .explain import explain, report
+
+    _guard_explain(args)
 
     try:
         res = explain(args.a, args.b, args.out, replications=args.replications, seed=args.seed,
@@ -214,6 +234,7 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the explain run in --out: run only what is missing")
     p.add_argument("--quiet", action="store_true", help="no progress bar or start line")
+    add_resource_args(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(

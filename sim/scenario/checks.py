@@ -58,9 +58,9 @@ def duty_per_staff(scenario: Scenario, code: str, n_streets: int | None = None) 
     """Staff on duty on average per unit of `departments.<code>.staff` (all its units)."""
     d = scenario.departments[code]
     if d.level == "street" and n_streets is None:
-        from ..world.district import build_district
+        from ..world.district import district_size
 
-        n_streets = len(build_district(scenario.district).streets)
+        n_streets = district_size(scenario.district)[0]   # without building the district
     units = n_streets if d.level == "street" else 1
     sh = d.shift
     return units * (sh.end_hour - sh.start_hour) / 24.0 * len(set(sh.days)) / 7.0
