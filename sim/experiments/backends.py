@@ -222,6 +222,7 @@ class DaskBackend(Backend):
     #: how long to wait for a scheduler, and for a worker when every worker is gone (seconds)
     connect_timeout = "20s"
     no_worker_timeout = 60.0
+    poll_seconds = 5.0     # how often a sweep with nothing finishing checks for workers
 
     def _connect(self):
         try:
@@ -253,7 +254,7 @@ class DaskBackend(Backend):
             f"command plus --resume (runs that were in flight run again)"])
 
     def run(self, tasks, shared=None):
-        from distributed import as_completed
+        from distributed import wait
 
         client, cluster = self._connect()
         try:
@@ -272,8 +273,7 @@ class DaskBackend(Backend):
                 except TimeoutError:
                     raise self._all_lost(None) from None
             it = iter(tasks)
-            inflight: dict = {}
-            ac = as_completed()
+            inflight: dict = {}    # future -> task
 
             def fill():
                 while len(inflight) < limit:
@@ -282,18 +282,31 @@ class DaskBackend(Backend):
                         return
                     fut = client.submit(run_task, t, shared_f, pure=False,
                                         key=f"cogov-run-{t.run_id}-{tag}")
-                    inflight[fut.key] = t
-                    ac.add(fut)
+                    inflight[fut] = t
 
             fill()
-            for fut in ac:
-                t = inflight.pop(fut.key)
+            while inflight:
                 try:
-                    res = fut.result()
-                except Exception as exc:  # KilledWorker, lost connection
-                    res = lost(t, exc)
-                fut.release()
-                yield t, res
+                    done, _ = wait(list(inflight), timeout=self.poll_seconds,
+                                   return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    # nothing finished for a while: if every worker is gone, wait for one to
+                    # come back, then stop with the --resume message (the scheduler would
+                    # otherwise hold the runs forever)
+                    if not client.nthreads():
+                        try:
+                            client.wait_for_workers(1, timeout=self.no_worker_timeout)
+                        except TimeoutError:
+                            raise self._all_lost(len(inflight)) from None
+                    continue
+                for fut in done:
+                    t = inflight.pop(fut)
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # KilledWorker, lost connection
+                        res = lost(t, exc)
+                    fut.release()
+                    yield t, res
                 fill()
         finally:
             try:
