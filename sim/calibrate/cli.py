@@ -11,9 +11,10 @@ from ..errors import UserError
 
 
 def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
-                  out: str | Path, report: str | Path | None = None, command: str = ""):
+                  out: str | Path, report: str | Path | None = None, command: str = "",
+                  allow_drop: bool = False, until: str | None = None):
     """Read, fit, write the calibrated scenario (and the report). Returns (Calibration, path,
-    notes)."""
+    notes). `until`: fit on the cases created before this date only (out-of-sample checks)."""
     from .fit import fit_log
     from .mapping import load_mapping
     from .read import read_log
@@ -26,8 +27,18 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     from ..scenario.loader import load_scenario
 
     base_scenario = load_scenario(base)
-    cal = fit_log(read_log(log, mapping, str(mapping_path)), base=base_scenario)
-    path, notes = write_scenario(cal, base, out, command)
+    from .demand import fit_demand
+
+    until_ts = parse_date(until, "--until") if until else None
+    cal = fit_log(read_log(log, mapping, str(mapping_path), allow_drop=allow_drop,
+                           until=until_ts), base=base_scenario)
+    arrivals = cal.log.cases[cal.log.cases["kind"] != "duplicate"]
+    demand = fit_demand(arrivals, cal.log.window_start, cal.log.window_end)
+    cal.notes += demand.notes
+    cal.demand = demand
+    extra = {"catalogue": {code: {"demand": p} for code, p in demand.profiles.items()
+                           if code in cal.categories}}
+    path, notes = write_scenario(cal, base, out, command, until=until_ts, extra=extra)
     if report:
         from .report import write_calibration_report
 
@@ -35,10 +46,21 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     return cal, path, notes
 
 
+def parse_date(text: str, flag: str):
+    """A date or date-time given on the command line, else `UserError` naming the flag."""
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(str(text))
+    except (ValueError, TypeError):
+        raise UserError([f"{flag} {text}: not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM"]) \
+            from None
+
+
 def cmd_calibrate(args) -> int:
     command = "cogov " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
     cal, path, notes = calibrate_log(args.log, args.mapping, args.base, args.out, args.report,
-                                     command)
+                                     command, allow_drop=args.allow_drop, until=args.until)
     q = cal.log.quality
     print(f"{args.log}: {cal.quality_line()}")
     odd = [(item, n) for item, n, _ in q.rows()[2:] if n]
@@ -59,13 +81,11 @@ def cmd_validate_against(args) -> int:
     if args.replications < 1:
         raise UserError([f"--replications {args.replications}: must be at least 1"])
     mapping = load_mapping(args.mapping)
+    since = parse_date(args.since, "--from") if args.since else None
     v, index = validate_against(args.log, mapping, str(args.mapping), args.scenario, args.out,
-                                args.replications, args.seed, args.overrides, args.tolerance)
-    g = v.gof
-    print(f"{args.scenario} vs {args.log}: total arrival rate "
-          f"{g['total_rate_relative_error']:+.1%}, time-to-close KS {g['ttc_ks_all']:.3f}, "
-          f"medians within tolerance: {g['median_ok_share_top10']:.0%} of the top 10 "
-          f"categories, channel TV {g['channel_tv']:.3f}")
+                                args.replications, args.seed, args.overrides, args.tolerance,
+                                allow_drop=args.allow_drop, since=since)
+    print(v.summary_line(args.scenario, args.log))
     for n in v.notes:
         print(f"note: {n}")
     print(f"report: {index}")
@@ -84,6 +104,19 @@ def register(subparsers) -> None:
     p.add_argument("--base", required=True, help="base scenario the calibrated one extends")
     p.add_argument("--out", required=True, help="calibrated scenario YAML to write")
     p.add_argument("--report", default=None, help="directory for tables, figures and index.md")
+    p.add_argument("--until", default=None, metavar="DATE",
+                   help="fit on the cases created before DATE only (closures after DATE are "
+                        "not known yet); validate on the rest with validate-against --from")
+    p.add_argument("--allow-drop", action="store_true",
+                   help="go on when over 5%% of the rows have no usable created time")
+    p.add_argument("--behaviour", action="store_true",
+                   help="also infer the behaviour parameters (p_resolve, patience, chance to "
+                        "complain again) from the log's repeat structure by ABC-SMC (pyabc); "
+                        "writes posterior.csv and plots into --report")
+    p.add_argument("--abc-population", type=int, default=None, metavar="N",
+                   help="ABC-SMC particles per generation (default: by log size)")
+    p.add_argument("--abc-generations", type=int, default=None, metavar="G",
+                   help="ABC-SMC generations at most (default: by log size)")
     p.set_defaults(func=cmd_calibrate)
 
     p = subparsers.add_parser(
@@ -97,8 +130,14 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="report directory")
     p.add_argument("--replications", type=int, default=3, help="runs with seeds seed, seed+1..")
     p.add_argument("--seed", type=int, default=None, help="first seed (default: run.seed)")
-    p.add_argument("--tolerance", type=float, default=0.25,
-                   help="relative tolerance of a category's median time to close")
+    p.add_argument("--tolerance", type=float, default=0.20,
+                   help="relative tolerance of a category's median time to close (strict: "
+                        "no interval-overlap pass)")
+    p.add_argument("--from", dest="since", default=None, metavar="DATE",
+                   help="compare with the cases created from DATE on only (out of sample "
+                        "when the scenario was calibrated with --until DATE or earlier)")
+    p.add_argument("--allow-drop", action="store_true",
+                   help="go on when over 5%% of the rows have no usable created time")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a scenario field (repeatable), e.g. "
                                               "--set run.horizon_days=30")

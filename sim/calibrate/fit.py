@@ -82,6 +82,7 @@ class Calibration:
     shares: dict[str, float]   # duplicate, transferred, cancelled, open, repeat, on_time, ...
     ttc_all: DurationFit
     notes: list[str] = field(default_factory=list)
+    demand: object = None      # demand.DemandFit, set by calibrate_log
 
     def quality_line(self) -> str:
         """One line: rows, cases, span, open cases."""
