@@ -187,6 +187,11 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
             # always the log's mix, never the base category's own weights (which `extends`
             # would otherwise keep)
             entry["channel_weights"] = overall
+        if entry["channel_weights"] is not None:
+            # every channel named, the unused ones 0: `extends` merges mappings, so a channel
+            # the base category weighted would otherwise keep its weight
+            entry["channel_weights"] = {k: entry["channel_weights"].get(k, 0.0)
+                                        for k in channels}
         entry.update({"p_report": _r(1.0 - patrol_share, 6), "p_resolve": 1.0,
                       "recurrence_prob": 0.0, "p_grid_settle": 0.0, "police_on_site": False,
                       "p_unsettled_after_police": 0.0, "co_handlers": []})
