@@ -15,11 +15,13 @@ For each category, from the created times of its arrivals (duplicates left out):
 - **month of year** (12 weights), only when the log spans at least `MIN_DAYS_SEASON` days:
   counts per calendar month over exposure days, shrunk toward the pooled months the same way.
 - **trend** (relative change per year), only when the log spans at least `MIN_DAYS_TREND`
-  days: a Poisson regression of daily counts on time (log-linear) with the month weights as
-  an offset; a category's own trend is kept when it has `MIN_CASES_TREND` cases and its
-  estimate is at least 2 standard errors from the pooled one, else the pooled trend is used.
-  The reference date (factor 1) is the middle of the fitted window, so the category's
-  incidence (its mean rate over the window) is the rate there.
+  days (about two years): a Poisson regression of daily counts on calendar month and a
+  log-linear trend, fitted jointly (so a within-year trend does not leak into the months);
+  then the months are re-estimated from the detrended counts and shrunk as above. A category
+  keeps its own trend when it has `MIN_CASES_TREND` cases and its estimate is at least 2
+  standard errors from the pooled one, else the pooled trend is used. The reference date
+  (factor 1) is the middle of the fitted window, so the category's incidence (its mean rate
+  over the window) is the rate there.
 
 Holidays are not modelled (a holiday reads as its weekday).
 """
@@ -33,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 #: prior strength of the pooled profile, in pseudo-cases per cell
-SHRINK_CASES = 10.0
-MIN_DAYS_SEASON = 365.0
-MIN_DAYS_TREND = 730.0
+SHRINK_CASES = 2.0
+MIN_DAYS_SEASON = 360.0   # about a year
+MIN_DAYS_TREND = 700.0    # about two years
 MIN_CASES_TREND = 200
 #: a log whose created times are mostly date-only cannot give an hour-of-week profile
 MAX_DATE_ONLY_SHARE = 0.5
@@ -83,26 +85,38 @@ def _round(w: np.ndarray) -> list[float]:
     return [float(f"{x:.3g}") for x in w]
 
 
-def _trend(days: np.ndarray, offset: np.ndarray, span_days: int) -> tuple[float, float]:
-    """Log-linear Poisson trend per year of daily counts (with a log offset): (b, se)."""
+def _season_trend(days: np.ndarray, day_month: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Joint Poisson regression of daily counts on calendar month (12 levels) and a log-linear
+    trend per year: (month weights with mean 1, b, standard error of b). Fitting them jointly
+    keeps a within-year trend out of the month weights."""
     from scipy.optimize import minimize
 
-    t = (np.arange(span_days) - span_days / 2.0) / 365.25
-    y = np.bincount(days, minlength=span_days)[:span_days].astype(float)
+    n_days = len(day_month)
+    t = (np.arange(n_days) - n_days / 2.0) / 365.25
+    y = np.bincount(days, minlength=n_days)[:n_days].astype(float)
+    x_m = np.zeros((n_days, 12))
+    x_m[np.arange(n_days), day_month] = 1.0
+    seen = x_m.sum(0) > 0
 
     def nll(p):
-        eta = p[0] + p[1] * t + offset
-        return float(np.sum(np.exp(eta) - y * eta))
+        eta = x_m @ p[:12] + p[12] * t
+        mu = np.exp(eta)
+        return float(np.sum(mu - y * eta)), np.concatenate([x_m.T @ (mu - y),
+                                                             [np.sum((mu - y) * t)]])
 
-    p0 = np.array([math.log(max(y.mean(), 1e-9)), 0.0])
-    r = minimize(nll, p0, method="BFGS")
-    mu = np.exp(r.x[0] + r.x[1] * t + offset)
-    info = np.array([[mu.sum(), (mu * t).sum()], [(mu * t).sum(), (mu * t * t).sum()]])
+    p0 = np.concatenate([np.full(12, math.log(max(y.mean(), 1e-9))), [0.0]])
+    r = minimize(nll, p0, jac=True, method="L-BFGS-B")
+    eta = x_m @ r.x[:12] + r.x[12] * t
+    mu = np.exp(eta)
+    x = np.column_stack([x_m[:, seen], t])
+    info = (x * mu[:, None]).T @ x
     try:
-        se = float(math.sqrt(np.linalg.inv(info)[1, 1]))
+        se = float(math.sqrt(np.linalg.inv(info)[-1, -1]))
     except (np.linalg.LinAlgError, ValueError):
         se = float("inf")
-    return float(r.x[1]), se
+    w = np.exp(r.x[:12] - r.x[:12][seen].mean())
+    w[~seen] = 1.0
+    return w / w.mean(), float(r.x[12]), se
 
 
 def fit_demand(arrivals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> DemandFit:
@@ -182,25 +196,29 @@ def fit_demand(arrivals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -
         day = ((t - start.normalize()) / pd.Timedelta(days=1)).astype(int).to_numpy()
         day_month = (pd.date_range(start.normalize(), periods=n_days, freq="D").month
                      .to_numpy() - 1)
-        off = np.log(out.pooled_month[day_month]) if out.pooled_month is not None else \
-            np.zeros(n_days)
-        b_pool, _ = _trend(day, off, n_days)
+        pooled_m, b_pool, _ = _season_trend(day, day_month)
+        out.pooled_month = pooled_m
         out.pooled_trend = math.expm1(b_pool)
         ref = (start + (end - start) / 2).date().isoformat()
+        mid = n_days / 2.0
         for code in codes:
             m = cats == code
-            g = out.pooled_trend
+            b = b_pool
             if m.sum() >= MIN_CASES_TREND:
-                mm = np.asarray(out.profiles.get(code, {}).get("month", np.ones(12)))
-                b, se = _trend(day[m], np.log(mm[day_month]), n_days)
-                if abs(b - b_pool) >= 2 * se:
-                    g = math.expm1(b)
+                _, b_own, se = _season_trend(day[m], day_month)
+                if abs(b_own - b_pool) >= 2 * se:
+                    b = b_own
+            # months of the detrended counts, shrunk toward the pooled months
+            wts = np.exp(-b * (day[m] - mid) / 365.25)
+            counts = np.bincount(month_idx[m], weights=wts, minlength=12)
             p = out.profiles.setdefault(code, {})
-            p["trend_per_year"] = float(f"{g:.3g}")
+            p["month"] = _round(_shrunk(counts, mexpo, pooled_m))
+            p["trend_per_year"] = float(f"{math.expm1(b):.3g}")
             p["reference_date"] = ref
-        out.notes.append(f"trend: pooled {out.pooled_trend:+.1%} a year; a category keeps its "
-                         f"own when it has {MIN_CASES_TREND}+ cases and differs by 2+ standard "
-                         f"errors; reference date {ref}")
+        out.notes.append(f"trend: pooled {out.pooled_trend:+.1%} a year, fitted jointly with "
+                         f"the months; a category keeps its own when it has "
+                         f"{MIN_CASES_TREND}+ cases and differs by 2+ standard errors; "
+                         f"reference date {ref}")
     else:
         out.notes.append(f"no trend: the log spans {span_days:,.1f} days (needs "
                          f"{MIN_DAYS_TREND:g})")

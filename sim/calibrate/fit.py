@@ -83,6 +83,7 @@ class Calibration:
     ttc_all: DurationFit
     notes: list[str] = field(default_factory=list)
     demand: object = None      # demand.DemandFit, set by calibrate_log
+    posterior: object = None   # behaviour.Posterior, set by calibrate_log --behaviour
 
     def quality_line(self) -> str:
         """One line: rows, cases, span, open cases."""
