@@ -33,6 +33,7 @@ uncertain fields or `ranges.yaml`, `posterior.csv` (parameter, mean, q05, q95) a
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import math
 import sys
@@ -188,6 +189,9 @@ class Forward:
                           "closed": np.where(closed >= 0, closed, np.inf),
                           "channel": chans[comp["channel"].to_numpy()]})
         self.calls += 1
+        del m
+        if self.calls % 10 == 0:   # Mesa agents hold cycles; runs pause the collector
+            gc.collect()
         return repeat_stats(f, self.window_h, self.categories, self.channels, self.span_h)
 
     def __call__(self, par):
