@@ -275,6 +275,8 @@ def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.20) ->
     channels, tv = compare_channels(obs, sim)
     a = arrivals[arrivals["observed_cases"] > 0]
     w = a["observed_cases"] / a["observed_cases"].sum()
+    s0 = sim_logs[0].cases
+    sim_in_window = s0[s0["created"] <= obs_log.window_end]
     gof = {
         "replications": len(sims), "observed_cases": int(len(_arrivals(obs.cases))),
         "simulated_cases_per_replication": float(len(_arrivals(pooled)) / len(sims)),
@@ -290,8 +292,9 @@ def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.20) ->
         "categories_compared": int(ttc["median_ok"].notna().sum()),
         "categories_not_compared": int(ttc["median_ok"].isna().sum()),
         "cycle_time_emd_hours": distances.cycle_time_emd(obs.cases, sim_logs[0].cases),
-        "arrival_emd_hours": distances.arrival_emd(obs.cases, sim_logs[0].cases),
-        "circadian_emd_hours": distances.circadian_emd(obs.cases, sim_logs[0].cases),
+        # arrivals: the simulation's follow-up (after the log's last case) is left out
+        "arrival_emd_hours": distances.arrival_emd(obs.cases, sim_in_window),
+        "circadian_emd_hours": distances.circadian_emd(obs.cases, sim_in_window),
         "distance_measures_by": distances.SOURCE,
     }
     window = obs_log.mapping.repeat_window_days
