@@ -92,3 +92,24 @@ def test_outputs_written(calibrated):
     ranges = yaml.safe_load((d / "calibrated.ranges.yaml").read_text(encoding="utf-8"))
     r = ranges["citizens.repeat.p_complain_again"]
     assert r["uncertain"] == "triangular" and r["low"] <= r["mode"] <= r["high"]
+
+
+def test_repeat_statistics_by_hand():
+    from sim.calibrate.behaviour import repeat_stats
+
+    inf = float("inf")
+    f = pd.DataFrame({
+        "location": ["a", "a", "a", "b", "b", "c"],
+        "category": ["x", "x", "x", "x", "x", "x"],
+        "t":        [200.0, 210.0, 300.0, 220.0, 500.0, 230.0],
+        "closed":   [250.0, 260.0, inf, 230.0, 510.0, 240.0],
+        "channel":  ["h", "app", "app", "h", "h", "h"],
+    })
+    s = repeat_stats(f, window_h=168.0, categories=["x"], channels=["app", "h"], span_h=1000.0)
+    # a@210: repeat while a@200 open; a@300: repeat after a@210 closed; b@500: gap 280 > 168
+    assert s["repeat_share"] == pytest.approx(2 / 6)
+    assert s["repeat_while_open_share"] == pytest.approx(1 / 6)
+    assert s["after_close_share.x"] == pytest.approx(1 / 6)
+    assert s["switch_share"] == pytest.approx(1 / 2)          # h -> app, then app -> app
+    assert s["repeat_of_repeat_share"] == pytest.approx(1 / 2)
+    assert s["repeat_share_by_channel.app"] == pytest.approx(1.0)
