@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from sim.calibrate.cli import calibrate_log
-from sim.calibrate.mapping import load_mapping, mapping_from_dict, slug
+from sim.calibrate.mapping import mapping_from_dict, slug
 from sim.calibrate.read import read_log
 from sim.errors import UserError
 from sim.scenario.loader import load_scenario
