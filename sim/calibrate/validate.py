@@ -344,17 +344,19 @@ def simulate(scenario_path: str | Path, replications: int, seed: int | None,
 def out_of_sample_overrides(scenario_path, since: pd.Timestamp, obs_log: CaseLog,
                             overrides: list[str]) -> list[str]:
     """`--set`s that run the scenario over the validation window: from `since` to the log's
-    last case plus the follow-up the calibrated scenario had (its horizon minus its fit
-    window), at most 60 days."""
-    from ..scenario.loader import load_scenario
-    from .scenario_out import MAX_FOLLOW_UP_DAYS, read_fit_window
+    last case plus a follow-up long enough to observe the validation cases' medians (the
+    larger of the 90th percentile of time to close and the largest category median of the
+    compared rows, at most 60 days; how long the simulation is watched, not a fitted value)."""
+    from .scenario_out import MAX_FOLLOW_UP_DAYS
 
-    sc = load_scenario(scenario_path, list(overrides))
-    fw = read_fit_window(scenario_path)
-    follow = 30.0
-    if fw is not None:
-        follow = sc.run.horizon_days - (fw[1] - fw[0]) / pd.Timedelta(days=1)
-    follow = float(min(max(follow, 0.0), MAX_FOLLOW_UP_DAYS))
+    qs = []
+    c = obs_log.cases[obs_log.cases["ttc_event"].notna()]
+    res = obs_log.mapping.timestamps.resolution_hours
+    if len(c):
+        qs.append(_ttc_km(c, res).quantile(0.9))
+        qs += [_ttc_km(g, res).quantile(0.5) for _, g in c.groupby("category")]
+    qs = [q for q in qs if np.isfinite(q)]
+    follow = float(min(max(qs) / 24.0 if qs else 30.0, MAX_FOLLOW_UP_DAYS))
     span = (obs_log.window_end - since.normalize()) / pd.Timedelta(days=1)
     return [f"run.start_date={since.date().isoformat()}",
             f"run.horizon_days={math.ceil(span + follow)}", "run.warmup_days=0", *overrides]
