@@ -27,10 +27,11 @@ TRUTH = {
         {"name": "G1", "population": 40000}, {"name": "G2", "population": 40000}]}]},
     "catalogue": {
         "noise": {"name": "Noise", "family": "environment", "owner": "env",
-                  "handling": {"kind": "lognormal", "mean": 20.0, "cv": 1.0},
+                  "handling": {"kind": "lognormal", "mean": 10.0, "cv": 1.0},
                   "p_resolve": 0.7, "p_report": 1.0,
                   "incidence_per_1000_per_year": {"default": 250}}},
-    "departments": {"env": {"name": "Env", "level": "district", "staff": 40},
+    "departments": {"env": {"name": "Env", "level": "district", "staff": 60, "response_hours": 0,
+                            "shift": {"start_hour": 0, "end_hour": 24, "days": [0, 1, 2, 3, 4, 5, 6]}},
                     "police": {"name": "Police", "staff": 1, "is_police": True}},
     "channels": {"hotline_12345": {"name": "hotline", "kind": "hotline", "propensity": 0.6},
                  "app": {"name": "app", "kind": "app", "propensity": 0.4}},
@@ -64,7 +65,7 @@ def calibrated(tmp_path_factory):
     cal, path, notes = calibrate_log(d / "run" / "cases.csv",
                                      ROOT / "mappings" / "cogov_caselog.yaml", d / "base.yaml",
                                      d / "calibrated.yaml", d / "report", behaviour=True,
-                                     abc_population=100, abc_generations=6, seed=3)
+                                     abc_population=100, abc_generations=8, seed=3)
     return {"cal": cal, "path": path, "dir": d}
 
 
@@ -105,7 +106,8 @@ def test_repeat_statistics_by_hand():
         "closed":   [250.0, 260.0, inf, 230.0, 510.0, 240.0],
         "channel":  ["h", "app", "app", "h", "h", "h"],
     })
-    s = repeat_stats(f, window_h=168.0, categories=["x"], channels=["app", "h"], span_h=1000.0)
+    s = repeat_stats(f, window_h=168.0, categories=["x", "y"], channels=["app", "h"],
+                     span_h=1000.0)
     # a@210: repeat while a@200 open; a@300: repeat after a@210 closed; b@500: gap 280 > 168
     assert s["repeat_share"] == pytest.approx(2 / 6)
     assert s["repeat_while_open_share"] == pytest.approx(1 / 6)

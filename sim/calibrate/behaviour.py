@@ -95,39 +95,52 @@ def complaint_frame(cases: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
 
 def repeat_stats(f: pd.DataFrame, window_h: float, categories: list[str],
                  channels: list[str], span_h: float) -> dict[str, float]:
-    """The summary statistics (see the module docstring)."""
-    f = f[f["location"] != ""].sort_values(["location", "category", "t"], kind="stable")
-    same = (f["location"].eq(f["location"].shift()) & f["category"].eq(f["category"].shift()))
-    gap = f["t"] - f["t"].shift()
-    rep = (same & (gap <= window_h)).to_numpy()
-    prev_closed = f["closed"].shift().to_numpy()
-    t = f["t"].to_numpy()
+    """The summary statistics (see the module docstring), vectorised with numpy."""
+    f = f[f["location"] != ""]
+    loc = pd.factorize(f["location"])[0]
+    cat_s = f["category"].to_numpy()
+    cat = pd.factorize(cat_s)[0]
+    t = f["t"].to_numpy(float)
+    order = np.lexsort((t, cat, loc))
+    loc, cat, t = loc[order], cat[order], t[order]
+    cat_s = cat_s[order]
+    closed = f["closed"].to_numpy(float)[order]
+    ch = f["channel"].to_numpy()[order]
+    same = np.zeros(len(t), bool)
+    same[1:] = (loc[1:] == loc[:-1]) & (cat[1:] == cat[:-1])
+    gap = np.full(len(t), np.inf)
+    gap[1:] = t[1:] - t[:-1]
+    rep = same & (gap <= window_h)
+    prev_closed = np.full(len(t), np.inf)
+    prev_closed[1:] = closed[:-1]
     while_open = rep & (prev_closed > t)
     after = rep & ~while_open
     elig = t >= (window_h if span_h > 2 * window_h else 0.0)
     if not elig.any():
         elig = np.ones(len(t), bool)
-    cat = f["category"].to_numpy()
-    ch = f["channel"].to_numpy()
-    out = {"repeat_share": float(rep[elig].mean()) if elig.any() else 0.0,
-           "repeat_while_open_share": float(while_open[elig].mean()) if elig.any() else 0.0}
-    g = gap.to_numpy()[rep & elig]
+
+    def share(x, m):
+        return float(x[m].mean()) if m.any() else 0.0
+
+    out = {"repeat_share": share(rep, elig), "repeat_while_open_share": share(while_open, elig)}
+    g = gap[rep & elig]
     for q in (25, 50, 75):
         out[f"repeat_gap_log_hours.p{q}"] = float(np.log1p(np.percentile(g, q))) if g.size \
             else 0.0
-    prev_rep = np.concatenate([[False], rep[:-1]])
-    out["repeat_of_repeat_share"] = float(prev_rep[rep & elig].mean()) if (rep & elig).any() \
-        else 0.0
-    for c in categories:
-        m = elig & (cat == c)
-        out[f"after_close_share.{c}"] = float(after[m].mean()) if m.any() else 0.0
-        out[f"while_open_share.{c}"] = float(while_open[m].mean()) if m.any() else 0.0
+    prev_rep = np.zeros(len(t), bool)
+    prev_rep[1:] = rep[:-1]
+    out["repeat_of_repeat_share"] = share(prev_rep, rep & elig)
+    if len(categories) > 1:   # with one category these repeat the overall shares
+        for c in categories:
+            m = elig & (cat_s == c)
+            out[f"after_close_share.{c}"] = share(after, m)
+            out[f"while_open_share.{c}"] = share(while_open, m)
     if len(channels) > 1:
-        prev_ch = f["channel"].shift().to_numpy()
-        out["switch_share"] = float((ch[rep] != prev_ch[rep]).mean()) if rep.any() else 0.0
+        prev_ch = np.empty(len(t), dtype=object)
+        prev_ch[1:] = ch[:-1]
+        out["switch_share"] = share(ch != prev_ch, rep)
         for c in channels:
-            m = elig & (ch == c)
-            out[f"repeat_share_by_channel.{c}"] = float(rep[m].mean()) if m.any() else 0.0
+            out[f"repeat_share_by_channel.{c}"] = share(rep, elig & (ch == c))
     return out
 
 
@@ -190,7 +203,7 @@ class Forward:
                           "channel": chans[comp["channel"].to_numpy()]})
         self.calls += 1
         del m
-        if self.calls % 10 == 0:   # Mesa agents hold cycles; runs pause the collector
+        if self.calls % 50 == 0:   # Mesa agents hold cycles; runs pause the collector
             gc.collect()
         return repeat_stats(f, self.window_h, self.categories, self.channels, self.span_h)
 
@@ -242,7 +255,8 @@ def choose_params(cal, channels: list[str]) -> tuple[list[Param], list[str], lis
 # ----------------------------------------------------------------------------- inference
 def infer_behaviour(cal, scenario, population: int | None = None,
                     generations: int | None = None, seed: int = 1, workers: int = 1,
-                    progress: bool = True) -> tuple[Posterior, object]:
+                    progress: bool = True, max_minutes: float = 14.0
+                    ) -> tuple[Posterior, object]:
     """ABC-SMC posterior of the behaviour parameters. Returns (Posterior, forward scenario)."""
     try:
         import pyabc
@@ -308,7 +322,7 @@ def infer_behaviour(cal, scenario, population: int | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         abc.new("sqlite:///" + str(Path(tmp) / "abc.db"), observed)
         history = abc.run(max_nr_populations=generations,
-                          max_walltime=dt.timedelta(minutes=14))
+                          max_walltime=dt.timedelta(minutes=max_minutes))
         df, w = history.get_distribution(m=0, t=history.max_t)
         sims = int(history.total_nr_simulations)
         gens = int(history.max_t) + 1
