@@ -99,6 +99,7 @@ class DataQuality:
             ("attached complaints", self.attached_complaints,
              "rows sharing a case id (repeat complaints): first row is the case"),
             ("bad created time", self.bad_created, "missing/unparseable: row dropped"),
+            ("held out", self.held_out, "created outside the --until/--from window: not used"),
             ("created after export time", self.created_after_export, "row dropped"),
             ("bad other timestamps", bad_ts, "unparseable: treated as missing "
              + str(self.bad_timestamps)),
