@@ -65,7 +65,7 @@ def calibrated(tmp_path_factory):
     cal, path, notes = calibrate_log(d / "run" / "cases.csv",
                                      ROOT / "mappings" / "cogov_caselog.yaml", d / "base.yaml",
                                      d / "calibrated.yaml", d / "report", behaviour=True,
-                                     abc_population=100, abc_generations=8, seed=3)
+                                     abc_population=100, abc_generations=10, seed=3)
     return {"cal": cal, "path": path, "dir": d}
 
 

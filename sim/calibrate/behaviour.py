@@ -122,7 +122,8 @@ def repeat_stats(f: pd.DataFrame, window_h: float, categories: list[str],
     def share(x, m):
         return float(x[m].mean()) if m.any() else 0.0
 
-    out = {"repeat_share": share(rep, elig), "repeat_while_open_share": share(while_open, elig)}
+    out = {"repeat_share": share(rep, elig), "repeat_while_open_share": share(while_open, elig),
+           "repeat_after_close_share": share(after, elig)}
     g = gap[rep & elig]
     for q in (25, 50, 75):
         out[f"repeat_gap_log_hours.p{q}"] = float(np.log1p(np.percentile(g, q))) if g.size \
