@@ -4,7 +4,8 @@ A small district is simulated with known behaviour parameters (truth); its own c
 calibrated with `--behaviour` from a base whose behaviour parameters were moved away. Done
 when the 90% posterior intervals cover the truth for at least 80% of the parameters and every
 posterior mean is within 10% of the truth. Fixed seeds, single-core sampler (reproducible);
-about two to four minutes on one free core.
+about 3,000 simulations: 15 minutes measured on a 2-core host at load average 9 (less on a
+free host; not measured).
 """
 
 from __future__ import annotations
