@@ -144,7 +144,7 @@ def render(res: dict) -> str:
             "time.", "",
             "## Targets", "", "| Part | Measure | Value | Target | Result |",
             "|---|---|---:|---:|---|"]
-    for part in "abcd":
+    for part in "abcde":
         for t in res.get(part, {}).get("targets", []):
             out.append(f"| ({part}) | {t['what']} | {_fmt(t['value'])} | {t['op']} "
                        f"{t['limit']:g} | {_ok(t, quick)} |")
@@ -234,6 +234,31 @@ def render(res: dict) -> str:
                 f"{d['parallel_runs_per_s']:.2f} |", "",
                 f"Throughput ratio **{d['ratio']:.2f}x**; results identical serial and parallel: "
                 f"{d['identical_results']}."]
+    if "e" in res:
+        e = res["e"]
+        b = e["best"]
+        days = "the scenario's horizon" if e["district_days"] is None else \
+            f"{e['district_days']} days"
+        out += ["", "## (e) Whole processes, as a user runs them", "",
+                "Each command in a fresh process, timed from start to exit (imports, "
+                "simulation, summary, written outputs); the fastest of "
+                f"{len(e['runs']['mmc'])} run(s) each, cogov and SimPy alternating.", "",
+                "| Command | Wall s | CPU s | Peak RSS, GiB |", "|---|---:|---:|---:|",
+                f"| `cogov run` district ({days}), Parquet outputs | "
+                f"{b['district']['wall_s']:.2f} | {b['district']['cpu_s']:.2f} | "
+                f"{b['district']['peak_rss'] / C.GIB:.2f} |",
+                f"| `cogov run` M/M/c, {e['mmc_days']:,} days ({e['mmc_cases']:,} cases) | "
+                f"{b['mmc']['wall_s']:.2f} | {b['mmc']['cpu_s']:.2f} | "
+                f"{b['mmc']['peak_rss'] / C.GIB:.2f} |",
+                f"| SimPy script, same queue (`python -m benchmarks.simpy_mmc`) | "
+                f"{b['simpy']['wall_s']:.2f} | {b['simpy']['cpu_s']:.2f} | "
+                f"{b['simpy']['peak_rss'] / C.GIB:.2f} |",
+                f"| `cogov --help` | {b['help']['wall_s']:.2f} | {b['help']['cpu_s']:.2f} | |",
+                f"| `cogov validate` district | {b['validate']['wall_s']:.2f} | "
+                f"{b['validate']['cpu_s']:.2f} | |", "",
+                f"SimPy / cogov, whole process: **{e['ratio']:.2f}x**. District outputs: "
+                + ", ".join(f"{k} {v / 1e6:,.1f} MB" for k, v in
+                            sorted(e["output_bytes"].items(), key=lambda kv: -kv[1])[:3]) + "."]
     if res.get("errors"):
         out += ["", "## Errors", ""] + [f"- ({k}) {v}" for k, v in res["errors"].items()]
     return "\n".join(out) + "\n"
@@ -245,7 +270,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes (CI): about a minute")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results.md"),
                     help="Markdown table to write (JSON next to it); default %(default)s")
-    ap.add_argument("--parts", default="abcd", help="which parts to run, e.g. 'ab' (default abcd)")
+    ap.add_argument("--parts", default="abcde",
+                    help="which parts to run, e.g. 'ab' (default abcde)")
     ap.add_argument("--scenario", default=None,
                     help="district scenario for (b)-(d) (default scenarios/baohe_after.yaml)")
     ap.add_argument("--repeat", type=int, default=1, metavar="N",
@@ -254,7 +280,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     mode = "quick" if args.quick else "full"
     cfg = dict(C.SIZES[mode], repeat=args.repeat)
-    parts = [p for p in "abcd" if p in args.parts]
+    parts = [p for p in "abcde" if p in args.parts]
     t0 = time.perf_counter()
     res: dict = {"mode": mode, "date": _dt.datetime.now().isoformat(timespec="seconds"),
                  "machine": machine(), "sizes": cfg, "errors": {}}
@@ -264,7 +290,7 @@ def main(argv=None) -> int:
 
     ticks0, own0 = _cpu_ticks(), _own_cpu()
     path = base = None
-    if any(p in parts for p in "bcd"):
+    if any(p in parts for p in "bcde"):
         path, label = C.district_scenario(args.scenario)
         base = C.district_base(path)
         res["scenario"] = {"path": str(path), "label": label, "name": path.stem, **base}
@@ -278,6 +304,8 @@ def main(argv=None) -> int:
                 res["c"] = C.part_c(cfg, path, base, log=log)
             elif p == "d":
                 res["d"] = C.part_d(cfg, path, base, log=log)
+            elif p == "e":
+                res["e"] = C.part_e(cfg, path, log=log)
         except Exception as exc:  # report, go on with the other parts
             res["errors"][p] = f"{type(exc).__name__}: {exc}"
             log(f"({p}) failed: {exc}")

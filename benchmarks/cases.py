@@ -57,6 +57,7 @@ SIZES = {
         "scales": [1 / 8, 1 / 4, 1 / 2, 1.0],
         "sweep": {"runs": 200, "workers": 2, "scale": 1 / 25, "days": 120, "warmup_days": 20,
                   "root_seed": 2024},
+        "process": {"mmc_days": 3650, "district_days": None, "repeats": 3},
     },
     "quick": {
         "mmc": {"lam": 4.0, "mean_s": 2.0, "c": 10, "days": 60, "warmup_days": 5,
@@ -65,6 +66,7 @@ SIZES = {
         "scales": [1 / 8, 1 / 4, 1 / 2, 1.0],
         "sweep": {"runs": 12, "workers": 2, "scale": 1 / 100, "days": 20, "warmup_days": 5,
                   "root_seed": 2024},
+        "process": {"mmc_days": 100, "district_days": 10, "repeats": 1},
     },
 }
 
@@ -74,6 +76,12 @@ TARGETS = {
     "b_rss": ("district-year peak RSS, GiB", "<=", 2.0),
     "c": ("cost full / eighth (CPU seconds)", "<=", 8.8),
     "d": ("sweep throughput, 2 processes / serial", ">=", 1.8),
+    "e_district": ("`cogov run` district-year, whole process, outputs included (wall s)", "<=",
+                   10.0),
+    "e_mmc": ("`cogov run` M/M/c 10 years: SimPy whole process / cogov whole process (wall)",
+              ">=", 2.0),
+    "e_help": ("`cogov --help` start (wall s)", "<=", 0.5),
+    "e_validate": ("`cogov validate` of the district start (wall s)", "<=", 0.5),
 }
 
 GIB = 1024 ** 3
@@ -465,6 +473,82 @@ def _sweep_pool(spec: dict, raw: dict) -> dict:
     return _sweep_result(spec, seeds, "root + i", f"concurrent.futures.ProcessPoolExecutor "
                          f"({ctx.get_start_method()}) over sim.runner.run_scenario",
                          serial, parallel, t1 - t0, t2 - t1)
+
+
+# ---------------------------------------------------------------- (e) whole process
+def _proc(cmd: list[str], cwd: Path) -> dict:
+    """Wall seconds, CPU seconds (user + system) and peak RSS of one command in a fresh
+    process, as a user would run it (`os.wait4` gives that child's own resource use)."""
+    import tempfile
+
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL)
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n"
+                               f"{err.read().decode('utf-8', 'replace')[-3000:]}")
+    return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss": ru.ru_maxrss * 1024}
+
+
+def _best(runs: list[dict]) -> dict:
+    return min(runs, key=lambda r: r["wall_s"])
+
+
+def part_e(cfg: dict, path: Path, log=print) -> dict:
+    """Whole processes as a user runs them: `cogov run` of the district-year and of the M/M/c
+    queue (imports, simulation, summary and the written outputs), the same M/M/c queue as a
+    SimPy script, and the start of `cogov --help` and `cogov validate`. Each is run `repeats`
+    times (alternating cogov and SimPy) and keeps its fastest wall time."""
+    import shutil
+    import tempfile
+
+    p = cfg["process"]
+    m = cfg["mmc"]
+    cogov = [sys.executable, "-m", "sim"]
+    tmp = Path(tempfile.mkdtemp(prefix="cogov-bench-"))
+    mmc_set = ["--set", f"catalogue.job.incidence_per_1000_per_year.default={m['lam'] * 8760}",
+               "--set", f"catalogue.job.handling.mean={m['mean_s']}",
+               "--set", f"departments.desk.staff={m['c']}",
+               "--set", f"run.horizon_days={p['mmc_days']}",
+               "--set", f"run.warmup_days={m['warmup_days']}"]
+    dist_set = ([] if p["district_days"] is None else
+                ["--set", f"run.horizon_days={p['district_days']}",
+                 "--set", f"run.warmup_days={min(5, p['district_days'] // 2)}"])
+    runs = {"district": [], "mmc": [], "simpy": [], "help": [], "validate": []}
+    try:
+        for r in range(p["repeats"]):
+            log(f"(e) whole processes, round {r + 1} of {p['repeats']}")
+            runs["mmc"].append(_proc([*cogov, "run", str(MMC), "--out", str(tmp / f"m{r}"),
+                                      "--quiet", *mmc_set], ROOT))
+            runs["simpy"].append(_proc([sys.executable, "-m", "benchmarks.simpy_mmc", "--lam",
+                                        str(m["lam"]), "--mean", str(m["mean_s"]), "--c",
+                                        str(m["c"]), "--days", str(p["mmc_days"]),
+                                        "--warmup-days", str(m["warmup_days"])], ROOT))
+            runs["district"].append(_proc([*cogov, "run", str(path), "--out",
+                                           str(tmp / f"d{r}"), "--quiet", *dist_set], ROOT))
+            for _ in range(3):
+                runs["help"].append(_proc([*cogov, "--help"], ROOT))
+                runs["validate"].append(_proc([*cogov, "validate", str(path)], ROOT))
+        sizes = {f.name: f.stat().st_size for f in (tmp / "d0").iterdir() if f.is_file()}
+        mmc_cases = json.loads((tmp / "m0" / "summary.json").read_text())["cases_opened_total"]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    best = {k: _best(v) for k, v in runs.items()}
+    ratio = best["simpy"]["wall_s"] / best["mmc"]["wall_s"]
+    out = {"best": best, "runs": runs, "mmc_days": p["mmc_days"], "mmc_cases": mmc_cases,
+           "district_days": p["district_days"], "output_bytes": sizes, "ratio": ratio,
+           "targets": [_check("e_district", best["district"]["wall_s"]),
+                       _check("e_mmc", ratio), _check("e_help", best["help"]["wall_s"]),
+                       _check("e_validate", best["validate"]["wall_s"])]}
+    return out
 
 
 WORKERS = {"mmc_cogov": w_mmc_cogov, "mmc_simpy": w_mmc_simpy, "district": w_district,

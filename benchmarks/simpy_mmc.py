@@ -78,8 +78,25 @@ def run_mmc(lam: float, mean_service: float, c: int, horizon_hours: float,
     }
 
 
-if __name__ == "__main__":  # python -m benchmarks.simpy_mmc: one quick run, printed
-    r = run_mmc(4.0, 2.0, 10, 400 * 24.0, 20 * 24.0)
+def main(argv=None) -> None:
+    """`python -m benchmarks.simpy_mmc [--lam 4] [--mean 2] [--c 10] [--days 400]
+    [--warmup-days 20] [--seed 1]`: one run, printed (the whole process is what part (e) of
+    the benchmarks times against `cogov run`)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.simpy_mmc")
+    ap.add_argument("--lam", type=float, default=4.0)
+    ap.add_argument("--mean", type=float, default=2.0)
+    ap.add_argument("--c", type=int, default=10)
+    ap.add_argument("--days", type=float, default=400.0)
+    ap.add_argument("--warmup-days", type=float, default=20.0)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args(argv)
+    r = run_mmc(a.lam, a.mean, a.c, a.days * 24.0, a.warmup_days * 24.0, seed=a.seed)
     print(f"SimPy M/M/c: {r['cases']:,} cases in {r['wall_s']:.2f} s = "
           f"{r['cases_per_s']:,.0f} cases/s; mean wait {r['mean_wait_h']:.3f} h "
-          f"(Erlang C {erlang_c_wait(4.0, 2.0, 10):.3f} h)")
+          f"(Erlang C {erlang_c_wait(a.lam, a.mean, a.c):.3f} h)")
+
+
+if __name__ == "__main__":
+    main()

@@ -66,18 +66,16 @@ def complaint_table(model) -> pd.DataFrame:
     }, copy=False)
 
 
-@gc_paused
-def case_log(model, cases: pd.DataFrame | None = None,
-             complaints: pd.DataFrame | None = None, rows: slice | None = None) -> pd.DataFrame:
-    """The case log: one row per complaint, Open311 GeoReport v2 names where one fits
-    (`rows`: only that slice of complaints, to write a large log in chunks)."""
+def _case_log_parts(model, cases: pd.DataFrame | None, complaints: pd.DataFrame | None,
+                    rows: slice | None) -> tuple[dict, int]:
+    """The case log's columns as codes and numbers (one definition for CSV and Parquet):
+    `(parts, first_row)`. Text columns are `(codes, labels)`; times are hours (< 0: none)."""
     cases = case_table(model) if cases is None else cases
     comp = complaint_table(model) if complaints is None else complaints
     first = 0
     if rows is not None:
         first = rows.start or 0
         comp = comp.iloc[rows]
-    base = np.datetime64(model.scenario.run.start_date.isoformat(), "s")
     ci = comp["case_id"].to_numpy()
     k = cases["k"].to_numpy()[ci]
     closed = cases["closed"].to_numpy()[ci]
@@ -86,31 +84,83 @@ def case_log(model, cases: pd.DataFrame | None = None,
     t = comp["t"].to_numpy()
     deadline = np.asarray(model.deadline)[k]
     updated = np.where(closed >= 0, closed, np.maximum.reduce([t, dispatched, started]))
-    names = np.asarray([c.name for c in model.cats], dtype=object)
-    codes = np.asarray(model.cat_codes, dtype=object)
-    streets = np.asarray([s.name for s in model.layout.streets], dtype=object)
-    grids = np.asarray([g.name for g in model.layout.grids], dtype=object)
-    channels = np.asarray(model.channel_codes, dtype=object)
-    return pd.DataFrame({
+    agency = cases["agency"]
+    outcome = cases["outcome"]
+    parts = {
         "service_request_id": np.arange(first + 1, first + len(comp) + 1),
-        "service_code": codes[k],
-        "service_name": names[k],
-        "status": np.where(closed >= 0, "closed", "open"),
-        "agency_responsible": cases["agency"].to_numpy()[ci],
-        "requested_datetime": _iso(base, t),
-        "updated_datetime": _iso(base, updated),
-        "expected_datetime": _iso(base, t + deadline),
+        "service_code": (k, list(model.cat_codes)),
+        "service_name": (k, [c.name for c in model.cats]),
+        "status": ((closed < 0).astype(np.int8), ["closed", "open"]),
+        "agency_responsible": (agency.cat.codes.to_numpy()[ci],
+                               [str(x) for x in agency.cat.categories]),
+        "requested_datetime": t,
+        "updated_datetime": updated,
+        "expected_datetime": t + deadline,
         "problem_id": comp["pid"].to_numpy(),
         "case_id": ci,
-        "channel": channels[comp["channel"].to_numpy()],
-        "street": streets[cases["street"].to_numpy()[ci]],
-        "grid": grids[cases["grid"].to_numpy()[ci]],
-        "is_repeat": comp["is_repeat"].to_numpy().astype(int),
-        "dispatched_at": _iso(base, dispatched),
-        "started_at": _iso(base, started),
-        "closed_at": _iso(base, closed),
-        "outcome": cases["outcome"].to_numpy()[ci],
-    }, columns=CASE_LOG_COLUMNS)
+        "channel": (comp["channel"].to_numpy(), list(model.channel_codes)),
+        "street": (cases["street"].to_numpy()[ci], [s.name for s in model.layout.streets]),
+        "grid": (cases["grid"].to_numpy()[ci], [g.name for g in model.layout.grids]),
+        "is_repeat": comp["is_repeat"].to_numpy().astype(np.int8),
+        "dispatched_at": dispatched,
+        "started_at": started,
+        "closed_at": closed,
+        "outcome": (outcome.cat.codes.to_numpy()[ci], [str(x) for x in outcome.cat.categories]),
+    }
+    return parts, first
+
+
+TIME_COLUMNS = ("requested_datetime", "updated_datetime", "expected_datetime", "dispatched_at",
+                "started_at", "closed_at")
+
+
+@gc_paused
+def case_log(model, cases: pd.DataFrame | None = None,
+             complaints: pd.DataFrame | None = None, rows: slice | None = None) -> pd.DataFrame:
+    """The case log: one row per complaint, Open311 GeoReport v2 names where one fits
+    (`rows`: only that slice of complaints, to write a large log in chunks). Times are ISO-8601
+    text ('' when none), as in `cases.csv`."""
+    parts, _ = _case_log_parts(model, cases, complaints, rows)
+    base = np.datetime64(model.scenario.run.start_date.isoformat(), "s")
+    data = {}
+    for name in CASE_LOG_COLUMNS:
+        v = parts[name]
+        if isinstance(v, tuple):
+            codes, labels = v
+            col = np.asarray([*labels, None], dtype=object)[codes]   # code -1: None (empty)
+            data[name] = col
+        elif name in TIME_COLUMNS:
+            data[name] = _iso(base, v)
+        else:
+            data[name] = v
+    data["is_repeat"] = data["is_repeat"].astype(int)
+    return pd.DataFrame(data, columns=CASE_LOG_COLUMNS)
+
+
+@gc_paused
+def case_log_arrow(model, cases: pd.DataFrame | None = None,
+                   complaints: pd.DataFrame | None = None, rows: slice | None = None):
+    """The same case log as a pyarrow Table for `cases.parquet`: text columns dictionary-encoded
+    (pandas reads them as categories), times as timestamps in seconds (null when none), so
+    pandas, polars and DuckDB read typed columns without parsing text."""
+    import pyarrow as pa
+
+    parts, _ = _case_log_parts(model, cases, complaints, rows)
+    base = np.datetime64(model.scenario.run.start_date.isoformat(), "s")
+    arrays = []
+    for name in CASE_LOG_COLUMNS:
+        v = parts[name]
+        if isinstance(v, tuple):
+            codes = np.asarray(v[0], dtype=np.int32)
+            arrays.append(pa.DictionaryArray.from_arrays(
+                pa.array(codes, mask=codes < 0), pa.array(v[1], pa.string())))
+        elif name in TIME_COLUMNS:
+            secs = np.round(np.where(v >= 0, v, 0.0) * 3600.0).astype("int64")
+            arrays.append(pa.array(base + secs.astype("timedelta64[s]"), pa.timestamp("s"),
+                                   mask=v < 0))
+        else:
+            arrays.append(pa.array(v))
+    return pa.Table.from_arrays(arrays, names=CASE_LOG_COLUMNS)
 
 
 def _ttc_stats(opened, closed) -> dict:
@@ -128,6 +178,26 @@ def _r(x, nd=6):
     return None if x is None else round(float(x), nd)
 
 
+def citizen_repeats(comp: pd.DataFrame, window_hours: float) -> np.ndarray:
+    """Per complaint: True for a citizen complaint about a problem that citizens already
+    reported within `window_hours` before (the 12345-style repeat; patrol reports neither
+    count nor make later complaints repeats)."""
+    cit = comp["citizen"].to_numpy()
+    idx = np.flatnonzero(cit)
+    out = np.zeros(len(comp), bool)
+    if idx.size < 2:
+        return out
+    pid = comp["pid"].to_numpy()[idx]
+    t = comp["t"].to_numpy()[idx]
+    order = np.lexsort((t, pid))
+    ps, ts = pid[order], t[order]
+    same = ps[1:] == ps[:-1]
+    rep = np.zeros(idx.size, bool)
+    rep[1:] = same & (ts[1:] - ts[:-1] <= window_hours)
+    out[idx[order]] = rep
+    return out
+
+
 @gc_paused
 def summarize(model, cases: pd.DataFrame | None = None,
               complaints: pd.DataFrame | None = None) -> dict:
@@ -143,6 +213,9 @@ def summarize(model, cases: pd.DataFrame | None = None,
     cit = comp["citizen"].to_numpy() & post_c
     n_cit = int(cit.sum())
     n_cit_rep = int((comp["is_repeat"].to_numpy() & cit).sum())
+    n_cit_win = int((citizen_repeats(comp, s.run.repeat_window_days * 24.0) & post_c).sum())
+    patrol = ~comp["citizen"].to_numpy() & post_c
+    n_redetect = int((comp["is_repeat"].to_numpy() & patrol).sum())
     opened = cases["opened"].to_numpy()
     closed = cases["closed"].to_numpy()
     post_open = opened >= W
@@ -172,18 +245,27 @@ def summarize(model, cases: pd.DataFrame | None = None,
         "citizen_complaints": n_cit,
         "citizen_repeat_complaints": n_cit_rep,
         "citizen_repeat_complaint_rate": _r(n_cit_rep / n_cit if n_cit else 0.0),
+        "citizen_repeat_rate": _r(n_cit_win / n_cit if n_cit else 0.0),
+        "grid_redetections": n_redetect,
+        "escalations": int(model.escalations),
+        "escalations_to_petition": int(model.escalations_petition),
         "cases_opened": int(post_open.sum()),
         "cases_closed": n_closed_post,
         "throughput_per_day": _r(n_closed_post / span_days),
         "case_arrival_rate_per_day": _r(post_open.sum() / span_days),
         "problems_arisen": int(np.sum(np.asarray(model.p_t0) >= W)),
         "problems_resolved": int(model.problems_resolved),
+        "problems_solved_per_day": _r(model.problems_resolved / span_days),
         "mean_wait_hours": _r(model.wait_sum / model.wait_n if model.wait_n else 0.0),
+        "platform_wait_hours": _r(model.platform_wait_sum / model.platform_wait_n
+                                  if model.platform_wait_n else 0.0),
         **{k: _r(v) for k, v in ttc.items()},
         "on_time_rate": _r(on_time),
         "backlog_end": int(model.n_open),
         "mean_open_cases": _r((model.open_area - model.open_area_warm) / (H - W)),
         "transfers": int(model.transfers),
+        "joint_cases": int(model.joint_cases),
+        "staff_hours_total": _r(sum(model.dept_hours.values()), 3),
         "police_nonpolice_hours": _r(model.police_nonpolice_hours, 3),
         "police_nonpolice_share": _r(model.police_nonpolice_hours / police_hours
                                      if police_hours else 0.0),

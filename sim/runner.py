@@ -17,6 +17,7 @@ from .records import (
     by_grid,
     by_street,
     case_log,
+    case_log_arrow,
     case_table,
     complaint_table,
     summarize,
@@ -73,7 +74,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, progress: bool = F
     t0 = time.perf_counter()
     model = GovernanceModel(scenario)
     bar = Progress(100.0, f"{scenario.name} seed {scenario.run.seed}", enabled=None
-                   if progress else False)
+                   if progress else False, unit="%")
     model.run(progress=(lambda f: bar.update(f * 100, unit="%")) if progress else None)
     bar.close()
     tables = (case_table(model), complaint_table(model))
@@ -85,29 +86,73 @@ def run_scenario(scenario: Scenario, seed: int | None = None, progress: bool = F
                      _tables=tables)
 
 
-def write_outputs(result: RunResult, out: str | Path) -> Path:
-    """Write summary.json, cases.csv, timeseries.csv, per-street/-grid/-category summaries and
+FORMATS = ("parquet", "csv")
+
+
+def write_outputs(result: RunResult, out: str | Path, fmt: str = "parquet") -> Path:
+    """Write summary.json, the case log and time series (`cases.parquet`, `timeseries.parquet`;
+    `fmt="csv"`: `cases.csv`, `timeseries.csv`), per-street/-grid/-category summaries and
     scenario.resolved.yaml into `out`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     m = result.model
     cases, comp = result.tables()
-    if result._cases is not None:
+    n = len(comp)
+    if fmt == "parquet":
+        write_case_log_parquet(result, out / "cases.parquet")
+        write_parquet(result.timeseries, out / "timeseries.parquet")
+    elif result._cases is not None:
         result.cases.to_csv(out / "cases.csv", index=False)
     else:  # in chunks, so a district-year's log never sits in memory as strings at once
-        n = len(comp)
         with open(out / "cases.csv", "w", encoding="utf-8", newline="") as fh:
             for i, start in enumerate(range(0, max(n, 1), CHUNK)):
                 case_log(m, cases, comp, slice(start, start + CHUNK)).to_csv(
                     fh, index=False, header=(i == 0))
-    result.timeseries.to_csv(out / "timeseries.csv", index=False)
+    if fmt == "csv":
+        result.timeseries.to_csv(out / "timeseries.csv", index=False)
     by_street(m, cases, comp).to_csv(out / "summary_by_street.csv", index=False)
     by_grid(m, cases, comp).to_csv(out / "summary_by_grid.csv", index=False)
     by_category(m, cases, comp).to_csv(out / "summary_by_category.csv", index=False)
     (out / "scenario.resolved.yaml").write_text(
         f"# cogov {__version__}: the whole scenario with defaults and seed.\n"
         "# Rerun exactly with: cogov run scenario.resolved.yaml --out DIR\n"
-        + dump_yaml(scenario_to_dict(result.scenario)), encoding="utf-8")
+        + dump_yaml(scenario_to_dict(result.scenario, uncertain=True)), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2, ensure_ascii=False)
                                       + "\n", encoding="utf-8")
     return out
+
+
+PARQUET_ROWS = 1 << 20     # rows per row group of cases.parquet
+
+
+def write_case_log_parquet(result: RunResult, path: Path) -> Path:
+    """The case log as Parquet, built and written a row group at a time (zstd; no text is
+    formatted, so a district-year's million rows take about a second)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    m = result.model
+    cases, comp = result.tables()
+    n = len(comp)
+    writer = None
+    try:
+        for start in range(0, max(n, 1), PARQUET_ROWS):
+            table = case_log_arrow(m, cases, comp, slice(start, start + PARQUET_ROWS))
+            if writer is None:
+                # dictionary pages only for the text columns (already dictionary-encoded):
+                # on ids and timestamps they cost time and make the file larger
+                text = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd",
+                                          compression_level=1, use_dictionary=text)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    df.to_parquet(path, index=False, compression="zstd")
+    return path

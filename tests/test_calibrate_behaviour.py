@@ -63,7 +63,7 @@ def calibrated(tmp_path_factory):
     d = tmp_path_factory.mktemp("behaviour")
     (d / "truth.yaml").write_text(yaml.safe_dump(TRUTH), encoding="utf-8")
     (d / "base.yaml").write_text(yaml.safe_dump(moved()), encoding="utf-8")
-    write_outputs(run_scenario(load_scenario(d / "truth.yaml")), d / "run")
+    write_outputs(run_scenario(load_scenario(d / "truth.yaml")), d / "run", "csv")
     cal, path, notes = calibrate_log(d / "run" / "cases.csv",
                                      ROOT / "mappings" / "cogov_caselog.yaml", d / "base.yaml",
                                      d / "calibrated.yaml", d / "report", behaviour=True,
@@ -92,8 +92,10 @@ def test_outputs_written(calibrated):
     assert s.citizens.repeat.patience.mean == pytest.approx(
         t.loc["citizens.repeat.patience.mean", "mean"], rel=1e-3)
     assert s.citizens.repeat.max_repeats > 0
+    raw = yaml.safe_load(calibrated["path"].read_text(encoding="utf-8"))
+    assert raw["citizens"]["repeat"]["p_complain_again"]["uncertain"] == "triangular"
     ranges = yaml.safe_load((d / "calibrated.ranges.yaml").read_text(encoding="utf-8"))
-    r = ranges["citizens.repeat.p_complain_again"]
+    r = ranges["ranges"]["citizens.repeat.p_complain_again"]
     assert r["uncertain"] == "triangular" and r["low"] <= r["mode"] <= r["high"]
 
 

@@ -30,9 +30,10 @@ def test_same_seed_same_bytes_different_seed_differs(mmc_path, tmp_path):
         cogov("run", mmc_path, "--out", tmp_path / name, "--seed", seed, "--quiet", *args,
               check=True)
     assert _summary(tmp_path / "a") == _summary(tmp_path / "b")
-    for f in ("cases.csv", "timeseries.csv", "scenario.resolved.yaml", "summary_by_street.csv"):
+    for f in ("cases.parquet", "timeseries.parquet", "scenario.resolved.yaml",
+              "summary_by_street.csv"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
-    a, c = (tmp_path / x / "cases.csv" for x in "ac")
+    a, c = (tmp_path / x / "cases.parquet" for x in "ac")
     assert a.read_bytes() != c.read_bytes()
     assert _summary(tmp_path / "a")["seed"] == 7
 
@@ -42,7 +43,7 @@ def test_resolved_scenario_reruns_exactly(mmc_path, tmp_path):
           *[f"--set={x}" for x in SMALL], check=True)
     cogov("run", tmp_path / "a" / "scenario.resolved.yaml", "--out", tmp_path / "b", "--quiet",
           check=True)
-    a, b = (tmp_path / x / "cases.csv" for x in "ab")
+    a, b = (tmp_path / x / "cases.parquet" for x in "ab")
     assert a.read_bytes() == b.read_bytes()
 
 
@@ -61,13 +62,27 @@ def test_conservation_and_repeat_definition(mmc_path, tmp_path):
     assert (log["is_repeat"] == (~first).astype(int)).all()
     # statuses agree with closure times
     assert ((log["status"] == "closed") == (log["closed_at"] != "")).all()
-    write_outputs(res, tmp_path)
-    back = pd.read_csv(tmp_path / "cases.csv", keep_default_na=False)
+    write_outputs(res, tmp_path / "csv", fmt="csv")
+    back = pd.read_csv(tmp_path / "csv" / "cases.csv", keep_default_na=False)
     assert len(back) == len(log)
-    ts = pd.read_csv(tmp_path / "timeseries.csv")
+    ts = pd.read_csv(tmp_path / "csv" / "timeseries.csv")
     assert ts["opened"].sum() == s["cases_opened_total"]
     assert ts["complaints"].sum() == len(log)
     assert {"backlog", "utilization.desk", "closed", "repeats"} <= set(ts.columns)
+    # the Parquet case log holds the same rows, typed: text as categories, times as timestamps
+    write_outputs(res, tmp_path / "pq")
+    pq = pd.read_parquet(tmp_path / "pq" / "cases.parquet")
+    assert list(pq.columns) == CASE_LOG_COLUMNS and len(pq) == len(log)
+    assert str(pq["service_code"].dtype) == "category"
+    assert pd.api.types.is_datetime64_any_dtype(pq["closed_at"])
+    iso = pq["closed_at"].dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+    assert (iso.to_numpy() == back["closed_at"].to_numpy()).all()
+    for col in ("service_request_id", "case_id", "problem_id", "is_repeat"):
+        assert (pq[col].to_numpy() == back[col].to_numpy()).all(), col
+    for col in ("status", "agency_responsible", "channel", "grid", "outcome"):
+        assert (pq[col].astype(str).to_numpy() == back[col].astype(str).to_numpy()).all(), col
+    tq = pd.read_parquet(tmp_path / "pq" / "timeseries.parquet")
+    pd.testing.assert_frame_equal(tq, ts, check_dtype=False)
 
 
 def test_repeats_fall_when_problems_are_fixed(mmc_path):

@@ -40,7 +40,7 @@ def test_cli_compare_writes_the_documented_directory(two, capsys):
         argv += ["--set", s]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    for f in ("manifest.json", "runs.csv", "comparison.csv", "timeseries.csv", "by_grid.csv",
+    for f in ("manifest.json", "runs.csv", "comparison.csv", "timeseries.parquet", "by_grid.csv",
               "by_street.csv", "by_category.csv"):
         assert (out / f).exists(), f
     for stem in ("throughput_per_day", "repeat_complaint_rate", "backlog_over_time",
@@ -76,7 +76,7 @@ def test_cli_compare_writes_the_documented_directory(two, capsys):
     assert row["diff_mean"] > 0          # 3 staff keep citizens waiting longer than 10
     assert c[c.scenario == "mmc"]["diff_mean"].isna().all()
 
-    ts = pd.read_csv(out / "timeseries.csv")
+    ts = pd.read_parquet(out / "timeseries.parquet")
     assert list(ts.columns[:3]) == ["scenario", "replication", "day"]
     assert {"backlog", "repeats", "utilization.desk"} <= set(ts.columns)
     g = pd.read_csv(out / "by_grid.csv")
@@ -84,7 +84,7 @@ def test_cli_compare_writes_the_documented_directory(two, capsys):
     assert {"complaints", "repeat_complaints", "repeat_complaint_rate", "backlog_end"} <= set(g)
     assert list(pd.read_csv(out / "by_category.csv").columns[:2]) == ["scenario", "category"]
 
-    assert "mean_wait_hours" in printed and "lean - mmc" in printed
+    assert "mean wait before handling" in printed and "lean - mmc" in printed
     assert f"results: {out}/comparison.csv" in printed and "figures:" in printed
 
 
@@ -125,3 +125,26 @@ def test_bad_scenario_exits_2_listing_every_file(tmp_path):
     assert p.returncode == 2
     assert "departments.desk.stuff: unknown key" in p.stderr
     assert "nope.yaml: file not found" in p.stderr
+
+
+def test_terminal_table_reads_like_a_planner(two):
+    """Human labels with units and direction, grouped, internal counters only with --all, a
+    sentence about random variation instead of stars."""
+    from sim.experiments.compare import format_table, noise_sentence
+
+    mmc, lean, _ = two
+    res = compare([mmc, lean], replications=3, overrides=SHORT, seed=5, workers=1)
+    text = format_table(res)
+    assert "*" not in text
+    lines = text.splitlines()
+    groups = [x for x in lines if x in ("Demand", "Quality", "Speed", "Workload")]
+    assert groups == sorted(groups, key=["Demand", "Quality", "Speed", "Workload"].index)
+    row = next(x for x in lines if x.strip().startswith("mean wait before handling"))
+    assert " hours " in row and " lower " in row and "±" in row
+    assert row.rstrip().endswith(("worse", "within noise"))
+    assert "repeat-complaint rate" in text and "repeat_complaint_rate" not in text
+    assert "cases opened (incl. warm-up)" not in text and "more rows" in text
+    assert "cases opened (incl. warm-up)" in format_table(res, show_all=True)
+    assert "beyond random variation at 95%" in noise_sentence(res)
+    thr = next(x for x in lines if x.strip().startswith("throughput"))
+    assert " neither " in thr

@@ -65,7 +65,7 @@ def test_replay_uses_the_logged_complaints(tmp_path):
     sc.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
     log = toy_log(tmp_path / "log.csv")
     res, counts, notes = replay(tmp_path / "log.csv", mapping_from_dict(MAPPING), "m",
-                               sc, tmp_path / "out", seed=3, follow_up_days=5)
+                               sc, tmp_path / "out", seed=3, follow_up_days=5, fmt="csv")
     cases = pd.read_csv(tmp_path / "out" / "cases.csv")
     first = cases[cases["is_repeat"] == 0]
     assert len(first) == len(log) == counts["replayed"]
@@ -98,8 +98,10 @@ def test_two_scenarios_on_the_same_demand(tmp_path):
     b.write_text(yaml.safe_dump(slow), encoding="utf-8")
     toy_log(tmp_path / "log.csv")
     m = mapping_from_dict(MAPPING)
-    ra, _, _ = replay(tmp_path / "log.csv", m, "m", a, tmp_path / "oa", seed=1, follow_up_days=5)
-    rb, _, _ = replay(tmp_path / "log.csv", m, "m", b, tmp_path / "ob", seed=1, follow_up_days=5)
+    ra, _, _ = replay(tmp_path / "log.csv", m, "m", a, tmp_path / "oa", seed=1, follow_up_days=5,
+                       fmt="csv")
+    rb, _, _ = replay(tmp_path / "log.csv", m, "m", b, tmp_path / "ob", seed=1, follow_up_days=5,
+                       fmt="csv")
     ca = pd.read_csv(tmp_path / "oa" / "cases.csv")
     cb = pd.read_csv(tmp_path / "ob" / "cases.csv")
     cols = ["requested_datetime", "service_code", "channel", "grid"]

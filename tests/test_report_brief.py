@@ -247,7 +247,7 @@ def test_headline_sentence_shape(briefs, results_dir):
     cmp = pd.read_csv(results_dir / "comparison.csv")
     r = cmp[(cmp.scenario == "territorial") & (cmp.metric == "repeat_complaint_rate")].iloc[0]
     verb = "lowers" if r.diff_mean < 0 else "raises"
-    assert f"territorial {verb} the repeat-complaint rate from " in text or \
+    assert f"territorial {verb} the repeat-complaint rate (all reports) from " in text or \
         "do not differ clearly in the repeat-complaint rate" in text
     assert "95% CI" in text
     zh = " ".join(parse(briefs["zh"]).text)
@@ -431,4 +431,88 @@ def test_single_scenario_single_run(tmp_path):
     out = tmp_path / "b.html"
     assert main(["brief", str(d), "--out", str(out)]) == 0
     text = " ".join(parse(out).text)
-    assert "Under sectoral, the repeat-complaint rate is " in text and "no CI: a single run" in text
+    assert "Under sectoral, the repeat-complaint rate (all reports) is " in text
+    assert "no CI: a single run" in text
+
+
+def _playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    return sync_playwright
+
+
+def cjk_nodes_in_fallback_fonts(page_path: Path) -> list[str]:
+    """Every element whose text has Chinese characters, laid out by headless Chromium: the fonts
+    the browser's font matching actually used for it (DevTools `CSS.getPlatformFontsForNode`).
+    Every Chinese character must be drawn by the embedded font (or a system CJK
+    font); one drawn by another font is an empty box."""
+    from sim.report.fonts import has_cjk
+
+    broken = []
+    with _playwright()() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(page_path.as_uri())
+            page.evaluate("document.fonts.ready")
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("DOM.enable")
+            cdp.send("CSS.enable")
+            root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+            sel = "h1, h2, h3, h4, p, li, th, td, figcaption, span, b, small"
+            for nid in cdp.send("DOM.querySelectorAll", {"nodeId": root,
+                                                         "selector": sel})["nodeIds"]:
+                node = cdp.send("DOM.describeNode", {"nodeId": nid, "depth": 1})["node"]
+                own = "".join(c.get("nodeValue", "") for c in node.get("children", [])
+                              if c.get("nodeType") == 3)      # its own text, as the fonts
+                if not has_cjk(own):
+                    continue
+                fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": nid})["fonts"]
+                n_cjk = sum(1 for ch in own if has_cjk(ch))
+                by_cjk_font = sum(f["glyphCount"] for f in fonts if f.get("isCustomFont")
+                                  or "CJK" in f["familyName"])
+                if by_cjk_font < n_cjk:
+                    broken.append(f"<{node['nodeName'].lower()}> {own.strip()[:40]!r}: "
+                                  + ", ".join(f"{f['familyName']} x{f['glyphCount']}"
+                                              for f in fonts))
+        finally:
+            browser.close()
+    return broken
+
+
+@pytest.mark.skipif(CHROMIUM is None or _playwright() is None,
+                    reason="Chromium or playwright not installed: laid-out glyph check skipped")
+def test_every_chinese_text_node_is_drawn_with_a_cjk_font(briefs):
+    """The laid-out page, not the font file: the title and the first headings of the zh brief
+    used to be drawn in DejaVu Sans (empty boxes) while later text found the embedded font."""
+    broken = cjk_nodes_in_fallback_fonts(briefs["zh"])
+    assert broken == [], "drawn without CJK glyphs:\n" + "\n".join(broken)
+
+
+def test_brief_reads_right_in_both_languages(tmp_path):
+    """Display names, throughput explained with problems solved beside it, police hours and
+    share together, no "0–0" ranges, a wrapped reproduce command, Chinese throughout."""
+    a, _ = write_scenarios(tmp_path / "scenarios")
+    named = tmp_path / "scenarios" / "named.yaml"
+    named.write_text(TERRITORIAL.replace(
+        "name: territorial", "name: territorial\ndisplay_name: Street-led dispatch\n"
+        "display_name_zh: 街道主导派单\ndescription_zh: 属地管理并回流网格"), encoding="utf-8")
+    res = make_compare_dir(tmp_path / "cmp", [a, named])
+    pages = {}
+    for lang in ("en", "zh"):
+        out = tmp_path / f"b_{lang}.html"
+        assert main(["brief", str(res), "--out", str(out), "--lang", lang]) == 0
+        pages[lang] = out.read_text(encoding="utf-8")
+    en, zh = (" ".join(parse(tmp_path / f"b_{x}.html").text) for x in ("en", "zh"))
+    assert "Street-led dispatch" in en and "街道主导派单" in zh and "属地管理并回流网格" in zh
+    assert "Throughput is not a verdict" in en and "problems actually solved per day" in en
+    assert "Throughput (cases closed per day" in en and "(worse)" not in en.split(
+        "Throughput (cases closed per day")[1].split(".")[0]
+    assert "as a share of all police hours" in en and "占派出所全部工时的比例" in zh
+    for text in (en, zh):
+        assert not re.search(r"(?<![\d.,])(−?[\d.,]+)(%|\s)?[–至]\s?\1(?![\d.,])", text), \
+            "a range whose bounds print alike"
+    assert " \\\n" in pages["en"] and "white-space: pre-wrap" in pages["en"]
+    assert "routing policy name" not in zh and "co-handlers contribute" not in zh

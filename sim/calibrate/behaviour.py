@@ -358,12 +358,23 @@ def _is_citizen(scenario, code: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- outputs
+def _triangular(r) -> dict:
+    low, high = float(f"{r.q05:.4g}"), float(f"{r.q95:.4g}")
+    if high <= low:
+        high = low + max(1e-6, abs(low) * 1e-3)
+    mode = min(max(float(f"{r.mean:.4g}"), low), high)
+    return {"uncertain": "triangular", "low": low, "mode": mode, "high": high}
+
+
 def overrides(post: Posterior, rest: list[str] | None = None) -> dict:
-    """Posterior means as scenario overrides (nested dict)."""
+    """The posterior as scenario overrides (nested dict): each inferred parameter an uncertain
+    field `{uncertain: triangular, low: q05, mode: mean, high: q95}` (its point value, used by
+    `run`, is the mode = the posterior mean); the categories not inferred get the mean of the
+    inferred p_resolve as a plain number."""
     out: dict = {}
     pr = []
     for r in post.table.itertuples():
-        _set(out, r.parameter, float(f"{r.mean:.4g}"))
+        _set(out, r.parameter, _triangular(r))
         if r.parameter.endswith(".p_resolve"):
             pr.append(r.mean)
     for code in rest or []:
@@ -371,12 +382,14 @@ def overrides(post: Posterior, rest: list[str] | None = None) -> dict:
     return out
 
 
-def ranges(post: Posterior) -> dict:
-    """The 90% posterior ranges as uncertain fields ({uncertain: triangular, low, mode,
-    high}), keyed by dotted path."""
-    return {r.parameter: {"uncertain": "triangular", "low": float(f"{r.q05:.4g}"),
-                          "mode": float(f"{r.mean:.4g}"), "high": float(f"{r.q95:.4g}")}
-            for r in post.table.itertuples()}
+def ranges(post: Posterior, source: str = "") -> dict:
+    """The 90% posterior ranges as a ranges file (`cogov compare --uncertainty --ranges`)."""
+    return {"ranges": {r.parameter: {**_triangular(r),
+                                     "why": f"90% posterior interval (mode: posterior mean) of "
+                                            f"`cogov calibrate --behaviour` (ABC-SMC, "
+                                            f"{post.generations} generations, "
+                                            f"{post.simulations} simulations) from {source}"}
+                       for r in post.table.itertuples()}}
 
 
 def write_posterior(post: Posterior, report: str | Path) -> list[Path]:

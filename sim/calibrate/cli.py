@@ -7,7 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..argtypes import positive_fraction, positive_int, seed_arg
 from ..errors import UserError
+from ..outdir import OutputDir, OutputFile, add_out_args
 
 
 def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
@@ -15,11 +17,25 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
                   allow_drop: bool = False, until: str | None = None,
                   behaviour: bool = False, abc_population: int | None = None,
                   abc_generations: int | None = None, seed: int = 1, workers: int = 1,
-                  progress: bool = True):
+                  progress: bool = True, force: bool = False):
     """Read, fit, write the calibrated scenario (and the report). Returns (Calibration, path,
     notes). `until`: fit on the cases created before this date only (out-of-sample checks).
     `behaviour`: also infer the behaviour parameters by ABC-SMC (`behaviour`); the posterior
-    is in `cal.posterior`, its files in `report` (default: `<out stem>_report`)."""
+    is in `cal.posterior`, its files in `report` (default: `<out stem>_report`). Both outputs
+    are checked before reading the log and written safely (`sim.outdir`): never over an
+    input, an earlier one only with `force`."""
+    inputs = [log, mapping_path, base]
+    target = OutputFile(out, force=force, inputs=inputs, suffixes=(".yaml", ".yml"),
+                        what="calibrated scenario")
+    rtarget = (OutputDir(report, flag="--report", force=force, inputs=inputs,
+                         command="calibrate --report") if report is not None else None)
+    if rtarget is not None and _overlap(target.final, rtarget.final):
+        raise UserError(f"--out {out} lies inside --report {report}: give the scenario a "
+                        f"place outside the report folder")
+    target.check()
+    if rtarget is not None:
+        rtarget.check()
+    from .demand import fit_demand
     from .fit import fit_log
     from .mapping import load_mapping
     from .read import read_log
@@ -32,8 +48,6 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     from ..scenario.loader import load_scenario
 
     base_scenario = load_scenario(base)
-    from .demand import fit_demand
-
     until_ts = parse_date(until, "--until") if until else None
     cal = fit_log(read_log(log, mapping, str(mapping_path), allow_drop=allow_drop,
                            until=until_ts), base=base_scenario)
@@ -43,19 +57,36 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     cal.demand = demand
     extra = {"catalogue": {code: {"demand": p} for code, p in demand.profiles.items()
                            if code in cal.categories}}
-    path, notes = write_scenario(cal, base, out, command, until=until_ts, extra=extra)
     cal.posterior = None
-    if behaviour:
-        path, more = _calibrate_behaviour(cal, path, base, command, until_ts, extra, report,
-                                          abc_population, abc_generations, seed, workers,
-                                          progress)
-        notes += more
-        report = report or Path(out).with_name(Path(out).stem + "_report")
-    if report:
-        from .report import write_calibration_report
+    with target as tmp:
+        _, notes = write_scenario(cal, base, tmp, command, until=until_ts, extra=extra)
+        if behaviour:
+            notes += _calibrate_behaviour(cal, tmp, target.final, base, command, until_ts,
+                                          extra, abc_population, abc_generations, seed,
+                                          workers, progress)
+        if rtarget is not None:
+            from .report import write_calibration_report
 
-        write_calibration_report(cal, report, path, notes)
-    return cal, path, notes
+            with rtarget as rtmp:
+                write_calibration_report(cal, rtmp, target.final, notes)
+                if cal.posterior is not None:
+                    from .behaviour import write_posterior
+
+                    write_posterior(cal.posterior, rtmp)
+        elif cal.posterior is not None:
+            from .behaviour import write_posterior
+
+            write_posterior(cal.posterior, target.final.with_name(target.final.stem
+                                                                  + "_report"))
+    return cal, target.final, notes
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    try:
+        a.resolve().relative_to(b.resolve())
+        return True
+    except ValueError:
+        return False
 
 
 def parse_date(text: str, flag: str):
@@ -69,10 +100,10 @@ def parse_date(text: str, flag: str):
             from None
 
 
-def _calibrate_behaviour(cal, path, base, command, until_ts, extra, report, population,
-                         generations, seed, workers, progress):
-    """ABC-SMC on the written scenario; rewrite it with the posterior means; write the ranges
-    and the posterior files. Returns (path, notes)."""
+def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, population,
+                         generations, seed, workers, progress) -> list[str]:
+    """ABC-SMC on the written scenario `path`; rewrite it with the posterior means; write the
+    ranges beside `final` (the posterior files are written by the caller). Returns notes."""
     import yaml
 
     from ..scenario.loader import load_scenario
@@ -92,21 +123,18 @@ def _calibrate_behaviour(cal, path, base, command, until_ts, extra, report, popu
     _merge(more, bh.overrides(post, rest))
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in extra.items()}
     _merge(merged, more)
-    path, notes = write_scenario(cal, base, path, command, until=until_ts, extra=merged)
-    # the 90% ranges: the [robustness] uncertain-field format, in a file beside the scenario
-    # (the loader of this branch does not read uncertain fields inside a scenario yet)
-    rng = Path(path).with_name(Path(path).stem + ".ranges.yaml")
-    head = ("# 90% posterior ranges of `cogov calibrate --behaviour` (ABC-SMC), as uncertain "
-            "fields\n# (dotted scenario path: {uncertain: triangular, low: q05, mode: posterior "
-            "mean, high: q95})\n")
-    rng.write_text(head
-                   + yaml.safe_dump(bh.ranges(post), sort_keys=False, allow_unicode=True),
-                   encoding="utf-8")
-    rdir = Path(report) if report else Path(path).with_name(Path(path).stem + "_report")
-    bh.write_posterior(post, rdir)
-    notes = notes + post.notes + [f"behaviour: posterior means written; 90% ranges in {rng}; "
-                                  f"{rdir / 'posterior.csv'}"]
-    return path, notes
+    _, notes = write_scenario(cal, base, path, command, until=until_ts, extra=merged)
+    # the 90% ranges are uncertain fields in the scenario itself (see behaviour.overrides);
+    # the same ranges as a ranges file beside it, for `cogov compare --uncertainty --ranges`
+    rng = Path(final).with_name(Path(final).stem + ".ranges.yaml")
+    head = ("# 90% posterior ranges of `cogov calibrate --behaviour` (ABC-SMC), as a ranges "
+            "file\n# (cogov compare --uncertainty N --ranges THIS_FILE)\n")
+    rng.parent.mkdir(parents=True, exist_ok=True)
+    rng.write_text(head + yaml.safe_dump(bh.ranges(post, str(cal.log.source)), sort_keys=False,
+                                         allow_unicode=True), encoding="utf-8")
+    return notes + post.notes + [f"behaviour: posterior written as uncertain fields (point "
+                                 f"value = posterior mean); ranges file {rng}; posterior.csv "
+                                 f"in the report folder"]
 
 
 def cmd_calibrate(args) -> int:
@@ -116,7 +144,7 @@ def cmd_calibrate(args) -> int:
                                      behaviour=args.behaviour,
                                      abc_population=args.abc_population,
                                      abc_generations=args.abc_generations, seed=args.seed,
-                                     workers=args.workers)
+                                     workers=args.workers, force=args.force)
     q = cal.log.quality
     print(f"{args.log}: {cal.quality_line()}")
     odd = [(item, n) for item, n, _ in q.rows()[2:] if n]
@@ -128,7 +156,7 @@ def cmd_calibrate(args) -> int:
     if cal.posterior is not None:
         for r in cal.posterior.table.itertuples():
             print(f"  {r.parameter}: {r.mean:.4g} (90% interval {r.q05:.4g} to {r.q95:.4g})")
-    if args.report:
+    if args.report is not None:
         print(f"report: {Path(args.report) / 'index.md'}")
     return 0
 
@@ -143,7 +171,7 @@ def cmd_validate_against(args) -> int:
     since = parse_date(args.since, "--from") if args.since else None
     v, index = validate_against(args.log, mapping, str(args.mapping), args.scenario, args.out,
                                 args.replications, args.seed, args.overrides, args.tolerance,
-                                allow_drop=args.allow_drop, since=since)
+                                allow_drop=args.allow_drop, since=since, force=args.force)
     print(v.summary_line(args.scenario, args.log))
     for n in v.notes:
         print(f"note: {n}")
@@ -158,7 +186,7 @@ def cmd_replay(args) -> int:
     mapping = load_mapping(args.mapping)
     result, counts, notes = replay(args.log, mapping, str(args.mapping), args.scenario, args.out,
                                    args.seed, args.overrides, args.follow_up_days,
-                                   args.allow_drop, progress=not args.quiet)
+                                   args.allow_drop, progress=not args.quiet, fmt=args.format)
     s = result.summary
     print(f"replayed {counts['replayed']:,} of {counts['cases']:,} logged cases through "
           f"{args.scenario} (seed {s['seed']}): {s['complaints']:,} complaints, repeat-complaint "
@@ -167,7 +195,7 @@ def cmd_replay(args) -> int:
           f"at the end")
     for n in notes:
         print(f"note: {n}")
-    print(f"results: {args.out}/summary.json, cases.csv, replay_input.json")
+    print(f"results: {args.out}/summary.json, cases.{args.format}, replay_input.json")
     return 0
 
 
@@ -178,10 +206,12 @@ def register(subparsers) -> None:
         description="Read a case log through a mapping, fit arrival rates, channel mix and "
                     "time-to-close distributions, and write a scenario that extends --base.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("log", help="case log (CSV)")
+    p.add_argument("log", help="case log (CSV, .xlsx, .xls, or Parquet such as cogov's own "
+                                "cases.parquet)")
     p.add_argument("--mapping", required=True, help="mapping YAML (see mappings/)")
     p.add_argument("--base", required=True, help="base scenario the calibrated one extends")
-    p.add_argument("--out", required=True, help="calibrated scenario YAML to write")
+    add_out_args(p, "calibrated scenario YAML to write (never over --base, the log or the "
+                    "mapping; --force replaces an earlier one, and an earlier --report)")
     p.add_argument("--report", default=None, help="directory for tables, figures and index.md")
     p.add_argument("--until", default=None, metavar="DATE",
                    help="fit on the cases created before DATE only (closures after DATE are "
@@ -206,13 +236,16 @@ def register(subparsers) -> None:
         description="Run the scenario with replications and set simulated against observed "
                     "arrivals, time to close and channel mix, with goodness-of-fit measures.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("log", help="case log (CSV)")
+    p.add_argument("log", help="case log (CSV, .xlsx, .xls, or Parquet such as cogov's own "
+                                "cases.parquet)")
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
-    p.add_argument("--out", required=True, help="report directory")
-    p.add_argument("--replications", type=int, default=3, help="runs with seeds seed, seed+1..")
-    p.add_argument("--seed", type=int, default=None, help="first seed (default: run.seed)")
-    p.add_argument("--tolerance", type=float, default=0.20,
+    add_out_args(p, "report folder (new or empty; --force replaces an earlier report)")
+    p.add_argument("--replications", type=positive_int, default=3,
+                   help="runs with seeds seed, seed+1..")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="first seed (default: run.seed), >= 0")
+    p.add_argument("--tolerance", type=positive_fraction, default=0.20,
                    help="relative tolerance of a category's median time to close (strict: "
                         "no interval-overlap pass)")
     p.add_argument("--from", dest="since", default=None, metavar="DATE",
@@ -236,6 +269,8 @@ def register(subparsers) -> None:
     p.add_argument("--scenario", required=True, help="scenario to replay the complaints through")
     p.add_argument("--out", required=True, help="output directory (as `cogov run`)")
     p.add_argument("--seed", type=int, default=None, help="seed (default: run.seed)")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="format of the case log and time series (as `cogov run`)")
     p.add_argument("--follow-up-days", type=float, default=30.0,
                    help="days run after the last logged complaint")
     p.add_argument("--allow-drop", action="store_true",

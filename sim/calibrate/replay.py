@@ -142,7 +142,7 @@ def replay_inputs(log: CaseLog, scenario, layout, allow_drop: bool):
 
 def replay(log_path, mapping, mapping_path: str, scenario_path, out, seed=None,
            overrides=(), follow_up_days: float = 30.0, allow_drop: bool = False,
-           progress: bool = False):
+           progress: bool = False, fmt: str = "parquet"):
     """Replay the log's complaints through the scenario; write the run's outputs into `out`
     plus `replay_input.json`. Returns (RunResult, counts, notes)."""
     import json
@@ -192,7 +192,7 @@ def replay(log_path, mapping, mapping_path: str, scenario_path, out, seed=None,
 
     with _generate_with(generate):
         result = run_scenario(scenario, seed=seed, progress=progress)
-    out = write_outputs(result, out)
+    out = write_outputs(result, out, fmt)
     (Path(out) / "replay_input.json").write_text(json.dumps(
         {"log": str(log_path), "mapping": mapping.name, "scenario": str(scenario_path),
          "start_date": str(scenario.run.start_date),

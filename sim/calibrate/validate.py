@@ -366,9 +366,12 @@ def validate_against(log_path: str | Path, mapping: Mapping, mapping_path: str,
                      scenario_path: str | Path, out: str | Path, replications: int = 3,
                      seed: int | None = None, overrides: list[str] = (),
                      rel_tol: float = 0.20, allow_drop: bool = False,
-                     since: pd.Timestamp | None = None) -> tuple[Validation, Path]:
+                     since: pd.Timestamp | None = None, force: bool = False
+                     ) -> tuple[Validation, Path]:
     """Read the log, run the scenario, compare, and write the report into `out`
-    (index.md, validation.csv, validation.json, tables, figures)."""
+    (index.md, validation.csv, validation.json, tables, figures; checked before the runs,
+    written safely: `sim.outdir`)."""
+    from ..outdir import OutputDir
     from .scenario_out import read_fit_window
 
     if not Path(scenario_path).exists():
@@ -376,28 +379,32 @@ def validate_against(log_path: str | Path, mapping: Mapping, mapping_path: str,
 
         raise UserError([f"{scenario_path}: scenario not found: give the calibrated scenario "
                          f"with --scenario"])
+    target = OutputDir(out, force=force, inputs=[log_path, mapping_path, scenario_path],
+                       command="validate-against")
+    target.check()
     obs_log = read_log(log_path, mapping, mapping_path, allow_drop=allow_drop, since=since)
     overrides = list(overrides)
     if since is not None:
         overrides = out_of_sample_overrides(scenario_path, since, obs_log, overrides)
     location = "grid" if mapping.columns.location.grid else "problem_id"
-    sim_logs, scenario = simulate(scenario_path, replications, seed, overrides, location)
-    v = compare(obs_log, sim_logs, rel_tol)
-    fw = read_fit_window(scenario_path)
-    v.in_sample = not (fw is not None and fw[1] <= obs_log.window_start)
-    v.windows = {"fit_window": [fw[0].isoformat(), fw[1].isoformat()] if fw else None,
-                 "validation_window": [obs_log.window_start.isoformat(),
-                                       obs_log.window_end.isoformat()]}
-    if fw is None:
-        v.notes.append("the scenario's header records no fit window (not written by "
-                       "`cogov calibrate`?): treated as in sample")
-    elif v.in_sample and since is not None:
-        v.notes.append(f"in sample: the scenario was fitted on cases up to {fw[1]:%Y-%m-%d}, "
-                       f"after --from {since:%Y-%m-%d}; calibrate with --until {since:%Y-%m-%d} "
-                       f"for an out-of-sample check")
-    v.notes += _coverage_notes(obs_log, v)
-    index = write_validation_report(v, out, obs_log, scenario_path, scenario, rel_tol)
-    return v, index
+    with target as tmp:
+        sim_logs, scenario = simulate(scenario_path, replications, seed, overrides, location)
+        v = compare(obs_log, sim_logs, rel_tol)
+        fw = read_fit_window(scenario_path)
+        v.in_sample = not (fw is not None and fw[1] <= obs_log.window_start)
+        v.windows = {"fit_window": [fw[0].isoformat(), fw[1].isoformat()] if fw else None,
+                     "validation_window": [obs_log.window_start.isoformat(),
+                                           obs_log.window_end.isoformat()]}
+        if fw is None:
+            v.notes.append("the scenario's header records no fit window (not written by "
+                           "`cogov calibrate`?): treated as in sample")
+        elif v.in_sample and since is not None:
+            v.notes.append(f"in sample: the scenario was fitted on cases up to "
+                           f"{fw[1]:%Y-%m-%d}, after --from {since:%Y-%m-%d}; calibrate with "
+                           f"--until {since:%Y-%m-%d} for an out-of-sample check")
+        v.notes += _coverage_notes(obs_log, v)
+        index = write_validation_report(v, tmp, obs_log, scenario_path, scenario, rel_tol)
+    return v, target.final / index.name
 
 
 def _coverage_notes(obs_log: CaseLog, v: Validation) -> list[str]:

@@ -83,7 +83,7 @@ def page_css(base: Base) -> str:
         face = font_face_css(text)
     except Exception:  # noqa: BLE001 - no font, no embedding: the browser's fonts decide
         face = ""
-    fam = "Roboto, CogovCJK, sans-serif" if face else "Roboto, sans-serif"
+    fam = "CogovCJK, Roboto, sans-serif" if face else "Roboto, sans-serif"
     return face + f"""
 .v-application, .v-application .v-card__title, .v-application .v-label,
 .v-application .v-select__selection, .v-application .v-list-item__title,

@@ -9,6 +9,7 @@ top says where it came from and which settings differ from the base.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 from pathlib import Path
 
@@ -67,6 +68,11 @@ def save_scenario(base, values: dict, seed: int, path: str | Path | None = None,
     target = Path(path) if path else Path(base.save_dir)
     if target.suffix.lower() not in (".yaml", ".yml"):
         target = target / f"{_SAFE.sub('_', name)}.yaml"
+    base_path = getattr(base, "path", None)
+    if base_path and Path(base_path).exists() and target.resolve() == Path(base_path).resolve():
+        raise ValueError(f"{target}: is the base scenario itself; save under another name")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)       # whole or absent, never half a file
     return target

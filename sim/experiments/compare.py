@@ -8,7 +8,8 @@ replication) isolates the policy. Output directory (read by the briefing, keep i
     runs.csv          one row per run: scenario, replication, seed, status, error, every metric
     comparison.csv    scenario, metric, mean, ci_low, ci_high, sd, n,
                       diff_mean, diff_ci_low, diff_ci_high (vs the first scenario; paired t, 95%)
-    timeseries.csv    scenario, replication, day, and the model's time-series columns
+    timeseries.parquet  scenario, replication, day, and the model's time-series columns
+                      (timeseries.csv with --format csv)
     by_grid.csv       scenario, grid, street, population, means over replications
     by_street.csv     scenario, street, name_zh, population, means over replications
     by_category.csv   scenario, category, name, name_zh, family, owner, means over replications
@@ -18,8 +19,10 @@ replication) isolates the policy. Output directory (read by the briefing, keep i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +31,15 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import UserError
+from ..metrics import GROUP_LABELS, GROUPS, improves, metric_def
+from ..outdir import OutputDir
 from ..progress import Progress
 from ..scenario.loader import load_scenario, scenario_sha256
 from ..scenario.schema import Scenario
 from .backends import Backend, ProcessBackend, RunTask, SerialBackend
 from .seeds import replication_seeds
-from .stats import comparison_table, fmt, numeric_metrics, unit_of
-from .store import write_csv
+from .stats import comparison_table, fmt, numeric_metrics
+from .store import write_csv, write_parquet
 
 GROUP_KEYS = {"by_grid": ["grid", "street", "population"],
               "by_street": ["street", "name_zh", "population"],
@@ -55,6 +60,7 @@ class CompareResult:
     by_category: pd.DataFrame
     out: Path | None = None
     figures: list[Path] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)   # display names (display_name)
 
     @property
     def failed(self) -> int:
@@ -98,12 +104,15 @@ def _load_all(items, overrides) -> list[tuple[str, str | None, Scenario]]:
 def compare(scenarios: list, replications: int = 5, out: str | Path | None = None,
             seed: int | None = None, workers: int | None = 1, overrides: tuple | list = (),
             quiet: bool = True, backend: Backend | None = None,
-            command: list[str] | None = None) -> CompareResult:
+            command: list[str] | None = None, force: bool = False,
+            fmt: str = "parquet") -> CompareResult:
     """Run each scenario (file path or `Scenario`) `replications` times with common random
     numbers and compare them. Returns DataFrames; writes the output directory if `out` is set.
 
     `seed` is the root seed (default: the first scenario's `run.seed`); `workers` > 1 uses local
     processes (or pass any `backend`); `overrides` are `--set` strings applied to every file.
+    `out` is checked and locked before the first run and written in one piece at the end
+    (`sim.outdir`); `force` replaces an earlier output there.
     """
     if replications < 1:
         raise UserError([f"--replications {replications}: need at least 1 (5 or more for "
@@ -133,23 +142,32 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
         "scenarios": [{"name": n, "path": p, "sha256": scenario_sha256(sc),
                        "overrides": list(overrides)} for n, p, sc in loaded],
         "replications": replications, "root_seed": root, "seeds": seeds,
+        "warmup_days": loaded[0][2].run.warmup_days,
         "cogov_version": __version__,
         "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    results: dict = {}
-    bar = Progress(total, "compare", enabled=False if quiet else None)
-    failed = 0
-    for task, res in backend.run(tasks):
-        results[task.run_id] = res
-        failed += res["status"] != "ok"
-        bar.update(len(results), failed)
-    bar.close()
-    result = _assemble(manifest, names, results, meta)
+    target = (OutputDir(out, force=force, command="compare",
+                        inputs=[p for _, p, _ in loaded if p]) if out is not None
+              else contextlib.nullcontext(None))
+    with target as tmp:
+        results: dict = {}
+        bar = Progress(total, "compare", enabled=False if quiet else None, lines=True)
+        failed = 0
+        for task, res in backend.run(tasks):
+            results[task.run_id] = res
+            failed += res["status"] != "ok"
+            bar.update(len(results), failed)
+        bar.close()
+        result = _assemble(manifest, names, results, meta)
+        result.labels = {n: sc.display_name or n for n, _, sc in loaded}
+        if tmp is not None:
+            write_compare(result, tmp, fmt)
+            from .figures import compare_figures
+            warm = loaded[0][2].run.warmup_days
+            figs = compare_figures(result, tmp / "figures", warmup_days=warm)
     if out is not None:
-        result.out = write_compare(result, out)
-        from .figures import compare_figures
-        warm = loaded[0][2].run.warmup_days
-        result.figures = compare_figures(result, Path(out) / "figures", warmup_days=warm)
+        result.out = Path(out)
+        result.figures = [result.out / "figures" / f.name for f in figs]
     return result
 
 
@@ -193,13 +211,17 @@ def _group_means(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     return df.groupby(keys, sort=False, dropna=False)[values].mean().reset_index()
 
 
-def write_compare(result: CompareResult, out: str | Path) -> Path:
-    """Write the compare output directory (CSV files and manifest.json)."""
+def write_compare(result: CompareResult, out: str | Path, fmt: str = "parquet") -> Path:
+    """Write the compare output directory (CSV tables, the time series as Parquet or CSV, and
+    manifest.json)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(result.runs, out / "runs.csv")
     write_csv(result.comparison, out / "comparison.csv")
-    write_csv(result.timeseries, out / "timeseries.csv")
+    if fmt == "csv":
+        write_csv(result.timeseries, out / "timeseries.csv")
+    else:
+        write_parquet(result.timeseries, out / "timeseries.parquet")
     write_csv(result.by_grid, out / "by_grid.csv")
     write_csv(result.by_street, out / "by_street.csv")
     write_csv(result.by_category, out / "by_category.csv")
@@ -208,62 +230,182 @@ def write_compare(result: CompareResult, out: str | Path) -> Path:
     return out
 
 
-def format_table(result: CompareResult) -> str:
-    """Every summary metric: mean [95% CI] per scenario and the paired difference to the first
-    (`*` where the CI of the difference excludes 0)."""
+UNIT_LABELS = {"share": "%", "hours": "hours", "days": "days", "per_day": "per day",
+               "cases": "cases", "complaints": "complaints", "problems": "problems",
+               "staff_hours": "staff hours", "transfers": "transfers", "visits": "visits",
+               "count": "count"}
+BETTER_LABELS = {"lower": "lower", "higher": "higher", "": "neither"}
+BOTTLENECK = 0.85     # per-department utilisation shown without --all from this load up
+
+
+def _unit_code(kind: str) -> str:
+    return "%" if kind == "share" else ""
+
+
+def _pm(mean, lo, hi, unit: str, signed: bool = False) -> str:
+    """`mean ± half-width` of a 95% CI, both rounded to the half-width's second significant
+    digit (just the mean, in its usual precision, when there is no interval)."""
+    if pd.isna(mean):
+        return "-"
+    if pd.isna(lo) or pd.isna(hi):
+        return fmt(mean, unit, signed)
+    scale = 100.0 if unit == "%" else 1.0
+    m, half = mean * scale, (hi - lo) / 2 * scale
+    if half <= 0:
+        return fmt(mean, unit, signed)
+    dec = max(0, 1 - math.floor(math.log10(half)))
+    sign = "+" if signed else ""
+    return f"{m:{sign},.{dec}f} ± {half:,.{dec}f}"
+
+
+def _shown(metric: str, g: pd.DataFrame, show_all: bool) -> bool:
+    d = metric_def(metric)
+    if show_all:
+        return True
+    if d.internal:
+        return False
+    head, _, dept = metric.partition(".")
+    if dept:      # per-department breakdowns: only a department near or over capacity
+        return head == "utilization" and bool((g["mean"] >= BOTTLENECK).any())
+    return True
+
+
+def _verdict(metric: str, r) -> str:
+    lo, hi, m = r["diff_ci_low"], r["diff_ci_high"], r["diff_mean"]
+    if pd.isna(m):
+        return ""
+    if pd.isna(lo) or pd.isna(hi):
+        return "one run: no CI"
+    if lo <= 0 <= hi:
+        return "within noise"
+    ok = improves(metric, m)
+    if ok is None:
+        return "higher" if m > 0 else "lower"
+    return "better" if ok else "worse"
+
+
+def format_table(result: CompareResult, show_all: bool = False) -> str:
+    """The metrics a planner reads, grouped (demand, quality, speed, workload): label, unit,
+    which way is better (sim/metrics.py), mean ± 95% CI per scenario, and the paired
+    difference to the first scenario with a word for what it means. Internal counters and
+    per-department rows are left out unless `show_all` (every row is in comparison.csv)."""
     names = result.scenarios
     ref = names[0]
     c = result.comparison
-    header = ["metric", "unit", *names, *[f"{s} - {ref}" for s in names[1:]]]
-    lines = []
+    lab = {n: result.labels.get(n, n) for n in names}
+    header = ["metric", "unit", "better", *[lab[n] for n in names]]
+    for s in names[1:]:
+        header += [f"{lab[s]} - {lab[ref]}" if len(names) > 2 else
+                   f"difference ({lab[s]} - {lab[ref]})", "meaning"]
+    by_group: dict[str, list[list[str]]] = {g: [] for g in GROUPS}
+    hidden = 0
     for metric, g in c.groupby("metric", sort=False):
-        unit = unit_of(metric)
         g = g.set_index("scenario")
-        cells = [metric, {"%": "%", "h": "hours", "/day": "per day", "": ""}[unit]]
+        if not _shown(metric, g, show_all):
+            hidden += 1
+            continue
+        d = metric_def(metric)
+        unit = _unit_code(d.kind)
+        cells = [d.en, UNIT_LABELS.get(d.kind, d.kind), BETTER_LABELS[d.better]]
         for s in names:
             r = g.loc[s]
-            ci = ("" if pd.isna(r["ci_low"]) else
-                  f" [{fmt(r['ci_low'], unit)}, {fmt(r['ci_high'], unit)}]")
-            cells.append(fmt(r["mean"], unit) + ci)
+            cells.append(_pm(r["mean"], r["ci_low"], r["ci_high"], unit))
         for s in names[1:]:
             r = g.loc[s]
-            star = ""
-            ci = ""
-            if not pd.isna(r["diff_ci_low"]):
-                ci = (f" [{fmt(r['diff_ci_low'], unit, True)}, "
-                      f"{fmt(r['diff_ci_high'], unit, True)}]")
-                star = " *" if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0 else ""
-            cells.append(fmt(r["diff_mean"], unit, True) + ci + star)
-        lines.append(cells)
-    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
+            diff = _pm(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], unit, True)
+            if unit == "%" and diff != "-":
+                diff += " pp"
+            cells += [diff, _verdict(metric, r)]
+        by_group[d.group].append(cells)
+    rows = [cells for g in GROUPS for cells in by_group[g]]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths[0] = max([widths[0]] + [len(GROUP_LABELS[g][0]) for g in GROUPS])
 
-    def row(cells):
-        return "  ".join(str(x).ljust(w) if i < 2 else str(x).rjust(w)
-                         for i, (x, w) in enumerate(zip(cells, widths))).rstrip()
+    def line(cells, indent=2):
+        out = []
+        for i, (x, w) in enumerate(zip(cells, widths)):
+            if i == 0:
+                out.append(" " * indent + str(x).ljust(w))
+            elif i < 3 or (i >= 3 + len(names) and (i - 3 - len(names)) % 2 == 1):
+                out.append(str(x).ljust(w))
+            else:
+                out.append(str(x).rjust(w))
+        return "  ".join(out).rstrip()
 
-    out = [row(header), "  ".join("-" * w for w in widths)]
-    out += [row(cells) for cells in lines]
+    out = [line(header), "  " + "  ".join("-" * w for w in widths)]
+    for g in GROUPS:
+        if by_group[g]:
+            out.append(GROUP_LABELS[g][0])
+            out += [line(cells) for cells in by_group[g]]
+    if hidden:
+        out.append(f"({hidden} more rows: per-department staff hours and utilisation, internal "
+                   f"counters; --all shows them, comparison.csv has every row)")
     return "\n".join(out)
 
 
-def print_report(result: CompareResult, stream=None) -> None:
+def noise_sentence(result: CompareResult, show_all: bool = False) -> str:
+    """One sentence for how many differences are beyond random variation."""
+    c = result.comparison
+    d = c[c["scenario"] != result.scenarios[0]].dropna(subset=["diff_mean"])
+    if not len(d):
+        return "One scenario: no differences to judge."
+    d = d[[_shown(m, c[c["metric"] == m].set_index("scenario"), show_all)
+           for m in d["metric"]]]
+    has_ci = d["diff_ci_low"].notna() & d["diff_ci_high"].notna()
+    if not has_ci.any():
+        return ("Each scenario ran once: no confidence intervals, so no difference can be told "
+                "from random variation (use --replications 5 or more).")
+    beyond = has_ci & ((d["diff_ci_low"] > 0) | (d["diff_ci_high"] < 0))
+    n, k = int(has_ci.sum()), int(beyond.sum())
+    if k == n:
+        return "All differences below are beyond random variation at 95%."
+    if k == 0:
+        return ("None of the differences below is beyond random variation at 95%: "
+                "the scenarios cannot be told apart with these replications.")
+    return (f"{k} of {n} differences below are beyond random variation at 95%; the others "
+            f"are marked 'within noise'.")
+
+
+def steady_notes(result: CompareResult) -> list[str]:
+    """A sentence per scenario whose backlog is still trending at the horizon (sim/steady.py),
+    from the mean time series over replications."""
+    from ..steady import steady_state, warning
+
+    ts = result.timeseries
+    if ts is None or not len(ts) or "scenario" not in ts:
+        return []
+    warm = float(result.manifest.get("warmup_days", 0.0))
+    notes = []
+    for name in result.scenarios:
+        note = warning(steady_state(ts[ts["scenario"] == name], warm), name)
+        if note:
+            notes.append(note)
+    return notes
+
+
+def print_report(result: CompareResult, stream=None, show_all: bool = False) -> None:
     """The table, how to read it, the failures, and where everything is."""
     import sys
     stream = stream or sys.stdout
     m = result.manifest
     n_ok = len(result.runs) - result.failed
     print(f"{len(result.scenarios)} scenarios x {m['replications']} replications "
-          f"({n_ok} runs ok), common random numbers from root seed {m['root_seed']}; "
-          f"mean [95% CI]; shares in %, differences in percentage points; "
-          f"* = the difference's CI excludes 0", file=stream)
-    print(format_table(result), file=stream)
+          f"({n_ok} runs ok), common random numbers from root seed {m['root_seed']}. "
+          f"Each cell is the mean ± the half-width of its 95% confidence interval; "
+          f"differences are paired by replication; shares in %, their differences in "
+          f"percentage points (pp).", file=stream)
+    print(noise_sentence(result, show_all), file=stream)
+    print(format_table(result, show_all), file=stream)
+    for note in steady_notes(result):
+        print(f"warning: {note}", file=stream)
     if result.failed:
         err = result.runs.loc[result.runs["status"] != "ok", "error"].iloc[0]
         print(f"{result.failed} of {len(result.runs)} runs failed (first error: {err}); "
               f"see runs.csv, column `error`", file=stream)
     if result.out is not None:
         o = result.out
-        print(f"results: {o}/comparison.csv (table above), runs.csv, timeseries.csv, "
+        ts = "timeseries.csv" if (o / "timeseries.csv").exists() else "timeseries.parquet"
+        print(f"results: {o}/comparison.csv (table above), runs.csv, {ts}, "
               f"by_grid.csv, by_street.csv, by_category.csv, manifest.json", file=stream)
         if result.figures:
             print(f"figures: {o}/figures/ ({', '.join(p.name for p in result.figures)})",

@@ -46,8 +46,9 @@ def save(fig, stem: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------- compare
-def metric_ci_figure(comparison: pd.DataFrame, metric: str, scenarios: list[str]):
-    """Mean and 95% CI of `metric` per scenario."""
+def metric_ci_figure(comparison: pd.DataFrame, metric: str, scenarios: list[str],
+                     labels: dict[str, str] | None = None):
+    """Mean and 95% CI of `metric` per scenario (`labels`: display names)."""
     g = comparison[comparison["metric"] == metric].set_index("scenario").reindex(scenarios)
     k = _scale(metric)
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(scenarios), 3.6))
@@ -58,7 +59,8 @@ def metric_ci_figure(comparison: pd.DataFrame, metric: str, scenarios: list[str]
     err = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
     ax.bar(x, mean, color=[f"C{i}" for i in range(len(x))], alpha=0.75, width=0.6)
     ax.errorbar(x, mean, yerr=err, fmt="none", ecolor="black", capsize=5, lw=1.2)
-    ax.set_xticks(x, scenarios, rotation=15 if len(scenarios) > 3 else 0)
+    ax.set_xticks(x, [(labels or {}).get(s, s) for s in scenarios],
+                  rotation=15 if len(scenarios) > 3 else 0)
     ax.set_ylabel(_label(metric))
     n = int(g["n"].max()) if len(g) else 0
     ax.set_title(f"{_label(metric)}\nmean and 95% CI over {n} replications", fontsize=10)
@@ -67,7 +69,7 @@ def metric_ci_figure(comparison: pd.DataFrame, metric: str, scenarios: list[str]
 
 
 def over_time_figure(ts: pd.DataFrame, column: str, scenarios: list[str],
-                     warmup_days: float | None = None):
+                     warmup_days: float | None = None, labels: dict[str, str] | None = None):
     """Mean of `column` by day per scenario with a 95% band across replications."""
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for i, s in enumerate(scenarios):
@@ -76,7 +78,8 @@ def over_time_figure(ts: pd.DataFrame, column: str, scenarios: list[str],
             continue
         g = d.groupby("day")[column]
         stats = g.apply(lambda v: pd.Series(t_interval(v))).unstack()
-        ax.plot(stats.index, stats["mean"], color=f"C{i}", label=s, lw=1.4)
+        ax.plot(stats.index, stats["mean"], color=f"C{i}", label=(labels or {}).get(s, s),
+                lw=1.4)
         if stats["ci_low"].notna().any():
             ax.fill_between(stats.index, stats["ci_low"].astype(float),
                             stats["ci_high"].astype(float), color=f"C{i}", alpha=0.2, lw=0)
@@ -96,13 +99,15 @@ def compare_figures(result, out: Path, warmup_days: float | None = None) -> list
     """The four compare figures (PNG + PDF each); returns the PNG paths."""
     out = Path(out)
     names = result.scenarios
+    labels = getattr(result, "labels", None)
     pngs = []
-    for metric in ("throughput_per_day", "repeat_complaint_rate"):
+    for metric in ("citizen_repeat_rate", "throughput_per_day", "repeat_complaint_rate"):
         if metric in set(result.comparison["metric"]):
-            pngs.append(save(metric_ci_figure(result.comparison, metric, names), out / metric)[0])
+            pngs.append(save(metric_ci_figure(result.comparison, metric, names, labels),
+                             out / metric)[0])
     for col in ("backlog", "repeats"):
         if not result.timeseries.empty and col in result.timeseries:
-            fig = over_time_figure(result.timeseries, col, names, warmup_days)
+            fig = over_time_figure(result.timeseries, col, names, warmup_days, labels)
             pngs.append(save(fig, out / f"{col}_over_time")[0])
     return pngs
 

@@ -142,6 +142,14 @@ def read_timeseries(out: str | Path) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    """Write a Parquet file atomically (temp file + rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_parquet(tmp, index=False, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
     """Write a CSV atomically, so an interrupted export never leaves half a file."""
     tmp = path.with_name(f".{path.name}.tmp")

@@ -34,6 +34,7 @@ import yaml
 
 from .. import __version__
 from ..errors import UserError
+from ..outdir import OutputDir
 from ..progress import Progress
 from .backends import Backend, RunTask, make_backend
 from .design import Design, make_design
@@ -85,10 +86,26 @@ def _check_resume(ledger: Ledger, exp: Experiment, design: Design, out: Path) ->
               f"{__version__}: runs may not be comparable", file=sys.stderr)
 
 
+def _open_ledger(path: Path, names: list[str]) -> Ledger:
+    """Open the run ledger; a file that is not one (corrupt, truncated) is a `UserError` and is
+    left as it is."""
+    import sqlite3
+
+    try:
+        ledger = Ledger(path, names)
+        ledger.get_meta()
+        ledger.counts()
+        return ledger
+    except sqlite3.DatabaseError as exc:
+        raise UserError([f"{path}: not a readable cogov run ledger ({exc}): the file is corrupt "
+                         f"or not from cogov sweep; move it away to start the sweep afresh "
+                         f"(finished runs in it are lost), or choose another --out"]) from None
+
+
 def sweep(experiment: str | Path | Experiment, out: str | Path, backend: str | Backend = "serial",
           workers: int | None = None, scheduler: str | None = None, resume: bool = False,
           retry_failed: bool = False, quiet: bool = True,
-          command: list[str] | None = None) -> SweepResult:
+          command: list[str] | None = None, force: bool = False) -> SweepResult:
     """Run (or resume) an experiment into directory `out`; returns the results as DataFrames.
 
     `backend`: "serial", "process" (`workers` local processes), "dask" (`scheduler` address or a
@@ -96,15 +113,27 @@ def sweep(experiment: str | Path | Experiment, out: str | Path, backend: str | B
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     design = make_design(exp)
-    out = Path(out)
+    inputs = [exp.source if isinstance(exp.source, str) else None,
+              getattr(exp, "base_path", None)]
+    target = OutputDir(out, force=force and not resume, command="sweep", in_place=True,
+                       inputs=inputs)      # checks the name at once
+    out = target.final
     ledger_path = out / LEDGER
-    if ledger_path.exists() and not resume:
-        raise UserError([f"{out}: already holds a sweep ({ledger_path}): add --resume to "
-                         f"continue it, or choose another --out"])
+    if ledger_path.exists() and not resume and not force:
+        raise UserError([f"--out {out}: already holds a sweep ({ledger_path}): add --resume "
+                         f"to continue it, --force to start it again from nothing, or choose "
+                         f"another --out"])
+    target.resume = resume and ledger_path.exists()
     be = backend if isinstance(backend, Backend) else make_backend(backend, workers, scheduler)
-    out.mkdir(parents=True, exist_ok=True)
+    with target:
+        return _sweep(exp, design, Path(out), be, resume, retry_failed, quiet, command)
+
+
+def _sweep(exp: Experiment, design: Design, out: Path, be: Backend, resume: bool,
+           retry_failed: bool, quiet: bool, command) -> SweepResult:
+    ledger_path = out / LEDGER
     names = [f.name for f in exp.factors]
-    ledger = Ledger(ledger_path, names)
+    ledger = _open_ledger(ledger_path, names)
     try:
         _check_resume(ledger, exp, design, out)
         R = exp.replications
@@ -130,7 +159,8 @@ def sweep(experiment: str | Path | Experiment, out: str | Path, backend: str | B
             print(f"sweep {exp.name}: {what}{todo} runs to go ({len(design)} design points x "
                   f"{R} replications, {exp.spec.design.kind} design, backend {be.name})",
                   file=sys.stderr)
-        bar = Progress(total, f"sweep {exp.name}", enabled=False if quiet else None)
+        bar = Progress(total, f"sweep {exp.name}", enabled=False if quiet else None,
+                       lines=True)
         done = len(skip)
         keep_ts = exp.spec.outputs.timeseries
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import UserError
+from ..outdir import OutputFile
 from . import figures as F
 from . import text as T
 from .fonts import font_face_css, has_cjk, use_cjk_font
@@ -72,7 +73,7 @@ S = {
 }
 
 CSS = """
-body { font-family: "DejaVu Sans", "Segoe UI", Roboto, Arial, "Noto Sans", "CogovCJK",
+body { font-family: "CogovCJK", "DejaVu Sans", "Segoe UI", Roboto, Arial, "Noto Sans",
        "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
        max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
 h1 { font-size: 1.7rem; margin-bottom: .2rem; }
@@ -84,7 +85,8 @@ th { background: #f2f2f2; } td.n { text-align: right; white-space: nowrap; }
 td.m { min-width: 11em; } .wide { overflow-x: auto; } small { color: #555; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .88rem; color: #444; }
-pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: .85rem; }
+pre { background: #f6f6f6; padding: .6rem; font-size: .85rem; white-space: pre-wrap;
+      overflow-wrap: anywhere; }
 li { margin: .35rem 0; } .num { font-variant-numeric: tabular-nums; }
 code { font-size: .88rem; }
 """
@@ -159,6 +161,39 @@ def _field_description(path: str) -> str:
     return desc
 
 
+# Chinese meanings of the settings scenarios usually differ in (by field name; a section name
+# stands for the section's switch). Anything else: a pointer to the reference, in Chinese.
+FIELD_ZH = {
+    "routing": "派单路由方式", "policy": "策略名称（见 docs/scenario-reference.md）",
+    "main_co": "主协办", "handback": "派出所非警务事项回流网格",
+    "linkage": "常态化联动", "dispatch": "派单方式（单派/双派）", "campaigns": "专项整治",
+    "assessment": "考核方式", "policies": "考核策略", "weight": "考核权重",
+    "enabled": "是否启用", "staff": "在岗人数（人）", "extra_staff": "增派人数（人）",
+    "per_grid": "每个网格的网格员（人）", "extra_forces_per_grid": "每个网格的辅助力量（人）",
+    "patrol_hours_per_day": "每日巡查时长（小时）", "detection_prob": "巡查发现概率",
+    "co_handlers": "协办部门", "co_share": "协办分担的工时比例",
+    "coordination_delay": "协调耗时（小时）", "default_mode": "默认派单方式",
+    "modes": "各类别的派单方式", "p_grid_settle": "网格化解概率",
+    "followup_interval_hours": "回访间隔（小时）", "followup_limit": "最多回访次数",
+    "visit_hours": "每次走访工时（小时）", "police_hours_share": "派出所工时比例",
+    "p_resolve": "处置后问题实际解决的概率", "deadline_hours": "办理时限（小时）",
+    "response_hours": "响应时间（小时）", "horizon_days": "模拟天数（天）",
+    "warmup_days": "预热期（天）", "seed": "随机种子", "report_propensity": "群众投诉倾向",
+    "patience": "群众耐心（小时）", "p_complain_again": "再次投诉的概率",
+    "priority": "优先级", "owner": "主管部门", "jurisdiction": "职责范围",
+    "start_day": "开始日（天）", "end_day": "结束日（天）", "detection_boost": "发现率提升",
+    "mean": "平均值", "cv": "变异系数", "shift": "班次", "level": "层级（区/街道）",
+}
+
+
+def _field_description_zh(path: str) -> str:
+    parts = [p for p in path.split(".") if not p.isdigit()]
+    for p in reversed(parts):
+        if p in FIELD_ZH:
+            return FIELD_ZH[p]
+    return "见 docs/scenario-reference.md"
+
+
 def _show(v) -> str:
     if v is None:
         return "—"
@@ -172,8 +207,8 @@ def _show(v) -> str:
     return str(v)
 
 
-def scenario_differences(res: Results, limit: int = 80) -> tuple[list[str], list[list[str]],
-                                                                 int]:
+def scenario_differences(res: Results, limit: int = 80, lang: str = "en"
+                         ) -> tuple[list[str], list[list[str]], int]:
     """(scenario names, rows [path, meaning, value per scenario], rows left out)."""
     from ..scenario.loader import scenario_to_dict
 
@@ -184,21 +219,26 @@ def scenario_differences(res: Results, limit: int = 80) -> tuple[list[str], list
     keys = list(dict.fromkeys(k for f in flats for k in f))
     rows = []
     for k in keys:
-        if k in ("name", "description"):
+        if k in ("name", "description", "description_zh", "display_name", "display_name_zh"):
             continue
         vals = [f.get(k) for f in flats]
         if any(v != vals[0] for v in vals[1:]):
-            rows.append([k, _field_description(k), *[_show(v) for v in vals]])
+            meaning = _field_description_zh(k) if lang == "zh" else _field_description(k)
+            shown = [_show(v) for v in vals]
+            if lang == "zh":
+                shown = [{"yes": "是", "no": "否"}.get(x, x) for x in shown]
+            rows.append([k, meaning, *shown])
     return [r.name for r in refs], rows[:limit], max(0, len(rows) - limit)
 
 
 # ----------------------------------------------------------------------------- sections
-def _question(res: Results, lang: str, question: str | None) -> str:
+def _question(res: Results, lang: str, question: str | None,
+              labels: dict[str, str] | None = None) -> str:
     if question:
         return question
     if res.manifest.get("question"):
         return str(res.manifest["question"])
-    names = res.scenario_names
+    names = [(labels or {}).get(n, n) for n in res.scenario_names]
     zh = lang == "zh"
     if res.kind == "sweep":
         factors = _factor_names(res)
@@ -259,17 +299,26 @@ def _replications(res: Results) -> int:
     return 0
 
 
-def _metrics_table(res: Results, lang: str, fmt: T.Formatter, headline: list[str]) -> str:
+def _metrics_table(res: Results, lang: str, fmt: T.Formatter, headline: list[str],
+                   labels: dict[str, str] | None = None) -> str:
     c = res.comparison
     names = res.scenario_names
+    shown = {n: (labels or {}).get(n, n) for n in names}
     present = list(dict.fromkeys(c["metric"]))
     extra = [m for m in present if m.startswith(("utilization.", "staff_hours."))]
-    others = [m for m in T.METRICS if m in present and m not in headline
+    lead = []
+    for m in headline:               # problems solved beside throughput, share beside hours
+        lead.append(m)
+        if m == "throughput_per_day":
+            lead.append("problems_solved_per_day")
+        if m == "police_nonpolice_hours":
+            lead.append("police_nonpolice_share")
+    others = [m for m in T.METRICS if m in present and m not in lead
               and m not in ("cases_opened_total", "cases_closed_total")]
-    metrics = [m for m in [*headline, *others, *extra] if m in present]
+    metrics = [m for m in dict.fromkeys([*lead, *others, *extra]) if m in present]
     s = S[lang]
-    head = "".join(f"<th>{_e(n)}</th>" for n in names)
-    diffs = "".join(f"<th>{_e(s['vs'].format(base=names[0]))}: {_e(n)}</th>"
+    head = "".join(f"<th>{_e(shown[n])}</th>" for n in names)
+    diffs = "".join(f"<th>{_e(s['vs'].format(base=shown[names[0]]))}: {_e(shown[n])}</th>"
                     for n in names[1:])
     rows = []
     for m in metrics:
@@ -286,10 +335,26 @@ def _metrics_table(res: Results, lang: str, fmt: T.Formatter, headline: list[str
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _caveats(res: Results, lang: str) -> list[str]:
+def _intervals_wide(res: Results) -> bool:
+    """Are the headline differences' intervals wide: one includes 0, or its half-width is
+    more than a quarter of the difference?"""
+    c = res.comparison
+    if c is None or "diff_ci_low" not in c:
+        return True
+    d = c[c["metric"].isin(T.HEADLINE) & c["diff_mean"].notna()]
+    if not len(d):
+        return True
+    half = (d["diff_ci_high"] - d["diff_ci_low"]) / 2
+    return bool(((d["diff_ci_low"] <= 0) & (d["diff_ci_high"] >= 0)).any()
+                or (half > 0.25 * d["diff_mean"].abs()).any())
+
+
+def _caveats(res: Results, lang: str, lab=None) -> list[str]:
     from ..scenario.checks import load_warnings
+    from ..steady import steady_state, warning
 
     zh = lang == "zh"
+    labels = lab.scen if lab is not None else {}
     s = S[lang]
     out = []
     reps = _replications(res)
@@ -301,10 +366,11 @@ def _caveats(res: Results, lang: str) -> list[str]:
             f"95% confidence intervals are t intervals over {reps} independent replications per "
             f"scenario; when scenarios share seeds (common random numbers) differences are "
             f"paired by seed. They measure simulation noise only, not uncertainty in the inputs.")
-        if 0 < reps < 10:
-            out.append(f"仅 {reps} 次重复运行：区间较宽，细小差别可能无法分辨。" if zh else
-                       f"Only {reps} replications: intervals are wide and small differences may "
-                       f"not be resolved.")
+        if 0 < reps < 10 and _intervals_wide(res):
+            out.append(f"仅 {reps} 次重复运行：部分区间较宽，细小差别可能无法分辨；"
+                       f"增加重复次数可收窄区间。" if zh else
+                       f"Only {reps} replications: some intervals are wide and small "
+                       f"differences may not be resolved; more replications narrow them.")
     out.append("许多参数为示意性估计（见 docs/input-data.md），并非包河区实测数据："
                "应看情景之间的差别，而非绝对水平。" if zh else
                "Many inputs are illustrative estimates (see docs/input-data.md), not measured "
@@ -320,14 +386,23 @@ def _caveats(res: Results, lang: str) -> list[str]:
         if key not in seen:
             seen.add(key)
             out.append(
-                f"「{ref.name}」每次运行模拟 {sc.run.horizon_days:g} 天，前 {sc.run.warmup_days:g} "
+                f"「{labels.get(ref.name, ref.name)}」每次运行模拟 {sc.run.horizon_days:g} 天，"
+                f"前 {sc.run.warmup_days:g} "
                 f"天为预热期，不计入汇总指标。" if zh else
-                f"{ref.name}: each run simulates {sc.run.horizon_days:g} days; the first "
+                f"{labels.get(ref.name, ref.name)}: each run simulates "
+                f"{sc.run.horizon_days:g} days; the first "
                 f"{sc.run.warmup_days:g} days are warm-up and excluded from the summary metrics.")
+        name = labels.get(ref.name, ref.name)
         if ref.changed:
-            out.append(f"{ref.name}: {s['changed']}")
+            out.append(f"{name}: {s['changed']}")
         for w in load_warnings(sc):
-            out.append(f"{ref.name}: {w}")
+            out.append(f"{name}: {w}")
+        ts = res.timeseries
+        if ts is not None and "scenario" in ts:
+            note = warning(steady_state(ts[ts["scenario"] == ref.name], sc.run.warmup_days),
+                           name, lang, lab.depts if lab is not None else None)
+            if note:
+                out.append(note)
     runs = res.runs
     if runs is not None and "status" in runs:
         bad = runs[runs["status"].fillna("ok") != "ok"]
@@ -342,14 +417,36 @@ def _caveats(res: Results, lang: str) -> list[str]:
     return out
 
 
+def _wrap_cmd(argv: list[str], width: int = 78) -> str:
+    """A shell command over several lines (`\\` continuations, each option with its value on
+    one line), so it fits the page and still pastes into a shell."""
+    words = [shlex.quote(str(a)) for a in argv]
+    groups, i = [], 0
+    while i < len(words):
+        g = words[i]
+        if words[i].startswith("-") and i + 1 < len(words) and not words[i + 1].startswith("-"):
+            g, i = f"{g} {words[i + 1]}", i + 1
+        groups.append(g)
+        i += 1
+    lines, cur = [], ""
+    for g in groups:
+        if cur and len(cur) + 1 + len(g) > width:
+            lines.append(cur)
+            cur = "    " + g
+        else:
+            cur = f"{cur} {g}" if cur else g
+    lines.append(cur)
+    return " \\\n".join(lines)
+
+
 def _reproduce(res: Results, lang: str, brief_cmd: list[str], fig_folder: str) -> str:
     s = S[lang]
     m = res.manifest
     cmds = []
     if m.get("command"):
         c = m["command"]
-        cmds.append(shlex.join(c) if isinstance(c, list) else str(c))
-    cmds.append(shlex.join(brief_cmd))
+        cmds.append(_wrap_cmd(c) if isinstance(c, list) else str(c))
+    cmds.append(_wrap_cmd(brief_cmd))
     parts = [f"<h3>{_e(s['commands'])}</h3><pre>{_e(chr(10).join(cmds))}</pre>"]
     seeds = m.get("seeds")
     items = []
@@ -430,34 +527,68 @@ def _sweep_findings(res: Results, lang: str, headline: list[str]) -> list[list[T
     return out
 
 
+def _check_objective(res, objective: str) -> None:
+    """`--objective` must name a metric the results hold."""
+    import difflib
+
+    if res.comparison is not None and "metric" in res.comparison:
+        known = [str(m) for m in dict.fromkeys(res.comparison["metric"])]
+    elif res.runs is not None:
+        known = [str(c) for c in res.runs.columns]
+    else:
+        return
+    if objective in known:
+        return
+    close = difflib.get_close_matches(objective, known, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else \
+        "see docs/metrics.md for the metric names"
+    raise UserError(f"--objective {objective}: no such metric in these results ({hint})")
+
+
 # ----------------------------------------------------------------------------- the page
 def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                 question: str | None = None, objective: str | None = None,
                 title: str | None = None, argv: list[str] | None = None,
-                extra_sections: list[tuple[str, str]] | None = None) -> Path:
+                extra_sections: list[tuple[str, str]] | None = None,
+                force: bool = False, explain_dir: str | Path | None = None) -> Path:
     """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`.
 
     `extra_sections`: (heading, HTML) pairs placed after the findings (`cogov recommend`
-    adds what it changed and how it searched)."""
+    adds what it changed and how it searched). `explain_dir`: a `cogov explain` output for the
+    "What drives this result" section (default: RESULTS_DIR or RESULTS_DIR/explain). Both are
+    written safely (`sim.outdir`): an existing brief is replaced only with `force`."""
     if lang not in S:
         raise UserError(f"--lang {lang}: use one of {', '.join(S)}")
+    out = Path(out) if str(out).strip() else out
+    fig_dir = Path(out).parent / f"{Path(out).stem}_figures"
+    target = OutputFile(out, force=force, inputs=[results_dir], companions=[fig_dir],
+                        suffixes=(".html", ".htm"), what="brief")
+    target.check()
     res = load_results(results_dir)
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise UserError(f"--out {out}: the brief is an HTML file; give a name ending in .html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig_dir = out.parent / f"{out.stem}_figures"
+    if objective is not None:
+        _check_objective(res, objective)
+    with target as tmp:
+        page = _page(res, Path(out), fig_dir, target.companion(0), lang, question, objective,
+                     title, argv, extra_sections, explain_dir)
+        tmp.write_text(page, encoding="utf-8")
+    return Path(out)
+
+
+def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objective, title,
+          argv, extra_sections, explain_dir=None) -> str:
+    """The brief's HTML; figures are saved into `fig_write` (renamed to `fig_dir` after)."""
     s = S[lang]
     zh = lang == "zh"
     lab = F.Labels(res, lang)
     names = res.scenario_names
+    shown = [lab.scen.get(n, n) for n in names]      # display names (display_name[_zh])
     need_cjk = zh or any(has_cjk(v) for v in [*lab.depts.values(), *lab.cats.values(),
-                                                *lab.streets.values(), *names])
+                                                *lab.streets.values(), *shown])
     use_cjk_font(required=need_cjk)
 
     body: list[str] = []
-    ttl = title or (f"{s['title']}：" + "、".join(names) if zh
-                    else f"{s['title']}: " + " vs ".join(names))
+    ttl = title or (f"{s['title']}：" + "、".join(shown) if zh
+                    else f"{s['title']}: " + " vs ".join(shown))
     if res.kind == "sweep":
         ttl = title or (f"{s['title']}：参数扫描" if zh else f"{s['title']}: sweep")
     reps = _replications(res)
@@ -467,13 +598,19 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
     body.append(f"<h1>{_e(ttl)}</h1><p class=\"meta\">"
                 f"{_e(s['generated'].format(when=when, ver=__version__, path=res.path, kind=res.kind, reps=reps_txt))}"  # noqa: E501
                 f"</p>")
-    body.append(f"<h2>{_e(s['question'])}</h2><p>{_e(_question(res, lang, question))}</p>")
+    body.append(f"<h2>{_e(s['question'])}</h2><p>"
+                f"{_e(_question(res, lang, question, lab.scen))}</p>")
 
     # scenarios
     body.append(f"<h2>{_e(s['scenarios'])}</h2>")
     if res.scenarios:
+        def desc(r):
+            sc = r.scenario
+            if sc is None:
+                return ""
+            return (sc.description_zh or sc.description) if zh else sc.description
         rows = "".join(
-            f"<tr><td>{_e(r.name)}</td><td>{_e(r.scenario.description if r.scenario else '')}"
+            f"<tr><td>{_e(lab.scen.get(r.name, r.name))}</td><td>{_e(desc(r))}"
             f"{'' if r.scenario else _e(s['not_loaded'].format(err=r.load_error))}</td>"
             f"<td><code>{_e(r.path)}</code></td></tr>" for r in res.scenarios)
         body.append(f"<table><thead><tr><th>{_e(s['name'])}</th><th>{_e(s['description'])}</th>"
@@ -489,7 +626,8 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                              f"{' = ' + _e(span) if span else ''} — {_e(desc)}</li>")
             body.append(f"<h3>{_e(s['factors'])}</h3><ul>{''.join(items)}</ul>")
     elif len(names) >= 2:
-        dnames, drows, more = scenario_differences(res)
+        dnames, drows, more = scenario_differences(res, lang=lang)
+        dnames = [lab.scen.get(n, n) for n in dnames]
         body.append(f"<h3>{_e(s['differs'])}</h3>")
         if drows:
             head = "".join(f"<th>{_e(n)}</th>" for n in dnames)
@@ -510,7 +648,7 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
     body.append(f"<h2>{_e(s['findings'])}</h2>")
     if res.comparison is not None and res.kind == "compare":
         headline = T.headline_metrics(res.comparison, first)
-        sentences = T.findings(res.comparison, names, lang, lab.depts, first)
+        sentences = T.findings(res.comparison, names, lang, lab.depts, first, lab.scen)
         fmt = T.Formatter(res.comparison, lang, lab.depts)
     else:
         headline = [m for m in ([first] if first else []) + list(T.HEADLINE)
@@ -520,21 +658,24 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
     body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
     for heading, section in extra_sections or []:
         body.append(f"<h2>{_e(heading)}</h2>{section}")
+    from .drivers import section as drivers_section  # explain / --uncertainty results
+    body.append(drivers_section(res, lang, fig_dir, explain_dir, first,
+                                lambda f: F.save(f, fig_write)))
     if fmt is not None:
         body.append(f"<h2>{_e(s['metrics'])}</h2>")
-        body.append(_metrics_table(res, lang, fmt, headline))
+        body.append(_metrics_table(res, lang, fmt, headline, lab.scen))
 
     # figures
     body.append(f"<h2>{_e(s['figures'])}</h2>")
     for i, f in enumerate(F.all_figures(res, lang, headline), start=1):
-        png = F.save(f, fig_dir)
+        png = F.save(f, fig_write)
         b64 = base64.b64encode(png).decode("ascii")
         body.append(f"<figure id=\"fig-{_e(f.name)}\"><img src=\"data:image/png;base64,{b64}\" "
                     f"alt=\"{_e(f.title)}\"><figcaption><b>{_e(s['figure'])} {i}. "
                     f"{_e(f.title)}.</b> {_e(f.caption)}</figcaption></figure>")
 
     body.append(f"<h2>{_e(s['caveats'])}</h2><ul>"
-                + "".join(f"<li>{_e(c)}</li>" for c in _caveats(res, lang)) + "</ul>")
+                + "".join(f"<li>{_e(c)}</li>" for c in _caveats(res, lang, lab)) + "</ul>")
     brief_cmd = argv or ["cogov", "brief", str(res.path), "--out", str(out), "--lang", lang]
     try:
         rel = fig_dir.relative_to(Path.cwd())
@@ -549,8 +690,7 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
             f"initial-scale=1\"><meta name=\"generator\" content=\"cogov {__version__}\">"
             f"<title>{_e(ttl)}</title><style>{css}</style></head>\n<body>\n{body_html}\n"
             f"</body></html>\n")
-    out.write_text(page, encoding="utf-8")
-    return out
+    return page
 
 
 def comparison_value(comparison: pd.DataFrame, scenario: str, metric: str, fld: str) -> float:

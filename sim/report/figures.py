@@ -88,6 +88,7 @@ class Labels:
                 continue
             for code, d in sc.departments.items():
                 self.depts.setdefault(code, (d.name_zh or d.name) if lang == "zh" else d.name)
+        self.scen: dict[str, str] = {r.name: scenario_label(r, lang) for r in res.scenarios}
         self.cats: dict[str, str] = {}
         if res.by_category is not None and "category" in res.by_category:
             for _, r in res.by_category.drop_duplicates("category").iterrows():
@@ -104,6 +105,33 @@ class Labels:
         info = metric_info(m, self.lang, self.depts)
         u = unit(info.kind, self.lang)
         return f"{info.label} ({u})" if self.lang != "zh" else f"{info.label}（{u}）"
+
+
+def scenario_label(ref, lang: str) -> str:
+    """A scenario's name for readers: `display_name_zh` (zh), `display_name`, else its name."""
+    sc = getattr(ref, "scenario", None)
+    if sc is None:
+        return ref.name
+    if lang == "zh" and sc.display_name_zh:
+        return sc.display_name_zh
+    return sc.display_name or ref.name
+
+
+def _wrap(label: str, width: int = 16) -> str:
+    """A tick label over lines of about `width` columns (a Chinese character counts two)."""
+    import textwrap
+
+    if not any(ord(c) > 0x2e80 for c in label):
+        return textwrap.fill(label, width)
+    lines, cur, n = [], "", 0
+    for ch in label:
+        w = 2 if ord(ch) > 0x2e80 else 1
+        if n + w > width and cur:
+            lines.append(cur)
+            cur, n = "", 0
+        cur += ch
+        n += w
+    return "\n".join([*lines, cur])
 
 
 def _color(i: int):
@@ -140,7 +168,7 @@ def metric_ci(res: Results, metric: str, name: str, lab: Labels, title: str) -> 
     x = np.arange(len(rows))
     ax.bar(x, rows["mean"].to_numpy(float) * k, yerr=_yerr(rows, k), capsize=6,
            color=[_color(i) for i in range(len(rows))], alpha=0.85)
-    ax.set_xticks(x, list(rows.index), rotation=15 if len(rows) > 3 else 0)
+    ax.set_xticks(x, [_wrap(lab.scen.get(n, n)) for n in rows.index])
     ax.set_ylabel(lab.metric(metric))
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
@@ -178,7 +206,13 @@ def time_to_close(res: Results, lab: Labels) -> Fig | None:
         for patch, c, p in zip(bp["boxes"], cols, pos):
             patch.set_facecolor(c)
             patch.set_alpha(0.35 if p % 3 else 0.8)
-        ax.set_xticks([i * 3 + 0.5 for i in range(len(names))], names)
+        ax.set_xticks([i * 3 + 0.5 for i in range(len(names))],
+                      [_wrap(lab.scen.get(n, n)) for n in names])
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(facecolor="#777777", alpha=0.8, label=t["median_ttc"]),
+                           Patch(facecolor="#777777", alpha=0.35, label=t["p90_ttc"])],
+                  fontsize=8, loc="upper right")
         ax.set_ylabel(f"{t['ttc_runs']} ({h})" if lab.lang != "zh" else f"{t['ttc_runs']}（{h}）")
         ax.set_title(f"{t['median_ttc']} / {t['p90_ttc']}")
         ax.grid(axis="y", alpha=0.3)
@@ -191,12 +225,12 @@ def time_to_close(res: Results, lab: Labels) -> Fig | None:
         for i, n in enumerate(names):
             sub = bc[bc["scenario"] == n].set_index("category").reindex(top)
             ax.barh(y + i * w, sub["mean_time_to_close_hours"].to_numpy(float), height=w,
-                    color=_color(i), label=n)
+                    color=_color(i), label=lab.scen.get(n, n))
         ax.set_yticks(y + w * (len(names) - 1) / 2, [lab.cats.get(c, c) for c in top])
         ax.invert_yaxis()
         ax.set_xlabel(f"{t['ttc_cat']} ({h})" if lab.lang != "zh" else f"{t['ttc_cat']}（{h}）")
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
     title = "办结时长分布" if lab.lang == "zh" else "Time to close"
     cap = ("左：各次运行的办结时长中位数与90分位数（深色：中位数；浅色：90分位数）；"
@@ -224,7 +258,7 @@ def over_time(res: Results, lab: Labels) -> Fig | None:
             g = sub.groupby("day")[col]
             m, sd, cnt = g.mean(), g.std(ddof=1), g.count()
             half = 1.96 * (sd / np.sqrt(cnt)).fillna(0.0)
-            ax.plot(m.index, m.to_numpy(), color=_color(i), label=n)
+            ax.plot(m.index, m.to_numpy(), color=_color(i), label=lab.scen.get(n, n))
             ax.fill_between(m.index, (m - half).to_numpy(), (m + half).to_numpy(),
                             color=_color(i), alpha=0.2, linewidth=0)
         u = unit("cases" if col == "backlog" else "complaints", lab.lang)
@@ -280,10 +314,11 @@ def heatmap(res: Results, lab: Labels) -> Fig | None:
     levels = {n: vals(n) for n in names}
     vmax = max([np.nanmax(list(v.values())) if len(v) and np.isfinite(
         list(v.values())).any() else 0.0 for v in levels.values()] + [1e-9])
-    panels = [(n, levels[n], False) for n in names]
+    panels = [(lab.scen.get(n, n), levels[n], False) for n in names]
     for n in names[1:]:
         d = {g: levels[n].get(g, np.nan) - levels[names[0]].get(g, np.nan) for g in levels[n]}
-        panels.append((t["heat_diff"].format(base=names[0]) + f": {n}", d, True))
+        panels.append((t["heat_diff"].format(base=lab.scen.get(names[0], names[0]))
+                       + f": {lab.scen.get(n, n)}", d, True))
     ncol = min(3, len(panels))
     nrow = math.ceil(len(panels) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 4.2 * nrow), squeeze=False)
@@ -336,27 +371,31 @@ def staff_load(res: Results, lab: Labels) -> Fig | None:
     if not panels:
         return None
     t = lab.t
+    # small multiples that fit a page: one panel per measure, stacked, departments as rows
+    # (horizontal bars), one bar per scenario; one legend
     n_d = max(len(ms) for _, ms in panels)
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(5.0, 0.9 * n_d * len(names) + 2)
-                                                      * len(panels) / 1.4, 4.0), squeeze=False)
-    for ax, (prefix, ms) in zip(axes[0], panels):
+    per = 0.22 * max(1, len(names)) + 0.12
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 0.9 + len(panels) *
+                                                      (0.6 + n_d * per)), squeeze=False)
+    for ax, (prefix, ms) in zip(axes[:, 0], panels):
         kind = "share" if prefix == "utilization" else "staff_hours"
         k = scale(kind)
-        x = np.arange(len(ms))
-        w = 0.8 / max(1, len(names))
+        y = np.arange(len(ms))
+        h = 0.8 / max(1, len(names))
         for i, n in enumerate(names):
             rows = c[(c["scenario"] == n) & (c["metric"].isin(ms))].set_index("metric")
             rows = rows.reindex(ms)
-            ax.bar(x + i * w, rows["mean"].to_numpy(float) * k, width=w,
-                   yerr=_yerr(rows, k), capsize=3, color=_color(i), label=n)
-        ax.set_xticks(x + w * (len(names) - 1) / 2,
+            ax.barh(y + i * h, rows["mean"].to_numpy(float) * k, height=h,
+                    xerr=_yerr(rows, k), capsize=2, color=_color(i), label=lab.scen.get(n, n))
+        ax.set_yticks(y + h * (len(names) - 1) / 2,
                       [lab.depts.get(m.split(".", 1)[1], m.split(".", 1)[1]) for m in ms],
-                      rotation=30, ha="right")
+                      fontsize=8)
+        ax.invert_yaxis()
         u = "%" if kind == "share" else unit("staff_hours", lab.lang)
         nm = t["utilization"] if prefix == "utilization" else t["staff_hours"]
-        ax.set_ylabel(f"{nm} ({u})" if lab.lang != "zh" else f"{nm}（{u}）")
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.set_xlabel(f"{nm} ({u})" if lab.lang != "zh" else f"{nm}（{u}）")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     title = "各部门人员负荷" if lab.lang == "zh" else "Staff load per department"
     cap = ("负荷率：忙碌工时占在岗工时比例；工时：预热期后各部门投入的工时；均值及95%置信区间"
@@ -479,6 +518,8 @@ def all_figures(res: Results, lang: str, headline: list[str]) -> list[Fig]:
     figs: list[Fig | None] = []
     if res.kind == "compare" or res.comparison is not None:
         figs += [
+            metric_ci(res, "citizen_repeat_rate", "citizen_repeat_rate", lab,
+                      "群众重复投诉率" if zh else "Citizen repeat rate"),
             metric_ci(res, "throughput_per_day", "throughput", lab,
                       "日均结案量" if zh else "Throughput"),
             metric_ci(res, "repeat_complaint_rate", "repeat_complaint_rate", lab,

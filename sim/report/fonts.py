@@ -44,6 +44,8 @@ INSTALL_HINT = (
     "also works) or `apt install fonts-noto-cjk` (Debian/Ubuntu; then delete matplotlib's font "
     "cache, ~/.cache/matplotlib/fontlist-*.json)")
 
+# the code points of _CJK_RE, for an @font-face unicode-range
+CJK_UNICODE_RANGE = "U+2E80-9FFF, U+AC00-D7AF, U+F900-FAFF, U+FF00-FFEF, U+20000-2FA1F"
 _CJK_RE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f]")
 
 
@@ -174,7 +176,11 @@ def font_face_css(text: str, family: str = "CogovCJK", required: bool = True) ->
     font = require_cjk_font()
     data = _subset_woff(font.path, font.index, chars)
     b64 = base64.b64encode(data).decode("ascii")
+    # Listed first in the page's font-family and limited to CJK code points by unicode-range:
+    # Chromium otherwise lays the first headings out in the Latin font before this one is
+    # decoded and keeps the empty boxes (tests/test_report_brief.py checks the laid-out page).
     return (f"@font-face {{ font-family: '{family}'; font-style: normal; font-weight: 400; "
+            f"unicode-range: {CJK_UNICODE_RANGE}; "
             f"src: url(data:font/woff;base64,{b64}) format('woff'); }}")
 
 

@@ -3,8 +3,8 @@
 The compare format (the contract with `cogov compare`, see docs/briefing.md):
 `manifest.json`, `runs.csv` (one row per run, every flattened summary metric),
 `comparison.csv` (scenario, metric, mean, ci_low, ci_high, sd, n, diff_mean, diff_ci_low,
-diff_ci_high; differences against the first scenario), `timeseries.csv`, `by_grid.csv`,
-`by_street.csv`, `by_category.csv` (means over replications), `figures/`.
+diff_ci_high; differences against the first scenario), `timeseries.parquet` (or `.csv`),
+`by_grid.csv`, `by_street.csv`, `by_category.csv` (means over replications), `figures/`.
 A sweep directory has `manifest.json` with kind "sweep", a runs ledger (`runs.csv`,
 `runs.parquet` or an SQLite file with a `runs` table) and optionally `sensitivity/*.csv`.
 
@@ -202,7 +202,8 @@ def write_compare_dir(out: str | Path, entries: list[dict], command: list[str],
     runs = pd.DataFrame(run_rows)
     runs.to_csv(out / "runs.csv", index=False)
     compare_table(runs, [e["name"] for e in entries]).to_csv(out / "comparison.csv", index=False)
-    pd.concat(ts, ignore_index=True).to_csv(out / "timeseries.csv", index=False)
+    pd.concat(ts, ignore_index=True).to_parquet(out / "timeseries.parquet", index=False,
+                                                compression="zstd")
     for fname, parts, keys in (("by_grid.csv", grids, ["grid", "street"]),
                                ("by_street.csv", streets, ["street", "name_zh"]),
                                ("by_category.csv", cats, ["category", "name", "name_zh",
@@ -241,6 +242,25 @@ def _csv(path: Path) -> pd.DataFrame | None:
         return pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise UserError(f"{path}: cannot read as CSV ({exc})") from None
+
+
+def read_timeseries(d: Path) -> pd.DataFrame | None:
+    """The time series of a compare or sweep folder, whichever way it was written:
+    `timeseries.parquet` (the default), `timeseries.csv` (`--format csv`) or a sweep's
+    `timeseries/run-*.parquet` parts."""
+    p = d / "timeseries.parquet"
+    if p.is_file():
+        try:
+            return pd.read_parquet(p)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{p}: cannot read as Parquet ({exc})") from None
+    if (d / "timeseries.csv").is_file():
+        return _csv(d / "timeseries.csv")
+    parts = sorted((d / "timeseries").glob("run-*.parquet")) if (d / "timeseries").is_dir() \
+        else []
+    if parts:
+        return pd.concat([pd.read_parquet(x) for x in parts], ignore_index=True)
+    return None
 
 
 def _read_runs(d: Path) -> pd.DataFrame | None:
@@ -329,7 +349,7 @@ def load_results(path: str | Path) -> Results:
     runs = _read_runs(d)
     res.runs = _flatten_runs(runs) if runs is not None else None
     res.comparison = _csv(d / "comparison.csv")
-    res.timeseries = _csv(d / "timeseries.csv")
+    res.timeseries = read_timeseries(d)
     res.by_grid = _csv(d / "by_grid.csv")
     res.by_street = _csv(d / "by_street.csv")
     res.by_category = _csv(d / "by_category.csv")

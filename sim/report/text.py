@@ -40,8 +40,9 @@ METRICS: dict[str, tuple[str, str, str, str]] = {
 METRICS.update({k: (d.en, d.zh, d.kind, d.better) for k, d in _METRIC_DEFS.items()
                 if d.internal})
 # the metrics the brief leads with, in order (those present in the results)
-HEADLINE = ("repeat_complaint_rate", "throughput_per_day", "median_time_to_close_hours",
-            "backlog_end", "on_time_rate", "dissatisfaction_rate", "police_nonpolice_hours")
+HEADLINE = ("citizen_repeat_rate", "median_time_to_close_hours", "problems_solved_per_day",
+            "throughput_per_day", "repeat_complaint_rate", "backlog_end", "on_time_rate",
+            "dissatisfaction_rate", "escalations", "police_nonpolice_hours")
 BASE_DECIMALS = {"share": 1, "hours": 1, "days": 1, "per_day": 1, "staff_hours": 0,
                  "cases": 0, "complaints": 0, "problems": 0, "transfers": 0, "visits": 0,
                  "runs": 0, "count": 2}
@@ -125,18 +126,19 @@ def number(x: float, kind: str, decimals: int, lang: str = "en", diff: bool = Fa
 
 
 def choose_decimals(kind: str, groups) -> int:
-    """Base decimals of the kind, more (at most +2) while distinct values of one group (a
-    mean and its CI bounds) would print alike or a non-zero value would print as 0."""
+    """Base decimals of the kind; one more only where a group's mean would print as 0 although
+    it is not (sensible rounding: "50.0%", not "50.01%"; bounds that print alike are said in
+    words by `Formatter.ci`)."""
     base = BASE_DECIMALS.get(kind, 2)
+    means = [abs(float(g[0]) * scale(kind)) for g in groups
+             if len(g) and g[0] is not None and np.isfinite(g[0])]
+    if kind in ("per_day", "hours", "days") and means and min(means) >= 100:
+        base = 0          # "3,190 cases/day", not "3,189.9 cases/day"
     need = base
     for values in groups:
-        vals = sorted({float(v) * scale(kind) for v in values
-                       if v is not None and np.isfinite(v)})
-        for d in range(base, base + 3):
-            need = max(need, d)
-            if len({round(v, d) for v in vals}) == len(vals) and \
-                    not any(v != 0 and round(v, d) == 0 for v in vals):
-                break
+        vals = [float(v) * scale(kind) for v in values if v is not None and np.isfinite(v)]
+        if vals and vals[0] != 0 and round(vals[0], base) == 0:
+            need = max(need, base + 1)
     return need
 
 
@@ -205,6 +207,16 @@ class Formatter:
         zh = self.lang == "zh"
         if math.isnan(a.value) or math.isnan(b.value):
             return ["无置信区间：仅1次运行" if zh else "no CI: a single run"]
+        info = self.info(metric)
+        d = self.decimals(metric, diff)
+        k = scale(info.kind)
+        if round(a.value * k, d) == round(b.value * k, d):
+            # the bounds print alike: say how narrow instead of "0–0"
+            half = 0.5 * 10 ** (-d) / k
+            h = number(half, info.kind, d + 1, self.lang, diff).lstrip("+")
+            if a.value == b.value:
+                return ["各次运行结果相同" if zh else "identical in every run"]
+            return [f"95%置信区间在 ±{h} 以内" if zh else f"95% CI within ±{h}"]
         signed = diff or a.value < 0 or b.value < 0
         sep = ("至" if zh else " to ") if signed else "\u2013"
         return ["95%置信区间 " if zh else "95% CI ", a, sep, b]
@@ -215,24 +227,27 @@ class Formatter:
         return [self.num(scenario, metric, "mean"), lp, *self.ci(scenario, metric), rp]
 
 
-def headline(fmt: Formatter, base: str, alt: str, metric: str) -> list[Segment] | None:
+def headline(fmt: Formatter, base: str, alt: str, metric: str,
+             labels: dict[str, str] | None = None) -> list[Segment] | None:
     """One sentence: how `alt` changes `metric` against `base`, with both CIs and the
-    difference's CI. None when the metric is missing."""
+    difference's CI. None when the metric is missing. `labels`: scenario display names."""
     rb, ra = fmt.row(base, metric), fmt.row(alt, metric)
     if rb is None or ra is None:
         return None
+    base_code, alt_code = base, alt
+    base, alt = (labels or {}).get(base, base), (labels or {}).get(alt, alt)
     info = fmt.info(metric)
     zh = fmt.lang == "zh"
     d, dlo, dhi = (float(ra.get(k, math.nan)) for k in ("diff_mean", "diff_ci_low",
                                                         "diff_ci_high"))
-    vb, va = fmt.value_with_ci(base, metric), fmt.value_with_ci(alt, metric)
+    vb, va = fmt.value_with_ci(base_code, metric), fmt.value_with_ci(alt_code, metric)
     if d == 0 and dlo == 0 and dhi == 0:  # same seeds and the same behaviour: identical runs
         if zh:
             return [f"「{alt}」与「{base}」的{info.label}完全相同：", *va, "。"]
         return [f"{alt} gives the same {info.label} as {base}: ", *va, "."]
     clear = np.isfinite(dlo) and np.isfinite(dhi) and (dlo > 0 or dhi < 0)
-    diff = [fmt.num(alt, metric, "diff_mean"), "（" if zh else " (",
-            *fmt.ci(alt, metric, diff=True), "）" if zh else ")"]
+    diff = [fmt.num(alt_code, metric, "diff_mean"), "（" if zh else " (",
+            *fmt.ci(alt_code, metric, diff=True), "）" if zh else ")"]
     if clear:
         up = d > 0
         judge = ""
@@ -254,14 +269,63 @@ def headline(fmt: Formatter, base: str, alt: str, metric: str) -> list[Segment] 
             *vb, "; the difference, ", *diff, ", includes zero."]
 
 
-def level_sentence(fmt: Formatter, scenario: str, metric: str) -> list[Segment] | None:
+def level_sentence(fmt: Formatter, scenario: str, metric: str,
+                   labels: dict[str, str] | None = None) -> list[Segment] | None:
     """For a single scenario: "Under A, the repeat-complaint rate is 18.2% (95% CI ...)"."""
     if fmt.row(scenario, metric) is None:
         return None
     info = fmt.info(metric)
+    name = (labels or {}).get(scenario, scenario)
     if fmt.lang == "zh":
-        return [f"「{scenario}」的{info.label}为", *fmt.value_with_ci(scenario, metric), "。"]
-    return [f"Under {scenario}, the {info.label} is ", *fmt.value_with_ci(scenario, metric), "."]
+        return [f"「{name}」的{info.label}为", *fmt.value_with_ci(scenario, metric), "。"]
+    return [f"Under {name}, the {info.label} is ", *fmt.value_with_ci(scenario, metric), "."]
+
+
+def _change(fmt: Formatter, base: str, alt: str, metric: str) -> list[Segment]:
+    """ "from X under base to Y (difference D, 95% CI ...)" without judging it."""
+    zh = fmt.lang == "zh"
+    return [*fmt.value_with_ci(base, metric), "→" if zh else " → ",
+            *fmt.value_with_ci(alt, metric), "，差值" if zh else "; difference ",
+            fmt.num(alt, metric, "diff_mean"), "（" if zh else " (",
+            *fmt.ci(alt, metric, diff=True), "）" if zh else ")"]
+
+
+def throughput_sentence(fmt: Formatter, base: str, alt: str,
+                        labels: dict[str, str] | None = None) -> list[Segment] | None:
+    """Throughput explained, not judged, with problems solved per day beside it."""
+    if fmt.row(base, "throughput_per_day") is None or fmt.row(alt, "throughput_per_day") is None:
+        return None
+    zh = fmt.lang == "zh"
+    b, a = (labels or {}).get(base, base), (labels or {}).get(alt, alt)
+    out: list[Segment] = [f"日均结案量（「{b}」→「{a}」）：" if zh else
+                          f"Throughput (cases closed per day, {b} → {a}): ",
+                          *_change(fmt, base, alt, "throughput_per_day")]
+    if fmt.row(alt, "problems_solved_per_day") is not None:
+        out += ["；日均实际解决问题数：" if zh else "; problems actually solved per day: ",
+                *_change(fmt, base, alt, "problems_solved_per_day")]
+    out.append("。结案量本身不分好坏：重复投诉减少时，需要结案的案件也随之减少，"
+               "应结合重复投诉率和实际解决的问题数来看。" if zh else
+               ". Throughput is not a verdict: it falls when fewer repeat complaints arise "
+               "(fewer cases to close), so read it with the repeat rate and the problems "
+               "solved.")
+    return out
+
+
+def police_sentence(fmt: Formatter, base: str, alt: str,
+                    labels: dict[str, str] | None = None) -> list[Segment] | None:
+    """Police time on non-police matters: hours and their share of police hours together."""
+    if fmt.row(alt, "police_nonpolice_hours") is None:
+        return None
+    zh = fmt.lang == "zh"
+    b, a = (labels or {}).get(base, base), (labels or {}).get(alt, alt)
+    out: list[Segment] = [f"派出所处理非警务事项（「{b}」→「{a}」）：工时" if zh else
+                          f"Police time on non-police matters ({b} → {a}): hours ",
+                          *_change(fmt, base, alt, "police_nonpolice_hours")]
+    if fmt.row(alt, "police_nonpolice_share") is not None:
+        out += ["；占派出所全部工时的比例" if zh else "; as a share of all police hours ",
+                *_change(fmt, base, alt, "police_nonpolice_share")]
+    out.append("。" if zh else ".")
+    return out
 
 
 def headline_metrics(comparison: pd.DataFrame, first: str | None = None) -> list[str]:
@@ -277,23 +341,29 @@ def headline_metrics(comparison: pd.DataFrame, first: str | None = None) -> list
 
 
 def findings(comparison: pd.DataFrame, scenarios: list[str], lang: str = "en",
-             dept_names: dict[str, str] | None = None, first: str | None = None
-             ) -> list[list[Segment]]:
+             dept_names: dict[str, str] | None = None, first: str | None = None,
+             labels: dict[str, str] | None = None) -> list[list[Segment]]:
     """The headline sentences of a comparison: every alternative against the first scenario
-    on every headline metric (one scenario: its levels)."""
+    on every headline metric (one scenario: its levels). Throughput is explained, not judged,
+    with problems solved per day beside it; the police sentence gives hours and share."""
     fmt = Formatter(comparison, lang, dept_names)
     out = []
     metrics = headline_metrics(comparison, first)
     if len(scenarios) == 1:
         for m in metrics:
-            s = level_sentence(fmt, scenarios[0], m)
+            s = level_sentence(fmt, scenarios[0], m, labels)
             if s:
                 out.append(s)
         return out
     base = scenarios[0]
     for alt in scenarios[1:]:
         for m in metrics:
-            s = headline(fmt, base, alt, m)
+            if m == "throughput_per_day" and m != first:
+                s = throughput_sentence(fmt, base, alt, labels)
+            elif m == "police_nonpolice_hours" and m != first:
+                s = police_sentence(fmt, base, alt, labels)
+            else:
+                s = headline(fmt, base, alt, m, labels)
             if s:
                 out.append(s)
     return out

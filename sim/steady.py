@@ -1,0 +1,155 @@
+"""Is the run in a steady state at its horizon? A trend test on the backlog time series.
+
+A scenario whose backlog still grows (or shrinks) at the horizon has yearly averages that
+depend on the run length: a longer run gives a longer mean wait. `run`, `compare` and the brief
+say so, naming the department queues that grow.
+
+The test: the daily series after warm-up, its last half (the state "at the horizon"), cut into
+`BATCHES` consecutive batches; the least-squares slope of the batch means against time with a
+95% t-interval (n - 2 degrees of freedom); a trend must be confirmed, in the same direction, on
+the whole window after warm-up tested the same way. Batch means tame the strong day-to-day
+autocorrelation of a queue that a regression on the raw days would ignore (and so call every
+wiggle a trend). A series is *trending* when the interval excludes 0 **and** the change it
+implies over the tested window is material: at least `MIN_REL` of the series' mean level, at
+least `MIN_ABS` cases, and at least `NOISE_SDS` standard deviations of the days around the
+fitted line, so a large queue that drifts by a handful of cases, or a slow queue wandering
+about its level, is not flagged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+BATCHES = 5
+MIN_REL = 0.10
+MIN_ABS = 5.0
+NOISE_SDS = 2.0   # ... and at least this many standard deviations of the day-to-day wander
+MIN_DAYS = 20     # fewer days after warm-up than this: no verdict
+
+
+# two-sided 95% quantiles of Student's t by degrees of freedom (a table, so that `cogov run`
+# does not import scipy.stats, about a second of start-up, for this one number)
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    """The 0.975 quantile of Student's t with `df` degrees of freedom (3 decimals)."""
+    if df < 1:
+        return math.inf
+    return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.4 / df
+
+
+@dataclass(frozen=True)
+class Trend:
+    series: str            # "backlog" or "queue.<dept>"
+    slope_per_day: float   # cases per day
+    ci_low: float
+    ci_high: float
+    level: float           # mean of the tested window
+    days: float            # length of the tested window
+    trending: bool
+
+    @property
+    def growing(self) -> bool:
+        return self.trending and self.slope_per_day > 0
+
+    @property
+    def change(self) -> float:
+        """Change over the tested window implied by the slope (cases)."""
+        return self.slope_per_day * self.days
+
+
+def trend(day: np.ndarray, y: np.ndarray, name: str = "backlog") -> Trend | None:
+    """The batch-means trend of `y` (by `day`), or None when there are too few days."""
+    day = np.asarray(day, float)
+    y = np.asarray(y, float)
+    ok = np.isfinite(day) & np.isfinite(y)
+    day, y = day[ok], y[ok]
+    if day.size < MIN_DAYS:
+        return None
+    order = np.argsort(day, kind="stable")
+    day, y = day[order], y[order]
+    nb = min(BATCHES, day.size // 2)
+    idx = np.array_split(np.arange(day.size), nb)
+    t = np.array([day[i].mean() for i in idx])
+    m = np.array([y[i].mean() for i in idx])
+    tc = t - t.mean()
+    sxx = float((tc ** 2).sum())
+    if sxx <= 0:
+        return None
+    slope = float((tc * (m - m.mean())).sum() / sxx)
+    resid = m - m.mean() - slope * tc
+    se = math.sqrt(float((resid ** 2).sum()) / (nb - 2) / sxx) if nb > 2 else math.inf
+    half = t975(nb - 2) * se if nb > 2 else math.inf
+    lo, hi = slope - half, slope + half
+    span = float(day[-1] - day[0]) or 1.0
+    level = float(y.mean())
+    noise = float(np.std(resid))   # wander of the batch means around the line
+    material = abs(slope) * span >= max(MIN_REL * abs(level), MIN_ABS, NOISE_SDS * noise)
+    return Trend(name, slope, lo, hi, level, span, bool((lo > 0 or hi < 0) and material))
+
+
+def steady_state(ts: pd.DataFrame, warmup_days: float) -> list[Trend]:
+    """Trends of the backlog and of every `queue.<dept>` column at the horizon: the last half
+    of the days after warm-up. `ts` may hold several replications (rows with the same `day`
+    are averaged first)."""
+    if ts is None or not len(ts) or "day" not in ts or "backlog" not in ts:
+        return []
+    cols = ["backlog", *[c for c in ts.columns if str(c).startswith("queue.")]]
+    g = ts[["day", *cols]].groupby("day", sort=True).mean()
+    g = g[g.index >= warmup_days]
+    if len(g) < 2 * MIN_DAYS:
+        return []
+    half = g[g.index >= g.index[0] + (g.index[-1] - g.index[0]) / 2]
+    out = []
+    for c in cols:
+        tr = trend(half.index.to_numpy(), half[c].to_numpy(), c)
+        if tr is None:
+            continue
+        if tr.trending:   # confirmed on the whole window after warm-up, in the same direction
+            whole = trend(g.index.to_numpy(), g[c].to_numpy(), c)
+            same = whole is not None and whole.trending and \
+                (whole.slope_per_day > 0) == (tr.slope_per_day > 0)
+            if not same:
+                tr = Trend(tr.series, tr.slope_per_day, tr.ci_low, tr.ci_high, tr.level,
+                           tr.days, False)
+        out.append(tr)
+    return out
+
+
+def _dept(series: str) -> str:
+    return series.partition(".")[2]
+
+
+def warning(trends: list[Trend], name: str = "", lang: str = "en",
+            dept_labels: dict | None = None) -> str | None:
+    """One sentence when the backlog is still trending at the horizon, else None."""
+    back = next((t for t in trends if t.series == "backlog"), None)
+    if back is None or not back.trending:
+        return None
+    labels = dept_labels or {}
+    grow = sorted((t for t in trends if t.series != "backlog" and t.growing),
+                  key=lambda t: -t.slope_per_day)
+    zh = lang == "zh"
+    who = f"{name}: " if name and not zh else (f"{name}：" if name else "")
+    if zh:
+        way = "仍在增长" if back.slope_per_day > 0 else "仍在下降"
+        q = "、".join(f"{labels.get(_dept(t.series), _dept(t.series))}（每天 "
+                     f"{t.slope_per_day:+,.1f} 件）" for t in grow[:5])
+        text = (f"{who}期末积压{way}（最后 {back.days:.0f} 天每天 {back.slope_per_day:+,.1f} 件，"
+                f"95% 置信区间 {back.ci_low:+,.1f} 至 {back.ci_high:+,.1f}），尚未达到稳态："
+                f"年均指标取决于运行时长")
+        return text + (f"；增长的部门队列：{q}。" if q else "。")
+    way = "growing" if back.slope_per_day > 0 else "falling"
+    q = ", ".join(f"{labels.get(_dept(t.series), _dept(t.series))} "
+                  f"({t.slope_per_day:+,.1f}/day)" for t in grow[:5])
+    text = (f"{who}the backlog is still {way} at the horizon ({back.slope_per_day:+,.1f} "
+            f"cases/day over the last {back.days:.0f} days, 95% CI {back.ci_low:+,.1f} to "
+            f"{back.ci_high:+,.1f}): not in a steady state, so averages depend on the run length")
+    return text + (f"; growing queues: {q}." if q else ".")

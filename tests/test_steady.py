@@ -1,0 +1,71 @@
+"""The steady-state warning: a trend test on the backlog after warm-up (sim/steady.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.steady import steady_state, warning
+
+from .conftest import ROOT, cogov
+
+
+def series(backlog, queue=None):
+    days = np.arange(1, len(backlog) + 1, dtype=float)
+    d = {"day": days, "backlog": backlog}
+    if queue is not None:
+        d["queue.police"] = queue
+    return pd.DataFrame(d)
+
+
+def ar1(n, rng, level=200.0, phi=0.95, sd=10.0):
+    x = np.empty(n)
+    x[0] = 0.0
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + rng.normal(0, sd)
+    return level + x
+
+
+def test_a_growing_backlog_is_named_with_its_queue():
+    rng = np.random.default_rng(1)
+    n = 365
+    grow = 100 + 30 * np.arange(n) + rng.normal(0, 50, n)
+    flat = ar1(n, rng, level=20)
+    note = warning(steady_state(series(grow, grow - 50), 30), "baohe_before",
+                   dept_labels={"police": "Police"})
+    assert note and "still growing" in note and "Police" in note
+    assert warning(steady_state(series(grow, flat), 30), "x").endswith("run length.")
+
+
+def test_a_stationary_queue_is_rarely_flagged():
+    """Autocorrelated noise around a level: the batch-means test with a materiality floor keeps
+    false alarms rare (a plain regression on the days would flag most of these)."""
+    rng = np.random.default_rng(7)
+    flagged = sum(warning(steady_state(series(ar1(365, rng, phi=0.9)), 30)) is not None
+                  for _ in range(200))
+    assert flagged <= 6           # at most 3%
+    growing = sum(warning(steady_state(series(ar1(365, rng, phi=0.9) + np.arange(365.0)),
+                                       30)) is not None for _ in range(50))
+    assert growing >= 48          # +1 case a day on a queue that wanders by +-23
+
+
+def test_too_short_a_run_has_no_verdict():
+    assert steady_state(series(np.arange(30.0)), 10) == []
+
+
+def test_run_warns_when_the_staff_cannot_keep_up(tmp_path):
+    p = cogov("run", ROOT / "scenarios" / "validation" / "mmc.yaml", "--out", tmp_path / "o",
+              "--quiet", "--set", "departments.desk.staff=7", "--set", "run.horizon_days=200")
+    assert p.returncode == 0, p.stderr
+    assert "the backlog is still growing at the horizon" in p.stderr
+    assert "growing queues: desk" in p.stderr
+    assert "--set departments.desk.staff=10" in p.stderr     # the validate-time suggestion
+
+
+def test_t_table_matches_scipy():
+    from scipy.stats import t
+
+    from sim.steady import t975
+
+    for df in (1, 2, 3, 5, 10, 30, 31, 60, 200):
+        assert abs(t975(df) - t.ppf(0.975, df)) < 0.003, df
