@@ -67,7 +67,8 @@ def calibrated(tmp_path_factory):
     cal, path, notes = calibrate_log(d / "run" / "cases.csv",
                                      ROOT / "mappings" / "cogov_caselog.yaml", d / "base.yaml",
                                      d / "calibrated.yaml", d / "report", behaviour=True,
-                                     abc_population=100, abc_generations=10, seed=3)
+                                     abc_population=100, abc_generations=10, seed=3,
+                                     abc_max_minutes=60.0)   # all 10 generations, any host
     return {"cal": cal, "path": path, "dir": d}
 
 

@@ -17,7 +17,7 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
                   allow_drop: bool = False, until: str | None = None,
                   behaviour: bool = False, abc_population: int | None = None,
                   abc_generations: int | None = None, seed: int = 1, workers: int = 1,
-                  progress: bool = True, force: bool = False):
+                  progress: bool = True, force: bool = False, abc_max_minutes: float = 14.0):
     """Read, fit, write the calibrated scenario (and the report). Returns (Calibration, path,
     notes). `until`: fit on the cases created before this date only (out-of-sample checks).
     `behaviour`: also infer the behaviour parameters by ABC-SMC (`behaviour`); the posterior
@@ -63,7 +63,7 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
         if behaviour:
             notes += _calibrate_behaviour(cal, tmp, target.final, base, command, until_ts,
                                           extra, abc_population, abc_generations, seed,
-                                          workers, progress)
+                                          workers, progress, abc_max_minutes)
         if rtarget is not None:
             from .report import write_calibration_report
 
@@ -101,7 +101,7 @@ def parse_date(text: str, flag: str):
 
 
 def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, population,
-                         generations, seed, workers, progress) -> list[str]:
+                         generations, seed, workers, progress, max_minutes=14.0) -> list[str]:
     """ABC-SMC on the written scenario `path`; rewrite it with the posterior means; write the
     ranges beside `final` (the posterior files are written by the caller). Returns notes."""
     import yaml
@@ -111,7 +111,8 @@ def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, popul
     from .scenario_out import _merge, write_scenario
 
     sc = load_scenario(path)
-    post, fwd = bh.infer_behaviour(cal, sc, population, generations, seed, workers, progress)
+    post, fwd = bh.infer_behaviour(cal, sc, population, generations, seed, workers, progress,
+                                   max_minutes)
     cal.posterior = post
     inferred = {r.split(".")[1] for r in post.table["parameter"] if r.startswith("catalogue.")}
     rest = [c for c in cal.categories if c not in inferred]
