@@ -9,7 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+#: the real case logs (../shared/data next to the repository); COGOV_SHARED_DATA overrides it
+#: (e.g. for a git worktree that does not sit next to shared/)
+SHARED_DATA = Path(os.environ.get("COGOV_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
 def cogov(*args, cwd=None, check=False) -> subprocess.CompletedProcess:

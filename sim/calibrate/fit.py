@@ -82,6 +82,8 @@ class Calibration:
     shares: dict[str, float]   # duplicate, transferred, cancelled, open, repeat, on_time, ...
     ttc_all: DurationFit
     notes: list[str] = field(default_factory=list)
+    demand: object = None      # demand.DemandFit, set by calibrate_log
+    posterior: object = None   # behaviour.Posterior, set by calibrate_log --behaviour
 
     def quality_line(self) -> str:
         """One line: rows, cases, span, open cases."""

@@ -166,6 +166,8 @@ class Mapping(_Strict):
     description: str = Field("", description="what the log is and where it comes from")
     delimiter: str = Field(",", min_length=1, max_length=1, description="field separator")
     encoding: str = Field("utf-8", description="text encoding (bad bytes are replaced, counted)")
+    sheet: str | int | None = Field(None, description="worksheet of an .xlsx/.xls export (name "
+                                                      "or 0-based index; default the first)")
     columns: Columns
     timestamps: Timestamps = Field(default_factory=Timestamps)
     status: Statuses = Field(default_factory=Statuses)
@@ -189,8 +191,13 @@ class Mapping(_Strict):
 
 
 def slug(text: str) -> str:
-    """A lower-case code made from free text: `SW-Dirty Alley` -> `sw_dirty_alley`."""
-    s = re.sub(r"[^0-9a-zA-Z]+", "_", str(text).strip().lower()).strip("_")
+    """A lower-case code made from free text: `SW-Dirty Alley` -> `sw_dirty_alley`.
+
+    Letters of any script are kept (`噪音扰民` stays `噪音扰民`, `市容环境/占道经营` becomes
+    `市容环境_占道经营`), so Chinese category values remain distinct codes; only text without
+    a single letter or digit becomes `unknown`.
+    """
+    s = re.sub(r"[\W_]+", "_", str(text).strip().lower()).strip("_")
     if not s:
         return "unknown"
     if s[0].isdigit():
@@ -262,6 +269,11 @@ COGOV_CASELOG = {
 }
 
 
-def cogov_mapping() -> Mapping:
-    """The identity mapping for cogov's own case log."""
-    return mapping_from_dict(COGOV_CASELOG, "<cogov_caselog>")
+def cogov_mapping(location: str = "grid") -> Mapping:
+    """The identity mapping for cogov's own case log. `location="problem_id"` locates a case
+    by its problem (as a real log's address does) instead of its grid."""
+    if location == "grid":
+        return mapping_from_dict(COGOV_CASELOG, "<cogov_caselog>")
+    data = {**COGOV_CASELOG, "columns": {**COGOV_CASELOG["columns"],
+                                         "location": {"grid": location, "street": "street"}}}
+    return mapping_from_dict(data, "<cogov_caselog>")

@@ -63,7 +63,22 @@ class DataQuality:
     unknown_channels: int = 0
     missing_agency: int = 0
     placeholder_latlong: int = 0
+    held_out: int = 0
+    spreadsheet: str = ""
+    dropped_examples: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def dropped_share(self) -> float:
+        """Share of the rows read that were dropped for a bad or missing created time."""
+        return self.bad_created / max(1, self.rows_read)
+
+    def dropped_line(self) -> str:
+        """Count, share and up to three examples of the rows dropped for their created time."""
+        ex = "; ".join(self.dropped_examples)
+        return (f"{self.bad_created:,} of {self.rows_read:,} rows ({self.dropped_share:.1%}) "
+                f"dropped: created time missing or not in any of the mapping's formats"
+                + (f" (e.g. {ex})" if ex else ""))
 
     @property
     def mixed_formats(self) -> bool:
@@ -84,6 +99,7 @@ class DataQuality:
             ("attached complaints", self.attached_complaints,
              "rows sharing a case id (repeat complaints): first row is the case"),
             ("bad created time", self.bad_created, "missing/unparseable: row dropped"),
+            ("held out", self.held_out, "created outside the --until/--from window: not used"),
             ("created after export time", self.created_after_export, "row dropped"),
             ("bad other timestamps", bad_ts, "unparseable: treated as missing "
              + str(self.bad_timestamps)),
@@ -135,9 +151,34 @@ class CaseLog:
 
 
 # ----------------------------------------------------------------------------- text and table
+#: first bytes of binary formats a user might give instead of a CSV: (magic, what, fix)
+MAGIC = (
+    (b"PK\x03\x04", "a zip archive (.xlsx, .docx, .zip)", "read as .xlsx when it is one"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an OLE2 file (.xls, .doc)", ""),
+    (b"%PDF", "a PDF document", "export the table as CSV or .xlsx"),
+    (b"\x1f\x8b", "a gzip archive", "decompress it first (gunzip)"),
+    (b"7z\xbc\xaf", "a 7-zip archive", "extract it first"),
+    (b"Rar!", "a RAR archive", "extract it first"),
+    (b"SQLite format 3", "an SQLite database", "export the table as CSV"),
+    (b"PAR1", "a Parquet file", "export the table as CSV"),
+)
+
+
+def sniff(head: bytes) -> str:
+    """`xlsx`, `xls` or `text` from a file's first bytes (the name's suffix is not trusted)."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    return "text"
+
+
 def _decode(raw: bytes, encoding: str, dq: DataQuality, name: str) -> str:
     if not raw.strip():
         raise UserError([f"{name}: file is empty: expected a CSV table with a header row"])
+    for magic, what, fix in MAGIC[2:]:
+        if raw.startswith(magic):
+            raise UserError([f"{name}: is {what}, not a table cogov can read: {fix}"])
     nul = raw.count(b"\x00")
     if nul > 0.01 * len(raw):
         raise UserError([f"{name}: not a text table ({nul} NUL bytes of {len(raw)}): is it a "
@@ -170,7 +211,13 @@ def read_table(path: str | Path, mapping: Mapping, dq: DataQuality) -> pd.DataFr
         raise UserError([f"{name}: is a directory: give the CSV file"])
     if is_parquet(path):
         return read_parquet_table(path)
-    text = _decode(path.read_bytes(), mapping.encoding, dq, name)
+    raw = path.read_bytes()
+    kind = sniff(raw[:8])
+    if kind != "text":
+        return read_spreadsheet(raw, kind, mapping, dq, name)
+    if mapping.sheet is not None:
+        dq.notes.append(f"`sheet: {mapping.sheet}` ignored: {name} is a text table")
+    text = _decode(raw, mapping.encoding, dq, name)
     csv.field_size_limit(1 << 30)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     try:
@@ -200,6 +247,102 @@ def read_table(path: str | Path, mapping: Mapping, dq: DataQuality) -> pd.DataFr
     if not rows:
         raise UserError([f"{name}: the table has a header but no data rows"])
     return pd.DataFrame(rows, columns=_unique(header), dtype=str)
+
+
+def _cell(v) -> str:
+    """A spreadsheet cell as text: dates and times in ISO 8601, whole numbers without `.0`."""
+    import datetime as dt
+
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep="T", timespec="seconds")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dt.time):
+        return v.isoformat(timespec="seconds")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def read_spreadsheet(raw: bytes, kind: str, mapping: Mapping, dq: DataQuality,
+                     name: str) -> pd.DataFrame:
+    """An .xlsx (openpyxl) or .xls (xlrd) worksheet as a table of strings. Date cells become
+    ISO 8601 text, and `ISO8601` is tried after the mapping's formats (see `read_log`)."""
+    sheet = mapping.sheet
+    if kind == "xlsx":
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        except Exception as exc:   # noqa: BLE001 - any zip that is not a workbook
+            raise UserError([f"{name}: a zip archive but not an .xlsx workbook ({exc}): "
+                             f"export the table as CSV or .xlsx"]) from None
+        names = list(wb.sheetnames)
+        pick = _pick_sheet(names, sheet, name)
+        rows_iter = ([_cell(v) for v in r] for r in
+                     wb[pick].iter_rows(values_only=True))
+    else:
+        try:
+            import xlrd
+        except ImportError:
+            raise UserError([f"{name}: an .xls (Excel 97-2003) workbook, and xlrd is not "
+                             f"installed: `pip install xlrd`, or save it as .xlsx or "
+                             f"CSV"]) from None
+        try:
+            book = xlrd.open_workbook(file_contents=raw)
+        except Exception as exc:   # noqa: BLE001
+            raise UserError([f"{name}: an OLE2 file but not a readable .xls workbook "
+                             f"({exc}): save it as .xlsx or CSV"]) from None
+        names = book.sheet_names()
+        pick = _pick_sheet(names, sheet, name)
+        sh = book.sheet_by_name(pick)
+
+        def xls_cell(c):
+            if c.ctype == xlrd.XL_CELL_DATE:
+                return _cell(xlrd.xldate.xldate_as_datetime(c.value, book.datemode))
+            return _cell(c.value if c.ctype != xlrd.XL_CELL_EMPTY else None)
+
+        rows_iter = ([xls_cell(c) for c in sh.row(i)] for i in range(sh.nrows))
+    rows = [r for r in rows_iter if any(x != "" for x in r)]
+    if not rows:
+        raise UserError([f"{name}: worksheet {pick!r} is empty: expected a header row "
+                         f"(choose another with `sheet:` in the mapping; sheets: "
+                         f"{', '.join(map(str, names))})"])
+    header = [h.strip() for h in rows[0]]
+    while header and header[-1] == "":
+        header.pop()
+    width = len(header)
+    if width < 2:
+        raise UserError([f"{name}: worksheet {pick!r} has a single column in its first row: "
+                         f"expected a header row (choose another with `sheet:`)"])
+    body = []
+    for r in rows[1:]:
+        r = (r + [""] * width)[:width] if len(r) < width or not any(r[width:]) else None
+        if r is None:
+            dq.ragged_rows += 1
+            continue
+        body.append(r)
+    if not body:
+        raise UserError([f"{name}: worksheet {pick!r} has a header but no data rows"])
+    dq.notes.append(f"read worksheet {pick!r} of the {kind} workbook (sheets: "
+                    f"{', '.join(map(str, names))})")
+    dq.spreadsheet = kind
+    return pd.DataFrame(body, columns=_unique(header), dtype=str)
+
+
+def _pick_sheet(names: list[str], sheet, name: str) -> str:
+    if sheet is None:
+        return names[0]
+    if isinstance(sheet, int):
+        if 0 <= sheet < len(names):
+            return names[sheet]
+    elif sheet in names:
+        return sheet
+    raise UserError([f"{name}: `sheet: {sheet}` in the mapping is not a worksheet of this "
+                     f"workbook: sheets are {', '.join(map(repr, names))} (or a 0-based "
+                     f"index)"])
 
 
 def is_parquet(path: Path) -> bool:
@@ -250,13 +393,19 @@ def _unique(header: list[str]) -> list[str]:
 
 
 def check_columns(df: pd.DataFrame, mapping: Mapping, source: str, mapping_path: str) -> None:
-    """Every column the mapping names must exist, else `UserError` naming each one."""
+    """Every column the mapping names must exist, else `UserError` naming each one. Names are
+    matched exactly, else ignoring case and surrounding spaces (the column is renamed in
+    place)."""
     have = set(df.columns)
     errors = []
     for where, col in mapping.columns.named().items():
         if col not in have:
-            close = [c for c in df.columns if c.lower() == col.lower()]
-            hint = (f"did you mean {close[0]!r}?" if close else
+            close = [c for c in df.columns if c.strip().lower() == col.strip().lower()]
+            if len(close) == 1:   # case-insensitive match: use that column
+                df.rename(columns={close[0]: col}, inplace=True)
+                have = set(df.columns)
+                continue
+            hint = (f"several columns match it ignoring case: {close}" if close else
                     "columns there: " + ", ".join(list(df.columns)[:30]))
             errors.append(f"{mapping_path}: {where}: column {col!r} is not in {source} "
                           f"({hint}); fix the mapping")
@@ -349,9 +498,23 @@ def _location(df: pd.DataFrame, mapping: Mapping, dq: DataQuality) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------- main entry
+#: above this share of rows dropped for their created time, reading stops (exit 2) unless
+#: the user passes --allow-drop
+MAX_DROP_SHARE = 0.05
+
+
 def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: str = "<mapping>",
-             extracted_at: pd.Timestamp | None = None, lump: bool = True) -> CaseLog:
-    """Read a log (a CSV path or a DataFrame of strings) through a mapping into a `CaseLog`."""
+             extracted_at: pd.Timestamp | None = None, lump: bool = True,
+             allow_drop: bool = False, until=None, since=None) -> CaseLog:
+    """Read a log (a CSV/.xlsx/.xls path or a DataFrame of strings) through a mapping into a
+    `CaseLog`.
+
+    `allow_drop`: go on when over `MAX_DROP_SHARE` of the rows have no usable created time
+    (else `UserError`). `until`: keep only cases created before it, and know only what was
+    known then (close times after it are unknown: the case is open, censored at `until`).
+    `since`: keep only cases created at or after it (the held-out rows of an out-of-sample
+    check).
+    """
     dq = DataQuality()
     if isinstance(source, pd.DataFrame):
         name = "<table>"
@@ -363,18 +526,53 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
     dq.rows_read = len(df) + dq.ragged_rows
     check_columns(df, mapping, name, mapping_path)
     cols = mapping.columns
-    fmts = mapping.timestamps.formats
+    fmts = list(mapping.timestamps.formats)
+    if dq.spreadsheet and not any(f.upper() == "ISO8601" for f in fmts):
+        fmts.append("ISO8601")   # date cells of a workbook arrive as ISO 8601 text
+    line = pd.Series(np.arange(2, len(df) + 2), index=df.index)   # header is line 1
 
     # ids: duplicated ids, then rows attached to one case
     if cols.id:
         ids = df[cols.id].str.strip()
         dup = ids.duplicated() & (ids != "")
         dq.duplicate_ids = int(dup.sum())
-        df = df[~dup].reset_index(drop=True)
+        df, line = df[~dup].reset_index(drop=True), line[~dup].reset_index(drop=True)
     created = parse_times(df[cols.created], fmts, dq, "created")
     bad = created.isna()
     dq.bad_created = int(bad.sum())
+    if dq.bad_created:
+        raw_bad = df.loc[bad, cols.created].head(3)
+        dq.dropped_examples = [f"line {line[i]}: {v.strip()[:40]!r}" if v.strip() else
+                               f"line {line[i]}: empty" for i, v in raw_bad.items()]
+    if bool(bad.all()):
+        raise UserError([f"{name}: no row has a usable created time (column "
+                         f"{cols.created!r}; e.g. {'; '.join(dq.dropped_examples)}): add "
+                         f"their format to `timestamps.formats` in {mapping_path} (strptime "
+                         f"codes, e.g. \"%m/%d/%Y %I:%M:%S %p\"; tried: {', '.join(fmts)})"])
+    if dq.dropped_share > MAX_DROP_SHARE and not allow_drop:
+        raise UserError([f"{name}: {dq.dropped_line()}. Over {MAX_DROP_SHARE:.0%} of the log "
+                         f"would be lost and every rate would be that much too low: add the "
+                         f"missing format to `timestamps.formats` in {mapping_path} (tried: "
+                         f"{', '.join(fmts)}), or pass --allow-drop to go on without these "
+                         f"rows"])
+    if dq.bad_created:
+        dq.notes.append(dq.dropped_line())
     df, created = df[~bad].reset_index(drop=True), created[~bad].reset_index(drop=True)
+    span = (created.min(), created.max())
+    if since is not None:
+        early = created < pd.Timestamp(since)
+        dq.held_out += int(early.sum())
+        df, created = df[~early].reset_index(drop=True), created[~early].reset_index(drop=True)
+    if until is not None:
+        late_ = created >= pd.Timestamp(until)
+        dq.held_out += int(late_.sum())
+        df, created = df[~late_].reset_index(drop=True), created[~late_].reset_index(drop=True)
+    if created.empty:
+        raise UserError([f"{name}: no case created "
+                         + (f"from {since} " if since is not None else "")
+                         + (f"before {until} " if until is not None else "")
+                         + f"(the log runs from {span[0]:%Y-%m-%d %H:%M} to "
+                           f"{span[1]:%Y-%m-%d %H:%M}): choose a date inside the log"])
     complaints = pd.Series(1, index=df.index)
     if cols.case_id:
         key = df[cols.case_id].str.strip()
@@ -403,6 +601,13 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
     if extracted_at is None:
         extracted_at = max(t.max() for t in (created, closed, started, updated) if t.notna().any())
     extracted_at = pd.Timestamp(extracted_at)
+    unknown_then = pd.Series(False, index=df.index)
+    if until is not None and pd.Timestamp(until) < extracted_at:
+        # fit as of `until`: later closures and starts were not known yet
+        extracted_at = pd.Timestamp(until)
+        unknown_then = closed > extracted_at
+        closed = closed.where(~unknown_then)
+        started = started.where(~(started > extracted_at))
     late = created > extracted_at
     dq.created_after_export = int(late.sum())
     keep = ~late
@@ -416,12 +621,13 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
     dq.close_time_on_open_status = int((has_close & (kind == "other") & bool(cols.status)).sum())
     kind = kind.where(~((kind == "other") & has_close), "closed")
     kind = kind.where(kind != "other", "open")
+    kind = kind.where(~(unknown_then.to_numpy() & (kind == "closed").to_numpy()), "open")
     dq.closed_without_time = int(((kind == "closed") & ~has_close).sum())
 
     cat_raw = df[cols.category].str.strip()
     cat, dq.unlisted_categories = _codes(cat_raw, mapping.categories.codes,
                                          mapping.categories.identity, None, "unknown")
-    dq.unknown_categories = int((cat_raw == "").sum())
+    dq.unknown_categories = int((cat == "unknown").sum())
     if cols.agency:
         dept, _ = _codes(df[cols.agency], mapping.departments.codes,
                          mapping.departments.identity, None, "unknown_agency")
@@ -435,6 +641,9 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
         ch, dq.unknown_channels = _codes(ch_raw, mapping.channels.map, mapping.channels.identity,
                                          mapping.channels.default, mapping.channels.default
                                          or "unknown")
+    elif mapping.channels.default:   # no channel column: every case came by the default
+        ch_raw = pd.Series("", index=df.index)
+        ch = pd.Series(mapping.channels.default, index=df.index, dtype=object)
     else:
         ch_raw = pd.Series("", index=df.index)
         ch = pd.Series(None, index=df.index, dtype=object)

@@ -30,6 +30,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from ..errors import UserError
@@ -43,6 +44,8 @@ MIN_CASES_CHANNEL_WEIGHTS = 50
 #: report delay of a reproduction scenario: the complaint *is* the problem's arrival
 INSTANT_HOURS = 1e-9
 MAX_FOLLOW_UP_DAYS = 60.0
+#: the channel of a log that says nothing about channels
+NO_CHANNEL = "unknown_channel"
 
 
 def guess_kind(code: str) -> str:
@@ -100,23 +103,33 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
     channels: dict[str, dict] = {code: ch.model_dump(mode="json")
                                  for code, ch in base.channels.items()}
     kinds = {code: ch.kind for code, ch in base.channels.items()}
-    for code in cal.channel_mix["channel"]:
+    mix = cal.channel_mix
+    if mix.empty:
+        # no channel column and no `channels.default`: the log says nothing about channels, so
+        # none of the base's mix may leak in (a 110 share the log never showed): every case
+        # comes by one neutral citizen channel
+        mix = pd.DataFrame({"channel": [NO_CHANNEL], "cases": [1], "share": [1.0]})
+        notes.append(f"the log has no channel column and the mapping no `channels.default`: "
+                     f"every case arrives by channel {NO_CHANNEL!r} (kind app); set "
+                     f"`channels.default` to the channel the log's cases came by")
+    for code in mix["channel"]:
         if code not in kinds:
             kind = m.channels.kinds.get(code, guess_kind(code))
             kinds[code] = kind
             channels[code] = {"name": code, "name_zh": "", "kind": kind, "propensity": 0.0}
-    mix = cal.channel_mix
     citizen = mix[np.array([kinds[c] != "patrol" for c in mix["channel"]], dtype=bool)]
     total = float(citizen["cases"].sum())
     shares = dict(zip(citizen["channel"], citizen["cases"] / total)) if total else {}
-    if shares:   # a log without channels keeps the base's propensities
+    if shares:
         for code, kind in kinds.items():
             if kind != "patrol":
                 channels[code]["propensity"] = _r(shares.get(code, 0.0), 4)
     else:
-        notes.append("the log has no channel column (or no citizen channel): channel "
-                     "propensities stay as the base's")
+        notes.append("the log has no citizen channel (every case was logged by field "
+                     "staff): channel propensities stay as the base's")
     patrol_codes = {c for c, k in kinds.items() if k == "patrol"}
+    #: the log's citizen-channel mix, the fallback of categories with few cases of their own
+    overall = {k: _r(v, 4) for k, v in sorted(shares.items())} or None
 
     # ---- departments
     departments: dict[str, dict] = {}
@@ -164,13 +177,21 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
         entry["handling"].setdefault("values", None)
         patrol_share = sum(v for k, v in c.channel_shares.items() if k in patrol_codes)
         any_patrol |= patrol_share > 0
-        cit = {k: v for k, v in c.channel_shares.items() if k not in patrol_codes}
+        shares_c = c.channel_shares or ({NO_CHANNEL: 1.0} if cal.channel_mix.empty else {})
+        cit = {k: v for k, v in shares_c.items() if k not in patrol_codes}
         n_cit = c.arrivals * sum(cit.values())
         if n_cit >= MIN_CASES_CHANNEL_WEIGHTS and sum(cit.values()) > 0:
             tot = sum(cit.values())
             entry["channel_weights"] = {k: _r(v / tot, 4) for k, v in sorted(cit.items())}
         else:
-            entry["channel_weights"] = None
+            # always the log's mix, never the base category's own weights (which `extends`
+            # would otherwise keep)
+            entry["channel_weights"] = overall
+        if entry["channel_weights"] is not None:
+            # every channel named, the unused ones 0: `extends` merges mappings, so a channel
+            # the base category weighted would otherwise keep its weight
+            entry["channel_weights"] = {k: entry["channel_weights"].get(k, 0.0)
+                                        for k in channels}
         entry.update({"p_report": _r(1.0 - patrol_share, 6), "p_resolve": 1.0,
                       "recurrence_prob": 0.0, "p_grid_settle": 0.0, "police_on_site": False,
                       "p_unsettled_after_police": 0.0, "co_handlers": []})
@@ -265,20 +286,50 @@ def dump_yaml(data: dict) -> str:
     return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
 
 
+#: header line recording the rows a calibrated scenario was fitted on (read by validate)
+FIT_WINDOW = "# fit-window:"
+
+
+def read_fit_window(path: str | Path) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """(first created, end) of the rows a calibrated scenario was fitted on, from its header;
+    end is the `--until` date, or just after the last case. None when not recorded."""
+    try:
+        for line in Path(path).read_text(encoding="utf-8").splitlines()[:40]:
+            if line.startswith(FIT_WINDOW):
+                a, b = line[len(FIT_WINDOW):].split()[:2]
+                return pd.Timestamp(a), pd.Timestamp(b)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def write_scenario(cal: Calibration, base_path: str | Path, out_path: str | Path,
-                   command: str = "") -> tuple[Path, list[str]]:
-    """Write the calibrated scenario next to `out_path`, check it loads, return (path, notes)."""
+                   command: str = "", until=None, extra: dict | None = None
+                   ) -> tuple[Path, list[str]]:
+    """Write the calibrated scenario next to `out_path`, check it loads, return (path, notes).
+
+    `until`: the `--until` date the fit stopped at (recorded in the header). `extra`: more
+    overrides merged in last (the demand profiles, the behaviour posterior)."""
     base_path, out_path = Path(base_path), Path(out_path)
     base = load_scenario(base_path)
     base_raw = load_raw(base_path)
     over, notes = build_overrides(cal, base, base_raw)
+    for key, val in (extra or {}).items():
+        if isinstance(val, dict) and isinstance(over.get(key), dict):
+            _merge(over[key], val)
+        else:
+            over[key] = val
     out_path.parent.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(base_path.resolve(), out_path.parent.resolve())
     data = {"extends": Path(rel).as_posix(), **over}
     by = f": {command}" if command else ""
+    fit_end = (pd.Timestamp(until) if until is not None
+               else cal.log.window_end + pd.Timedelta(seconds=1))
     head = [f"# Calibrated scenario written by `cogov calibrate`{by}",
             f"# log: {cal.log.source} ({cal.quality_line()})",
             f"# mapping: {cal.log.mapping.name}; base: {rel}",
+            f"{FIT_WINDOW} {cal.log.window_start.isoformat()} {fit_end.isoformat()}"
+            f"  (cases created in [first, end) were fitted)",
             "# A reproduction scenario (mechanisms off). Tables, fits and figures: the --report "
             "directory.", "# Notes:"]
     head += [f"#  - {n}" for n in (cal.notes + notes)] or ["#  (none)"]
@@ -289,3 +340,11 @@ def write_scenario(cal: Calibration, base_path: str | Path, out_path: str | Path
         raise UserError([f"{out_path}: the calibrated scenario does not validate against the "
                          f"base {base_path}:"] + exc.errors) from None
     return out_path, notes
+
+
+def _merge(into: dict, new: dict) -> None:
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v

@@ -8,8 +8,16 @@ simulated case logs through the identity mapping (censored at the horizon). Comp
   (Greenwood), relative error of the median and the KS distance between the two KM curves;
 - channel mix (shares; total-variation distance).
 
-A category's median passes when the simulated median is within `rel_tol` (default 25%) of the
-observed one or the two 95% intervals overlap (sampling error larger than the tolerance).
+Strict rule (no interval-overlap pass): a category's median time to close is *compared* when
+both sides have at least `MIN_CLOSED` closed cases and a Kaplan-Meier median, and it is
+*within* when |simulated - observed| / observed <= `rel_tol` (default 20%; medians at or below
+the log's timestamp resolution count as equal). Categories not compared are listed with the
+reason ("not compared"). `share_within_20pct` = within / compared. Also: the log-distance
+measures of `distances` (cycle-time EMD, arrival EMD, circadian EMD) and the repeat share.
+
+Out of sample: `--from DATE` compares with the cases created from DATE on only; the scenario
+is run from DATE. `in_sample` in validation.json is false only when the scenario's header
+records a fit window that ends at or before DATE (`calibrate --until`).
 """
 
 from __future__ import annotations
@@ -32,6 +40,9 @@ from .report import WEEKDAYS, md_table  # noqa: E402
 from .survival import KaplanMeier, kaplan_meier  # noqa: E402
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+#: closed cases needed on each side before a category's median is compared
+MIN_CLOSED = 20
+NOT_COMPARED = "not compared"
 
 
 @dataclass
@@ -130,9 +141,11 @@ def _ttc_km(cases: pd.DataFrame, res: float) -> KaplanMeier:
     return kaplan_meier(h, e)
 
 
-def compare_ttc(obs: Side, sim: Side, res: float, rel_tol: float = 0.25
+def compare_ttc(obs: Side, sim: Side, res: float, rel_tol: float = 0.20
                 ) -> tuple[pd.DataFrame, dict]:
-    """Per category KM quantiles, the median's interval, relative error and KS distance."""
+    """Per category KM quantiles, the median's interval, relative error, KS distance, cycle
+    time EMD and the strict verdict (`within`, `outside` or `not compared: why`)."""
+    from scipy.stats import wasserstein_distance
     rows = []
     kms = {}
     sim_groups = dict(list(sim.cases.groupby("category")))
@@ -155,10 +168,29 @@ def compare_ttc(obs: Side, sim: Side, res: float, rel_tol: float = 0.25
         for p in QUANTILES:
             row[f"observed_p{int(p * 100)}"] = ko.quantile(p)
             row[f"simulated_p{int(p * 100)}"] = ks_.quantile(p)
+        n_co = int((g["ttc_event"] == 1).sum())
+        n_cs = int((gs["ttc_event"] == 1).sum()) if gs is not None else 0
+        if n_co < MIN_CLOSED or n_cs < MIN_CLOSED:
+            verdict = (f"{NOT_COMPARED}: {n_co} closed in the log, {n_cs} simulated "
+                       f"(needs {MIN_CLOSED} each)")
+        elif not np.isfinite(rel):
+            verdict = (f"{NOT_COMPARED}: no median (under half closed within the follow-up: "
+                       f"{'log' if not np.isfinite(mo) else 'simulation'})")
+        else:
+            verdict = "within" if abs(rel) <= rel_tol else "outside"
+        emd = float("nan")
+        if n_co and n_cs:
+            co = np.floor(g.loc[g["ttc_event"] == 1, "ttc_hours"].to_numpy())
+            cs = np.floor(gs.loc[gs["ttc_event"] == 1, "ttc_hours"].to_numpy())
+            emd = float(wasserstein_distance(co, cs))
         row.update({"observed_median_lo": lo_o, "observed_median_hi": hi_o,
                     "simulated_median_lo": lo_s, "simulated_median_hi": hi_s,
                     "median_relative_error": rel, "ks": km_distance(ko, ks_),
-                    "median_ok": bool(np.isfinite(rel) and (abs(rel) <= rel_tol or overlap))})
+                    "observed_closed": n_co, "simulated_closed": n_cs,
+                    "cycle_time_emd_hours": emd, "verdict": verdict,
+                    "intervals_overlap": bool(overlap),
+                    "median_ok": (None if verdict.startswith(NOT_COMPARED)
+                                  else verdict == "within")})
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("observed_n", ascending=False, kind="stable")
     ko_all, ks_all = _ttc_km(obs.cases, res), _ttc_km(sim.cases, res)
@@ -192,13 +224,47 @@ class Validation:
     gof: dict
     kms: dict = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
+    in_sample: bool = True
+    windows: dict = field(default_factory=dict)
+
+    def summary_line(self, scenario, log) -> str:
+        g = self.gof
+
+        def f(x, fmt):
+            return format(x, fmt) if np.isfinite(x) else NOT_COMPARED
+
+        return (f"{scenario} vs {log} ({'in sample' if self.in_sample else 'out of sample'}): "
+                f"total arrival rate {f(g['total_rate_relative_error'], '+.1%')}, "
+                f"time-to-close KS {f(g['ttc_ks_all'], '.3f')}, median time to close within "
+                f"20%: {f(g['share_within_20pct'], '.0%')} of {g['categories_compared']} "
+                f"categories compared ({g['categories_not_compared']} not compared), "
+                f"cycle-time EMD {f(g['cycle_time_emd_hours'], ',.1f')} h, channel TV "
+                f"{f(g['channel_tv'], '.3f')}")
 
 
-def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.25) -> Validation:
+def _share(x: pd.Series) -> float:
+    """Share of True among the compared (non-None) values; NaN when none was compared."""
+    x = x.dropna()
+    return float(x.astype(bool).mean()) if len(x) else float("nan")
+
+
+def repeat_by_category(cases: pd.DataFrame, window_days: float, start) -> dict[str, float]:
+    out = {}
+    for code, g in _arrivals(cases).groupby("category"):
+        out[code] = repeat_share(g, window_days, start)[0]
+    return out
+
+
+def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.20) -> Validation:
     """Compare an observed log with simulated logs (one per replication)."""
+    from . import distances
+
     obs = side_from_log(obs_log)
     sims = [side_from_log(s) for s in sim_logs]
-    pooled = pd.concat([s.cases.assign(rep=i) for i, s in enumerate(sims)], ignore_index=True)
+    # a location is a replication's own: prefix it, or repeats would link replications
+    pooled = pd.concat([s.cases.assign(rep=i, location=s.cases["location"].where(
+        s.cases["location"] == "", f"{i}:" + s.cases["location"].astype(str)))
+        for i, s in enumerate(sims)], ignore_index=True)
     sim = Side(pooled, float(np.mean([s.span_hours for s in sims])), len(sims))
     frac = obs_log.mapping.sampling_fraction
     arrivals = compare_arrivals(obs, sim, frac)
@@ -209,6 +275,8 @@ def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.25) ->
     channels, tv = compare_channels(obs, sim)
     a = arrivals[arrivals["observed_cases"] > 0]
     w = a["observed_cases"] / a["observed_cases"].sum()
+    s0 = sim_logs[0].cases
+    sim_in_window = s0[s0["created"] <= obs_log.window_end]
     gof = {
         "replications": len(sims), "observed_cases": int(len(_arrivals(obs.cases))),
         "simulated_cases_per_replication": float(len(_arrivals(pooled)) / len(sims)),
@@ -218,47 +286,122 @@ def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.25) ->
         "arrivals_weighted_abs_relative_error": float(np.sum(w * a["relative_error"].abs())),
         "arrivals_share_abs_z_over_3": float((a["z"].abs() > 3).mean()),
         **g1, **g2, "channel_tv": tv,
-        "median_ok_share_top10": float(ttc.head(10)["median_ok"].mean()),
-        "median_ok_share_all": float(ttc["median_ok"].mean()),
+        "median_ok_share_top10": _share(ttc.head(10)["median_ok"]),
+        "median_ok_share_all": _share(ttc["median_ok"]),
+        "share_within_20pct": _share(ttc["median_ok"]),
+        "categories_compared": int(ttc["median_ok"].notna().sum()),
+        "categories_not_compared": int(ttc["median_ok"].isna().sum()),
+        "cycle_time_emd_hours": distances.cycle_time_emd(obs.cases, sim_logs[0].cases),
+        # arrivals: the simulation's follow-up (after the log's last case) is left out
+        "arrival_emd_hours": distances.arrival_emd(obs.cases, sim_in_window),
+        "circadian_emd_hours": distances.circadian_emd(obs.cases, sim_in_window),
+        "distance_measures_by": distances.SOURCE,
     }
-    gof["repeat_rate_observed"] = repeat_share(_arrivals(obs.cases),
-                                               obs_log.mapping.repeat_window_days,
+    window = obs_log.mapping.repeat_window_days
+    gof["repeat_rate_observed"] = repeat_share(_arrivals(obs.cases), window,
                                                obs_log.window_start)[0]
-    return Validation(arrivals, hod, dow, ttc, channels, gof, kms)
+    has_location = bool((obs.cases["location"] != "").any())
+    notes = []
+    if has_location:
+        sim_start = sim_logs[0].window_start
+        rs = [repeat_share(_arrivals(s.cases), window, sim_start)[0] for s in sims]
+        gof["repeat_rate_simulated"] = float(np.nanmean(rs)) if rs else float("nan")
+        ro = repeat_by_category(obs.cases, window, obs_log.window_start)
+        rsim = repeat_by_category(pooled, window, sim_start)
+        ttc["repeat_share_log"] = ttc["category"].map(ro)
+        ttc["repeat_share_sim"] = ttc["category"].map(rsim)
+    else:
+        gof["repeat_rate_simulated"] = float("nan")
+        ttc["repeat_share_log"] = np.nan
+        ttc["repeat_share_sim"] = np.nan
+        notes.append(f"repeat share {NOT_COMPARED}: the log has no location column")
+    if ttc["observed_closed"].sum() == 0:
+        notes.append(f"time to close {NOT_COMPARED}: the log has no close times")
+    if not np.isfinite(tv):
+        notes.append(f"channel mix {NOT_COMPARED}: the log has no channel column")
+    return Validation(arrivals, hod, dow, ttc, channels, gof, kms, notes)
 
 
 def simulate(scenario_path: str | Path, replications: int, seed: int | None,
-             overrides: list[str] = ()) -> tuple[list[CaseLog], object]:
-    """Run the scenario `replications` times; each case log read with the identity mapping."""
+             overrides: list[str] = (), location: str = "grid") -> tuple[list[CaseLog], object]:
+    """Run the scenario `replications` times; each case log read with the identity mapping
+    (`location`: `grid`, or `problem_id` to locate a case by its problem, as an address does)."""
     from ..runner import run_scenario
     from ..scenario.loader import load_scenario
 
     scenario = load_scenario(scenario_path, list(overrides))
     base_seed = scenario.run.seed if seed is None else int(seed)
-    mapping = cogov_mapping()
+    mapping = cogov_mapping(location)
     end = pd.Timestamp(scenario.run.start_date) + pd.Timedelta(days=scenario.run.horizon_days)
     logs = []
     for r in range(replications):
         res = run_scenario(scenario, seed=base_seed + r)
-        logs.append(read_log(res.cases.astype(str), mapping, extracted_at=end, lump=False))
+        logs.append(read_log(res.cases.astype(str), mapping, extracted_at=end, lump=False,
+                             allow_drop=True))
     return logs, scenario
+
+
+def out_of_sample_overrides(scenario_path, since: pd.Timestamp, obs_log: CaseLog,
+                            overrides: list[str]) -> list[str]:
+    """`--set`s that run the scenario over the validation window: from `since` to the log's
+    last case plus a follow-up long enough to observe the validation cases' medians (the
+    larger of the 90th percentile of time to close and the largest category median of the
+    compared rows, at most 60 days; how long the simulation is watched, not a fitted value)."""
+    from .scenario_out import MAX_FOLLOW_UP_DAYS
+
+    qs = []
+    c = obs_log.cases[obs_log.cases["ttc_event"].notna()]
+    res = obs_log.mapping.timestamps.resolution_hours
+    if len(c):
+        qs.append(_ttc_km(c, res).quantile(0.9))
+        qs += [_ttc_km(g, res).quantile(0.5) for _, g in c.groupby("category")]
+    qs = [q for q in qs if np.isfinite(q)]
+    follow = float(min(max(qs) / 24.0 if qs else 30.0, MAX_FOLLOW_UP_DAYS))
+    span = (obs_log.window_end - since.normalize()) / pd.Timedelta(days=1)
+    return [f"run.start_date={since.date().isoformat()}",
+            f"run.horizon_days={math.ceil(span + follow)}", "run.warmup_days=0", *overrides]
 
 
 def validate_against(log_path: str | Path, mapping: Mapping, mapping_path: str,
                      scenario_path: str | Path, out: str | Path, replications: int = 3,
                      seed: int | None = None, overrides: list[str] = (),
-                     rel_tol: float = 0.25, force: bool = False) -> tuple[Validation, Path]:
-    """Read the log, run the scenario, compare, and write the report into `out` (checked
-    before the runs, written safely: `sim.outdir`)."""
+                     rel_tol: float = 0.20, allow_drop: bool = False,
+                     since: pd.Timestamp | None = None, force: bool = False
+                     ) -> tuple[Validation, Path]:
+    """Read the log, run the scenario, compare, and write the report into `out`
+    (index.md, validation.csv, validation.json, tables, figures; checked before the runs,
+    written safely: `sim.outdir`)."""
     from ..outdir import OutputDir
+    from .scenario_out import read_fit_window
 
+    if not Path(scenario_path).exists():
+        from ..errors import UserError
+
+        raise UserError([f"{scenario_path}: scenario not found: give the calibrated scenario "
+                         f"with --scenario"])
     target = OutputDir(out, force=force, inputs=[log_path, mapping_path, scenario_path],
                        command="validate-against")
     target.check()
-    obs_log = read_log(log_path, mapping, mapping_path)
+    obs_log = read_log(log_path, mapping, mapping_path, allow_drop=allow_drop, since=since)
+    overrides = list(overrides)
+    if since is not None:
+        overrides = out_of_sample_overrides(scenario_path, since, obs_log, overrides)
+    location = "grid" if mapping.columns.location.grid else "problem_id"
     with target as tmp:
-        sim_logs, scenario = simulate(scenario_path, replications, seed, overrides)
+        sim_logs, scenario = simulate(scenario_path, replications, seed, overrides, location)
         v = compare(obs_log, sim_logs, rel_tol)
+        fw = read_fit_window(scenario_path)
+        v.in_sample = not (fw is not None and fw[1] <= obs_log.window_start)
+        v.windows = {"fit_window": [fw[0].isoformat(), fw[1].isoformat()] if fw else None,
+                     "validation_window": [obs_log.window_start.isoformat(),
+                                           obs_log.window_end.isoformat()]}
+        if fw is None:
+            v.notes.append("the scenario's header records no fit window (not written by "
+                           "`cogov calibrate`?): treated as in sample")
+        elif v.in_sample and since is not None:
+            v.notes.append(f"in sample: the scenario was fitted on cases up to "
+                           f"{fw[1]:%Y-%m-%d}, after --from {since:%Y-%m-%d}; calibrate with "
+                           f"--until {since:%Y-%m-%d} for an out-of-sample check")
         v.notes += _coverage_notes(obs_log, v)
         index = write_validation_report(v, tmp, obs_log, scenario_path, scenario, rel_tol)
     return v, target.final / index.name
@@ -345,7 +488,7 @@ def _plot_medians(v: Validation, path: Path, res: float) -> None:
         x = np.maximum(t["observed_p50"], res / 2)
         y = np.maximum(t["simulated_p50"], res / 2)
         ax.scatter(x, y, s=12 + 60 * t["observed_n"] / t["observed_n"].max(),
-                   c=np.where(t["median_ok"], "tab:blue", "tab:red"))
+                   c=np.where(t["median_ok"].eq(True), "tab:blue", "tab:red"))
         lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
         ax.plot([lo, hi], [lo, hi], "k:", lw=1)
         ax.set_xscale("log")
@@ -384,6 +527,7 @@ def write_validation_report(v: Validation, out: str | Path, obs_log: CaseLog,
                                                   columns=["measure", "value"])}
     for name, df in tables.items():
         df.to_csv(out / name, index=False)
+    write_validation_files(v, out, rel_tol)
     figs = {"arrivals_by_category.png": _plot_arrivals, "arrivals_by_time.png": _plot_time,
             "channels.png": _plot_channels}
     for name, fn in figs.items():
@@ -392,8 +536,12 @@ def write_validation_report(v: Validation, out: str | Path, obs_log: CaseLog,
     _plot_medians(v, out / "time_to_close_medians.png", res)
     g = v.gof
     ttc_cols = ["category", "observed_n", "simulated_n", "observed_p50", "simulated_p50",
-                "observed_median_lo", "observed_median_hi", "median_relative_error", "ks",
-                "median_ok", "observed_p90", "simulated_p90"]
+                "median_relative_error", "verdict", "ks", "cycle_time_emd_hours",
+                "observed_p90", "simulated_p90", "repeat_share_log", "repeat_share_sim"]
+
+    def f(x, fmt):
+        return format(x, fmt) if isinstance(x, (int, float)) and np.isfinite(x) \
+            else NOT_COMPARED
     lines = [
         f"# Validation: {scenario.name} against {Path(str(obs_log.source)).name}", "",
         f"- scenario: `{scenario_path}` ({g['replications']} replications, "
@@ -407,18 +555,26 @@ def write_validation_report(v: Validation, out: str | Path, obs_log: CaseLog,
         f"- arrivals by hour of day: KS {g['hour_of_day_ks']:.3f}, TV {g['hour_of_day_tv']:.3f}; "
         f"by weekday: KS {g['day_of_week_ks']:.3f}, TV {g['day_of_week_tv']:.3f} "
         f"({g['weekdays_compared']} weekdays observed; rates per exposure hour)",
-        f"- time to close, all cases: KS {g['ttc_ks_all']:.3f}; median observed "
-        f"{g['ttc_median_observed']:.4g} h vs simulated {g['ttc_median_simulated']:.4g} h",
-        f"- per-category median within {rel_tol:.0%} or within sampling error: "
-        f"{g['median_ok_share_top10']:.0%} of the top 10, {g['median_ok_share_all']:.0%} of all",
-        f"- channel mix: total-variation distance {g['channel_tv']:.3f}",
-        f"- repeat rate (same location and category within "
-        f"{obs_log.mapping.repeat_window_days:g} days), observed: "
-        f"{g['repeat_rate_observed']:.1%}. Not compared: the model locates cases by grid, a "
-        f"log by address, and the calibrated scenario counts repeats as arrivals "
-        f"(docs/calibration.md)", "",
+        f"- sample: **{'in sample' if v.in_sample else 'out of sample'}** (fit window "
+        f"{v.windows.get('fit_window')}, validation window {v.windows.get('validation_window')})",
+        f"- time to close, all cases: KS {f(g['ttc_ks_all'], '.3f')}; median observed "
+        f"{f(g['ttc_median_observed'], '.4g')} h vs simulated "
+        f"{f(g['ttc_median_simulated'], '.4g')} h",
+        f"- per-category median time to close within {rel_tol:.0%} (strict: no interval-"
+        f"overlap pass; categories with under {MIN_CLOSED} closed cases on a side are not "
+        f"compared): {f(g['share_within_20pct'], '.0%')} of {g['categories_compared']} "
+        f"compared; {g['categories_not_compared']} not compared",
+        f"- log-distance measures ({g['distance_measures_by']}): cycle-time EMD "
+        f"{f(g['cycle_time_emd_hours'], ',.1f')} h, case-arrival EMD "
+        f"{f(g['arrival_emd_hours'], ',.1f')} h, circadian EMD "
+        f"{f(g['circadian_emd_hours'], '.2f')} h (lower is closer)",
+        f"- channel mix: total-variation distance {f(g['channel_tv'], '.3f')}",
+        f"- repeat share (same location and category within "
+        f"{obs_log.mapping.repeat_window_days:g} days): log {f(g['repeat_rate_observed'], '.1%')}"
+        f", simulated {f(g['repeat_rate_simulated'], '.1%')} (a simulated case is located by "
+        f"its problem, a logged one by its address)", "",
         "## Notes", "", *([f"- {n}" for n in v.notes] or ["- none"]), "",
-        "## Time to close by category (hours; top 20)", "",
+        "## Time to close by category (hours; top 20; all in validation.csv)", "",
         md_table(v.ttc[ttc_cols], 20), "",
         "## Arrivals by category (top 20)", "", md_table(v.arrivals, 20), "",
         "## Channel mix", "", md_table(v.channels), "",
@@ -430,3 +586,53 @@ def write_validation_report(v: Validation, out: str | Path, obs_log: CaseLog,
     index = out / "index.md"
     index.write_text("\n".join(lines), encoding="utf-8")
     return index
+
+
+def write_validation_files(v: Validation, out: Path, rel_tol: float) -> None:
+    """`validation.csv` (one row per category) and `validation.json` (the summary)."""
+    import json
+
+    t = v.ttc
+    a = v.arrivals.set_index("category")
+    rows = pd.DataFrame({
+        "category": t["category"], "n_log": t["observed_n"],
+        "median_ttc_log": t["observed_p50"], "median_ttc_sim": t["simulated_p50"],
+        "rel_error": t["median_relative_error"], "verdict": t["verdict"],
+        "n_closed_log": t["observed_closed"], "n_closed_sim": t["simulated_closed"],
+        "ks_ttc": t["ks"], "cycle_time_emd_hours": t["cycle_time_emd_hours"],
+        "arrivals_per_day_log": t["category"].map(a["observed_per_day"]),
+        "arrivals_per_day_sim": t["category"].map(a["simulated_per_day"]),
+        "arrivals_rel_error": t["category"].map(a["relative_error"]),
+        "arrivals_z": t["category"].map(a["z"]),
+        "repeat_share_log": t["repeat_share_log"], "repeat_share_sim": t["repeat_share_sim"],
+    })
+    rows.to_csv(out / "validation.csv", index=False)
+    g = v.gof
+
+    def num(x):
+        return float(x) if isinstance(x, (int, float, np.floating)) and np.isfinite(x) \
+            else NOT_COMPARED
+
+    summary = {
+        "in_sample": bool(v.in_sample), **v.windows,
+        "rule": (f"a category's median time to close is within when |sim - log| / log <= "
+                 f"{rel_tol:g}; compared only when both sides have {MIN_CLOSED}+ closed "
+                 f"cases and a median; no interval-overlap pass"),
+        "share_within_20pct": num(g["share_within_20pct"]),
+        "categories_compared": g["categories_compared"],
+        "categories_not_compared": g["categories_not_compared"],
+        "total_rate_relative_error": num(g["total_rate_relative_error"]),
+        "arrivals_share_abs_z_over_3": num(g["arrivals_share_abs_z_over_3"]),
+        "ttc_ks_all": num(g["ttc_ks_all"]),
+        "cycle_time_emd_hours": num(g["cycle_time_emd_hours"]),
+        "arrival_emd_hours": num(g["arrival_emd_hours"]),
+        "circadian_emd_hours": num(g["circadian_emd_hours"]),
+        "hour_of_day_tv": num(g["hour_of_day_tv"]),
+        "channel_tv": num(g["channel_tv"]),
+        "repeat_share_log": num(g["repeat_rate_observed"]),
+        "repeat_share_sim": num(g["repeat_rate_simulated"]),
+        "distance_measures_by": g["distance_measures_by"],
+        "replications": g["replications"], "notes": v.notes,
+    }
+    (out / "validation.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False),
+                                         encoding="utf-8")

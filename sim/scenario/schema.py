@@ -143,6 +143,43 @@ class District(Strict):
 
 
 # ---------------------------------------------------------------- catalogue
+class DemandProfile(Strict):
+    """How one category's arrival rate varies in time (fitted by `cogov calibrate`).
+
+    rate(t) = base rate x `hour_of_week`[hour of the week] x `month`[calendar month] x
+    (1 + `trend_per_year`) ** (years from `reference_date`), where the base rate is the one
+    `incidence_per_1000_per_year` gives. The weights have mean 1, so the base rate is the mean
+    over a week and a year at the reference date. Arrivals are drawn by thinning (a
+    non-homogeneous Poisson process); a category with a profile ignores `citizens.
+    hour_of_day_weights` and `day_of_week_weights`.
+    """
+
+    hour_of_week: list[NonNeg] | None = Field(
+        None, description="168 relative weights, Monday 00:00-01:00 first, mean 1 (None = flat)")
+    month: list[NonNeg] | None = Field(
+        None, description="12 relative weights, January first, mean 1 (None = no season)")
+    trend_per_year: Annotated[float, Field(gt=-1.0, le=10.0)] = Field(
+        0.0, description="relative change of the rate per year (0.05 = +5% a year)")
+    reference_date: _dt.date | None = Field(
+        None, description="date where the trend factor is 1 (None = run.start_date)")
+
+    @field_validator("hour_of_week")
+    @classmethod
+    def _how(cls, v):
+        if v is not None and (len(v) != 168 or sum(v) <= 0):
+            raise ValueError("needs 168 non-negative weights (Monday 00:00 first) with a "
+                             "positive sum")
+        return v
+
+    @field_validator("month")
+    @classmethod
+    def _month(cls, v):
+        if v is not None and (len(v) != 12 or sum(v) <= 0):
+            raise ValueError("needs 12 non-negative weights (January first) with a positive "
+                             "sum")
+        return v
+
+
 class Category(Strict):
     """A case category: what problem, who owns it, how long it takes, how often it occurs."""
 
@@ -182,6 +219,9 @@ class Category(Strict):
         0.0, description="probability a grid worker settles it on the spot or at a follow-up "
                          "visit by mediation")
     deadline_hours: Pos = Field(120.0, description="time limit to close (for on-time metrics)")
+    demand: DemandProfile | None = Field(
+        None, description="arrival rate varying in time (hour of week, season, trend); None = "
+                          "constant, shaped only by the citizens' hour/weekday weights")
     p_complex: Prob = Field(
         0.35, description="share of this category's cases that need the co-handlers' powers "
                           "(drawn per case); only such cases are handled jointly (main/co or "

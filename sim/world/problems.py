@@ -59,6 +59,55 @@ def arrival_times(scenario, horizon: float, gen, n: int) -> np.ndarray:
     return slot + gen.random(n) * width
 
 
+def demand_multipliers(scenario, cats, horizon: float) -> np.ndarray | None:
+    """Per category and hour of the run, the factor of `Category.demand` (n_cat x hours), or
+    None when no category has a profile (then arrivals are drawn as before, bit for bit).
+    Categories without a profile have factor 1."""
+    if not any(c.demand is not None for c in cats):
+        return None
+    n_hours = int(math.ceil(horizon))
+    start = np.datetime64(scenario.run.start_date, "h")
+    stamps = start + np.arange(n_hours).astype("timedelta64[h]")
+    how = (scenario.run.start_date.weekday() * 24 + np.arange(n_hours)) % 168
+    month = stamps.astype("datetime64[M]").astype(int) % 12
+    out = np.ones((len(cats), n_hours))
+    for k, c in enumerate(cats):
+        d = c.demand
+        if d is None:
+            continue
+        if d.hour_of_week is not None:
+            w = np.asarray(d.hour_of_week, dtype=float)
+            out[k] *= w[how] / w.mean()
+        if d.month is not None:
+            w = np.asarray(d.month, dtype=float)
+            out[k] *= w[month] / w.mean()
+        if d.trend_per_year:
+            ref = np.datetime64(d.reference_date or scenario.run.start_date, "h")
+            years = (stamps - ref).astype(float) / (365.25 * 24.0)
+            out[k] *= (1.0 + d.trend_per_year) ** years
+    return out
+
+
+def _thinned(lam, cats, mult, horizon, gen, scenario):
+    """Counts, grids, categories and times of the problems when some categories have a demand
+    profile: candidates at each category's peak rate, uniform in time, each kept with
+    probability rate(t) / peak (thinning, Lewis and Shedler 1979). Categories without a
+    profile are drawn as in `arrival_times`."""
+    peak = mult.max(axis=1)
+    profiled = np.array([c.demand is not None for c in cats])
+    counts = gen.poisson(lam * np.where(profiled, peak, 1.0)[None, :]).ravel()
+    n_cat = len(cats)
+    idx = np.repeat(np.arange(counts.size), counts)
+    grid, cat = idx // n_cat, idx % n_cat
+    on = profiled[cat]
+    t0 = np.empty(idx.size)
+    t0[~on] = arrival_times(scenario, horizon, gen, int((~on).sum()))
+    t0[on] = gen.uniform(0.0, horizon, int(on.sum()))
+    hour = np.minimum(t0.astype(np.int64), mult.shape[1] - 1)
+    keep = ~on | (gen.random(idx.size) * peak[cat] < mult[cat, hour])
+    return grid[keep], cat[keep], t0[keep]
+
+
 def generate(engine) -> None:
     """Draw every problem of the run, and its first citizen report and patrol detection, into
     the engine's problem table and arrival arrays."""
@@ -73,11 +122,15 @@ def generate(engine) -> None:
         for c in cats])
     lam = (pop[:, None] / 1000.0) * (mix @ inc.T) * (s.run.horizon_days / 365.0)
     gen = streams["arrivals"]
-    counts = gen.poisson(lam).ravel()
-    n_cat = len(cats)
-    idx = np.repeat(np.arange(counts.size), counts)
-    grid, cat = idx // n_cat, idx % n_cat
-    t0 = arrival_times(s, horizon, gen, idx.size)
+    mult = demand_multipliers(s, cats, horizon)
+    if mult is None:
+        counts = gen.poisson(lam).ravel()
+        n_cat = len(cats)
+        idx = np.repeat(np.arange(counts.size), counts)
+        grid, cat = idx // n_cat, idx % n_cat
+        t0 = arrival_times(s, horizon, gen, idx.size)
+    else:
+        grid, cat, t0 = _thinned(lam, cats, mult, horizon, gen, s)
     order = np.argsort(t0, kind="stable")
     grid, cat, t0 = grid[order], cat[order], t0[order]
     # one shared int object per grid, not one per problem (760k fewer objects in memory)

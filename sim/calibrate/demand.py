@@ -1,0 +1,225 @@
+"""Demand that varies in time, per category: the `Category.demand` profiles `calibrate` writes.
+
+For each category, from the created times of its arrivals (duplicates left out):
+
+- **hour of week** (168 cells, Monday 00:00 first): counts per cell over the exposure hours
+  the log spent in that cell (a log need not cover whole weeks). A category's cell weight is
+  shrunk toward the pooled weight of all categories, as a Poisson-gamma posterior mean:
+  w_kc = (n_kc + A p_c) / (e_kc + A), with n_kc the category's count in cell c, e_kc its
+  expected count there at a flat rate, p_c the pooled weight and A = `SHRINK_CASES`
+  pseudo-cases per cell. A category with few cases therefore follows the pooled profile; one
+  with many (over A per cell) follows its own. When some cell of the week was never observed
+  (a log shorter than a week, e.g. LA's 2.6 days), the same is done on the 24 hours of the day
+  and repeated on each weekday. When most created times are date-only (no time of day), the
+  weekday is used and spread flat over its hours.
+- **month of year** (12 weights), only when the log spans at least `MIN_DAYS_SEASON` days:
+  counts per calendar month over exposure days, shrunk toward the pooled months the same way.
+- **trend** (relative change per year), only when the log spans at least `MIN_DAYS_TREND`
+  days (about two years): a Poisson regression of daily counts on calendar month and a
+  log-linear trend, fitted jointly (so a within-year trend does not leak into the months);
+  then the months are re-estimated from the detrended counts and shrunk as above. A category
+  keeps its own trend when it has `MIN_CASES_TREND` cases and its estimate is at least 2
+  standard errors from the pooled one, else the pooled trend is used. The reference date
+  (factor 1) is the middle of the fitted window, so the category's incidence (its mean rate
+  over the window) is the rate there.
+
+Holidays are not modelled (a holiday reads as its weekday).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: prior strength of the pooled profile, in pseudo-cases per cell
+SHRINK_CASES = 2.0
+MIN_DAYS_SEASON = 360.0   # about a year
+MIN_DAYS_TREND = 700.0    # about two years
+MIN_CASES_TREND = 200
+#: a log whose created times are mostly date-only cannot give an hour-of-week profile
+MAX_DATE_ONLY_SHARE = 0.5
+
+
+@dataclass
+class DemandFit:
+    """Profiles per category, the pooled ones and what was (not) estimated."""
+
+    profiles: dict[str, dict] = field(default_factory=dict)     # code -> DemandProfile dict
+    pooled_how: np.ndarray | None = None
+    pooled_month: np.ndarray | None = None
+    pooled_trend: float = 0.0
+    level: str = "none"        # hour_of_week / hour_of_day / day_of_week / none
+    notes: list[str] = field(default_factory=list)
+
+
+def _exposure_how(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    from .fit import exposure_hours
+
+    return exposure_hours(start, end).ravel()       # 7 x 24 -> 168, Monday 00:00 first
+
+
+def _exposure_month(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    days = pd.date_range(start.normalize(), end.normalize(), freq="D")
+    out = np.zeros(12)
+    np.add.at(out, days.month.to_numpy() - 1, 1.0)
+    return out
+
+
+def _shrunk(counts: np.ndarray, expo: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """Poisson-gamma posterior mean of relative rates, normalised to mean 1 over the cells."""
+    n = counts.sum()
+    e = n * expo / expo.sum()
+    w = (counts + SHRINK_CASES * pooled) / (e + SHRINK_CASES)
+    return w / w.mean()
+
+
+def _rates(counts: np.ndarray, expo: np.ndarray) -> np.ndarray:
+    r = counts / np.maximum(expo, 1e-12)
+    return r / r.mean() if r.mean() > 0 else np.ones_like(r)
+
+
+def _round(w: np.ndarray) -> list[float]:
+    return [float(f"{x:.3g}") for x in w]
+
+
+def _season_trend(days: np.ndarray, day_month: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Joint Poisson regression of daily counts on calendar month (12 levels) and a log-linear
+    trend per year: (month weights with mean 1, b, standard error of b). Fitting them jointly
+    keeps a within-year trend out of the month weights."""
+    from scipy.optimize import minimize
+
+    n_days = len(day_month)
+    t = (np.arange(n_days) - n_days / 2.0) / 365.25
+    y = np.bincount(days, minlength=n_days)[:n_days].astype(float)
+    x_m = np.zeros((n_days, 12))
+    x_m[np.arange(n_days), day_month] = 1.0
+    seen = x_m.sum(0) > 0
+
+    def nll(p):
+        eta = x_m @ p[:12] + p[12] * t
+        mu = np.exp(eta)
+        return float(np.sum(mu - y * eta)), np.concatenate([x_m.T @ (mu - y),
+                                                             [np.sum((mu - y) * t)]])
+
+    p0 = np.concatenate([np.full(12, math.log(max(y.mean(), 1e-9))), [0.0]])
+    r = minimize(nll, p0, jac=True, method="L-BFGS-B")
+    eta = x_m @ r.x[:12] + r.x[12] * t
+    mu = np.exp(eta)
+    x = np.column_stack([x_m[:, seen], t])
+    info = (x * mu[:, None]).T @ x
+    try:
+        se = float(math.sqrt(np.linalg.inv(info)[-1, -1]))
+    except (np.linalg.LinAlgError, ValueError):
+        se = float("inf")
+    w = np.exp(r.x[:12] - r.x[:12][seen].mean())
+    w[~seen] = 1.0
+    return w / w.mean(), float(r.x[12]), se
+
+
+def fit_demand(arrivals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> DemandFit:
+    """Demand profiles of every category of `arrivals` (columns created, category, date_only)."""
+    out = DemandFit()
+    if arrivals.empty or end <= start:
+        return out
+    t = arrivals["created"]
+    date_only = arrivals["date_only"].astype(bool) if "date_only" in arrivals else \
+        pd.Series(False, index=arrivals.index)
+    expo = _exposure_how(start, end)
+    cats = arrivals["category"].to_numpy()
+    codes = list(pd.unique(cats))
+    cell = (t.dt.day_of_week * 24 + t.dt.hour).to_numpy()
+
+    # ---- hour of week (or of day, or weekday only)
+    if date_only.mean() > MAX_DATE_ONLY_SHARE:
+        level = "day_of_week"
+        ex = expo.reshape(7, 24).sum(1)
+        idx = t.dt.day_of_week.to_numpy()
+        use = np.ones(len(t), bool)
+        n_cells = 7
+    elif (expo < 1.0).any():
+        level = "hour_of_day"
+        ex = expo.reshape(7, 24).sum(0)
+        idx = t.dt.hour.to_numpy()
+        use = ~date_only.to_numpy()
+        n_cells = 24
+    else:
+        level = "hour_of_week"
+        ex = expo
+        idx = cell
+        use = ~date_only.to_numpy()
+        n_cells = 168
+    if ex.min() <= 0:
+        out.notes.append("demand profiles: some weekday was never observed: no time-of-week "
+                         "profile (arrivals stay flat over the week)")
+        level = "none"
+    out.level = level
+    if level != "none":
+        pooled_counts = np.bincount(idx[use], minlength=n_cells).astype(float)
+        pooled = _rates(pooled_counts, ex)
+        for code in codes:
+            m = (cats == code) & use
+            w = _shrunk(np.bincount(idx[m], minlength=n_cells).astype(float), ex, pooled)
+            if level == "hour_of_day":
+                w = np.tile(w, 7)
+            elif level == "day_of_week":
+                w = np.repeat(w, 24)
+            out.profiles[code] = {"hour_of_week": _round(w)}
+        out.pooled_how = (np.tile(pooled, 7) if level == "hour_of_day" else
+                          np.repeat(pooled, 24) if level == "day_of_week" else pooled)
+        out.notes.append(
+            f"demand profiles by {level.replace('_', ' ')}, each category shrunk toward the "
+            f"pooled profile with {SHRINK_CASES:g} pseudo-cases per cell"
+            + (" (the log does not cover every hour of the week)" if level == "hour_of_day"
+               else " (most created times are date-only)" if level == "day_of_week" else ""))
+
+    # ---- season and trend
+    span_days = (end - start) / pd.Timedelta(days=1)
+    month_idx = t.dt.month.to_numpy() - 1
+    mexpo = _exposure_month(start, end)
+    if span_days >= MIN_DAYS_SEASON:
+        pooled_m = _rates(np.bincount(month_idx, minlength=12).astype(float), mexpo)
+        out.pooled_month = pooled_m
+        for code in codes:
+            m = cats == code
+            w = _shrunk(np.bincount(month_idx[m], minlength=12).astype(float), mexpo, pooled_m)
+            out.profiles.setdefault(code, {})["month"] = _round(w)
+        out.notes.append(f"yearly seasonality by calendar month (the log spans "
+                         f"{span_days:,.0f} days)")
+    else:
+        out.notes.append(f"no yearly seasonality: the log spans {span_days:,.1f} days (needs "
+                         f"{MIN_DAYS_SEASON:g})")
+    if span_days >= MIN_DAYS_TREND:
+        n_days = int(math.ceil(span_days)) + 1
+        day = ((t - start.normalize()) / pd.Timedelta(days=1)).astype(int).to_numpy()
+        day_month = (pd.date_range(start.normalize(), periods=n_days, freq="D").month
+                     .to_numpy() - 1)
+        pooled_m, b_pool, _ = _season_trend(day, day_month)
+        out.pooled_month = pooled_m
+        out.pooled_trend = math.expm1(b_pool)
+        ref = (start + (end - start) / 2).date().isoformat()
+        mid = n_days / 2.0
+        for code in codes:
+            m = cats == code
+            b = b_pool
+            if m.sum() >= MIN_CASES_TREND:
+                _, b_own, se = _season_trend(day[m], day_month)
+                if abs(b_own - b_pool) >= 2 * se:
+                    b = b_own
+            # months of the detrended counts, shrunk toward the pooled months
+            wts = np.exp(-b * (day[m] - mid) / 365.25)
+            counts = np.bincount(month_idx[m], weights=wts, minlength=12)
+            p = out.profiles.setdefault(code, {})
+            p["month"] = _round(_shrunk(counts, mexpo, pooled_m))
+            p["trend_per_year"] = float(f"{math.expm1(b):.3g}")
+            p["reference_date"] = ref
+        out.notes.append(f"trend: pooled {out.pooled_trend:+.1%} a year, fitted jointly with "
+                         f"the months; a category keeps its own when it has "
+                         f"{MIN_CASES_TREND}+ cases and differs by 2+ standard errors; "
+                         f"reference date {ref}")
+    else:
+        out.notes.append(f"no trend: the log spans {span_days:,.1f} days (needs "
+                         f"{MIN_DAYS_TREND:g})")
+    return out
