@@ -7,8 +7,10 @@ import importlib
 import sys
 
 from . import __version__, engine_info
+from .argtypes import seed_arg
 from .errors import UserError
 from .outdir import add_out_args
+from .resources import add_args as add_resource_args
 
 # Modules that add their own subcommands with `register(subparsers)`, if present.
 COMMAND_MODULES = ("sim.experiments.cli", "sim.calibrate.cli", "sim.report.cli",
@@ -28,16 +30,20 @@ def _add_format_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_validate(args) -> int:
+    from .resources import guard
     from .scenario.checks import load_warnings
     from .scenario.loader import load_scenario
-    from .world.district import build_district
+    from .world.district import district_size
 
     scenario = load_scenario(args.scenario, args.overrides)
-    layout = build_district(scenario.district)
+    # the district is never built here: its size comes from the spec (a 100,000-street
+    # district validates in about a second)
+    streets, grids, population = district_size(scenario.district)
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
-    print(f"{args.scenario}: ok: scenario {scenario.name!r}, {len(layout.streets)} streets, "
-          f"{len(layout.grids)} grids, {layout.population:,} residents, "
+    guard(scenario, args, args.scenario)
+    print(f"{args.scenario}: ok: scenario {scenario.name!r}, {streets:,} streets, "
+          f"{grids:,} grids, {population:,} residents, "
           f"{len(scenario.catalogue)} categories, {len(scenario.departments)} departments, "
           f"routing {scenario.routing.policy}, assessment "
           f"{'+'.join(p.policy for p in scenario.assessment.policies) or 'none'}, "
@@ -47,6 +53,7 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from .outdir import OutputDir
+    from .resources import guard
     from .runner import run_scenario, write_outputs
     from .scenario.checks import load_warnings
     from .scenario.loader import load_scenario
@@ -54,6 +61,7 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
+    guard(scenario, args, args.scenario, quiet=args.quiet)
     target = OutputDir(args.out, force=args.force, inputs=[args.scenario], command="run")
     with target as tmp:      # checked and locked before the simulation starts
         result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
@@ -91,15 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run one scenario and write its outputs")
     p.add_argument("scenario", help="scenario YAML file")
     add_out_args(p, "output folder (new or empty; --force replaces an earlier run's outputs)")
-    p.add_argument("--seed", type=int, default=None, help="root seed (default: run.seed)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="root seed (default: run.seed), a whole number >= 0")
     _add_format_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
     _add_scenario_args(p)
+    add_resource_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario file; list every error")
     p.add_argument("scenario", help="scenario YAML file")
     _add_scenario_args(p)
+    add_resource_args(p)
     p.set_defaults(func=cmd_validate)
 
     for name in COMMAND_MODULES:

@@ -47,7 +47,8 @@ CO = 1        # a co-handler's share (主协办 / linkage)
 DUAL = 2      # the police's share of a dual-dispatched case (双派)
 ONSITE = 3    # police on-site action on a non-police matter
 VISIT = 4     # a grid worker's follow-up visit
-TASK_KINDS = ("main", "co", "dual", "onsite", "visit")
+TRIAGE = 5    # a platform desk triages and dispatches (分拨)
+TASK_KINDS = ("main", "co", "dual", "onsite", "visit", "triage")
 
 # event kinds
 EV_CALL = 0         # arg: (callable, argument), a Python callback
@@ -62,6 +63,16 @@ EV_SHIFT_ON = 8     # arg: Unit
 EV_SHIFT_OFF = 9    # arg: Unit
 EV_WARM = 10        # arg: None
 EV_CAMPAIGN = 11    # arg: (campaign index, starts)
+EV_DAY = 13         # midnight: grid workers plan the day
+
+
+def resolution_probability(p_resolve: float, coverage: float) -> float:
+    """Chance that a handling covering `coverage` of the work a problem needs (1 = all of it)
+    truly resolves it, when full coverage resolves it with `p_resolve`: each needed unit of
+    work an independent try, 1 - (1 - p_resolve) ** coverage."""
+    if coverage <= 0.0:
+        return 0.0
+    return 1.0 - (1.0 - p_resolve) ** coverage
 
 
 class Event:
@@ -171,6 +182,7 @@ class Problem:
     state: int
     case: Case | None
     ncompl: int
+    ncit: int
     channel: int
     gaveup: bool
 
@@ -180,6 +192,7 @@ class Problem:
         self.state = NO_CASE      # NO_CASE, OPEN_CASE or RESOLVED
         self.case = None          # the open case, if any
         self.ncompl = 0           # complaints so far
+        self.ncit = 0             # ... of them by citizens
         self.channel = -1         # channel of the last citizen complaint
         self.gaveup = False       # the citizen gave up complaining
 
@@ -221,6 +234,9 @@ class Case:
     repeat: bool
     redispatched: bool
     dissatisfied: bool
+    complex: bool
+    need: float
+    cover: float
 
     def __init__(self, cid: int, pid: int, k: int, cat: Any, street: int, grid: int,
                  channel: int, channel_kind: str, opened: float) -> None:
@@ -249,6 +265,9 @@ class Case:
         self.repeat = False           # opened by a repeat complaint
         self.redispatched = False
         self.dissatisfied = False
+        self.complex = False          # needs the co-handlers' powers (drawn per case)
+        self.need = 0.0               # staff hours the problem needs (all parts)
+        self.cover = 0.0              # effort-weighted hours given towards that need
 
 
 class Task(Event):
@@ -299,6 +318,15 @@ class Unit:
     busy: int
     q_urgent: deque[Task]
     q_normal: deque[Task]
+    q_low: deque[Task]
+    agent: Any
+    fixed_main: float
+    fixed_co: float
+    prio_main: int
+    prio_co: int
+    patrol_share: float
+    observes: bool
+    custom_resolution: bool
     on: bool
     always: bool
     w_start: list[float]
@@ -330,6 +358,16 @@ class Unit:
         self.busy = 0
         self.q_urgent = deque()   # priority 0, first in first out
         self.q_normal = deque()   # priority 1
+        self.q_low = deque()      # priority 2: after the unit's own work
+        self.agent = None         # the Mesa agent whose decisions this unit follows
+        # what the agent declared once (see Department.fixed_effort): -1 = ask per task
+        self.fixed_main = -1.0
+        self.fixed_co = -1.0
+        self.prio_main = -1       # priority of a non-urgent task, or -1 = ask per task
+        self.prio_co = -1
+        self.patrol_share = 1.0   # grid workers: today's patrol hours / full patrol hours
+        self.observes = True      # call agent.observe_closure on each closure
+        self.custom_resolution = True   # call agent.p_true_resolution
         self.always = windows is None
         self.on = windows is None
         self.w_start = [w[0] for w in windows] if windows is not None else []
@@ -371,8 +409,10 @@ class Unit:
             self._start(task, t)
         elif task.prio == 0:
             self.q_urgent.append(task)
-        else:
+        elif task.prio == 1:
             self.q_normal.append(task)
+        else:
+            self.q_low.append(task)
 
     def _start(self, task: Task, t: float) -> None:
         self._acc(t)
@@ -417,6 +457,8 @@ class Unit:
                 self._start(self.q_urgent.popleft(), t)
             elif self.q_normal:
                 self._start(self.q_normal.popleft(), t)
+            elif self.q_low:
+                self._start(self.q_low.popleft(), t)
             else:
                 break
 
@@ -444,12 +486,12 @@ class Unit:
     @property
     def queue_length(self) -> int:
         """Tasks waiting."""
-        return len(self.q_urgent) + len(self.q_normal)
+        return len(self.q_urgent) + len(self.q_normal) + len(self.q_low)
 
     @property
     def queue(self) -> list[Task]:
         """The waiting tasks in the order they will start."""
-        return list(self.q_urgent) + list(self.q_normal)
+        return list(self.q_urgent) + list(self.q_normal) + list(self.q_low)
 
 
 class Engine:
@@ -517,17 +559,10 @@ class Engine:
     _recur_prob: list[float]
     _recur_mean_h: list[float]
     _late_after: list[float]
-    # effects and scenario constants
-    _handling_factor: float
-    _p_resolve_delta: float
-    _repeat_priority: bool
-    _repeat_p_delta: float
-    _repeat_hours: float
-    _coord_factor: float
-    _co_p_delta: float
-    _feedback_gain: float
-    _dissat_target: float
-    _feedback_memory: float
+    # scenario constants
+    incentives: Any
+    _p_complex: list[float]
+    _co_need: list[float]
     _solo_factor: float
     _dual_factor: float
     _police_share: float
@@ -535,9 +570,6 @@ class Engine:
     _linkage_share: float
     _linkage_delay: float
     _max_repeats: int
-    _p_again: float
-    _p_switch: float
-    _bounce_boost: float
     _hb_p_redispatch: float
     _hb_limit: int
     _hb_interval: float
@@ -553,6 +585,16 @@ class Engine:
     report_delay: Sampler
     u_redetect: Uniforms
     coordination: Sampler
+    u_complex: Uniforms
+    u_citizen: Uniforms
+    u_grid: Uniforms
+    triage_time: Sampler
+    hotline_time: Sampler
+    # agents whose decision methods the engine calls (set by the model)
+    citizen_agents: list[Any]
+    grid_agents: list[Any]
+    desks: dict[int, Unit]
+    petition_channel: int
     # problem table (one entry per problem)
     problems: list[Problem | None]
     p_cat: list[int]
@@ -582,13 +624,20 @@ class Engine:
     dept_hours: dict[str, float]
     grid_hours: float
     problems_resolved: int
+    escalations: int
+    escalations_petition: int
+    platform_wait_sum: float
+    platform_wait_n: int
+    joint_cases: int
+    seconded: dict[str, int]
     campaign_active: list[bool]
     _any_campaign: bool
     _warm_snapshot: dict[int, tuple[float, float]] | None
 
     def __init__(self, scenario: Any, seed: int, streams: dict[str, Any], layout: Any,
-                 windows: dict[str, list[tuple[float, float]] | None]) -> None:
+                 windows: dict[str, list[tuple[float, float]] | None], incentives: Any) -> None:
         s = scenario
+        self.incentives = incentives
         self.scenario = s
         self.seed = seed
         self.streams = streams
@@ -621,22 +670,41 @@ class Engine:
         self.citizen_channels = [i for i, kd in enumerate(self.channel_kinds) if kd != "patrol"]
         patrol = [i for i, kd in enumerate(self.channel_kinds) if kd == "patrol"]
         self.patrol_channel = patrol[0] if patrol else -1
+        petition = [i for i, kd in enumerate(self.channel_kinds) if kd == "petition"]
+        self.petition_channel = petition[0] if petition else -1
         if len(self.channel_codes) > _FAR_CH_MASK - 1:   # see _far_pack
             raise ValueError(f"at most {_FAR_CH_MASK - 1} channels are supported")
 
         # units: department teams (per street or one district pool), grid workers
         self.units = {}
         self.dept_level = {}
+        self.seconded = {}
+        street_assesses = bool(incentives.street_assesses)
         for code, spec in s.departments.items():
-            self.dept_level[code] = str(spec.level)
-            streets = list(range(self.n_streets)) if spec.level == "street" else [-1]
-            for st in streets:
-                u = Unit(self, code, st, -1, int(spec.staff), windows[code], spec)
-                u.is_police = bool(spec.is_police)
-                u.response = float(spec.response_hours)
-                self.units[(code, st)] = u
-        self.owner_units = [[self.unit(str(s.catalogue[k].owner), st)
-                             for st in range(self.n_streets)] for k in self.cat_codes]
+            staff = int(spec.staff)
+            level = str(spec.level)
+            per_street = 0
+            if level == "district" and street_assesses and spec.seconded_share > 0:
+                # 区属、街管、街用: the seconded share of the pool moves to street teams
+                per_street = int(round(staff * float(spec.seconded_share) / self.n_streets))
+                if per_street > 0:
+                    staff = max(0, staff - per_street * self.n_streets)
+                    level = "split" if staff > 0 else "street"
+                    self.seconded[str(code)] = per_street * self.n_streets
+            self.dept_level[code] = level
+            if level == "street" or level == "split":
+                for st in range(self.n_streets):
+                    self._add_unit(code, st, per_street if per_street > 0 else staff,
+                                   windows[code], spec)
+            if level != "street":
+                self._add_unit(code, -1, staff, windows[code], spec)
+        self.owner_units = []
+        for k in self.cat_codes:
+            cat = s.catalogue[k]
+            owner = str(cat.owner)
+            tier3 = int(cat.tier) == 3 and self.dept_level[owner] == "split"
+            self.owner_units.append([self.units[(owner, -1)] if tier3 else self.unit(owner, st)
+                                     for st in range(self.n_streets)])
         staffed = [str(c) for c, d in s.departments.items() if d.staff > 0]
         self.others = {c: [o for o in staffed if o != c] or [c] for c in s.departments}
         police = [str(c) for c, d in s.departments.items() if d.is_police]
@@ -657,6 +725,16 @@ class Engine:
             u.visit_hours = float(gw.visit_hours)
             self.grid_workers.append(u)
         self.citizen_complaints = [0] * len(self.grid_workers)
+        # dispatch desks: street platforms (分中心) and the district 12345 operators
+        pf = s.platform
+        self.desks = {}
+        for st in range(self.n_streets):
+            if pf.triage_staff > 0:
+                self.desks[st] = Unit(self, "platform", st, -1, int(pf.triage_staff), None, pf)
+        if pf.hotline_staff > 0:
+            self.desks[-1] = Unit(self, "hotline", -1, -1, int(pf.hotline_staff), None, pf)
+        self.citizen_agents = []
+        self.grid_agents = []
 
         # per category
         cats = self.cats
@@ -664,6 +742,7 @@ class Engine:
         self._co = [[str(x) for x in c.co_handlers] for c in cats]
         self._has_co = [bool(c.co_handlers) for c in cats]
         self._p_resolve0 = [float(c.p_resolve) for c in cats]
+        self._p_complex = [float(c.p_complex) if c.co_handlers else 0.0 for c in cats]
         self._nonpolice = [c.family == "non_police" for c in cats]
         self._police_on_site = [bool(c.police_on_site) for c in cats]
         self._onsite_hours = [float(c.police_onsite_hours) for c in cats]
@@ -677,8 +756,6 @@ class Engine:
 
         rep = s.citizens.repeat
         self._max_repeats = int(rep.max_repeats)
-        self._p_again = float(rep.p_complain_again)
-        self._p_switch = float(rep.switch_channel_prob)
         hb = s.handback
         self._hb_p_redispatch = float(hb.p_redispatch)
         self._hb_limit = int(hb.followup_limit)
@@ -688,6 +765,7 @@ class Engine:
         self._dual_factor = float(s.dispatch.dual_p_resolve_factor)
         self._police_share = float(s.dispatch.police_hours_share)
         self._main_co_share = float(s.main_co.co_share)
+        self._co_need = [float(c.co_need_share) for c in cats]
         self._linkage_share = float(s.linkage.co_share)
         self._linkage_delay = float(s.linkage.delay_hours)
 
@@ -702,6 +780,11 @@ class Engine:
         self.report_delay = Sampler(s.citizens.report_delay, rs["report_delay"])
         self.u_redetect = Uniforms(rs["redetect"])
         self.coordination = Sampler(s.main_co.coordination_delay, rs["coordination"])
+        self.u_complex = Uniforms(rs["complexity"])
+        self.u_citizen = Uniforms(rs["citizen"])
+        self.u_grid = Uniforms(rs["grid"])
+        self.triage_time = Sampler(pf.triage_hours, rs["triage"])
+        self.hotline_time = Sampler(pf.hotline_hours, rs["triage"])
 
         # problem table, complaint log, cases
         self.problems = []
@@ -732,6 +815,11 @@ class Engine:
         self.dept_hours = {str(c): 0.0 for c in s.departments}
         self.grid_hours = 0.0
         self.problems_resolved = 0
+        self.escalations = 0
+        self.escalations_petition = 0
+        self.platform_wait_sum = 0.0
+        self.platform_wait_n = 0
+        self.joint_cases = 0
         self.campaign_active = [False] * len(s.campaigns)
         self._any_campaign = False
         self._warm_snapshot = None
@@ -755,39 +843,26 @@ class Engine:
         self._p_rep = []
         self._cdf_rows = []
         self._hazard = []
-        self._handling_factor = 1.0
-        self._p_resolve_delta = 0.0
-        self._repeat_priority = False
-        self._repeat_p_delta = 0.0
-        self._repeat_hours = 1.0
-        self._coord_factor = 1.0
-        self._co_p_delta = 0.0
-        self._feedback_gain = 0.0
-        self._dissat_target = 0.0
-        self._feedback_memory = 0.0
-        self._bounce_boost = 0.0
+
+    def _add_unit(self, code: str, street: int, staff: int, windows: Any, spec: Any) -> None:
+        u = Unit(self, code, street, -1, staff, windows, spec)
+        u.is_police = bool(spec.is_police)
+        u.response = float(spec.response_hours)
+        self.units[(code, street)] = u
 
     def attach(self, effects: Any, routing: Any, platforms: dict[int, Any],
-               p_rep: list[float], cdf_rows: list[list[float]], hazard: list[float]) -> None:
-        """Wire in the policies, the platforms (Mesa agents) and per-category rates."""
+               p_rep: list[float], cdf_rows: list[list[float]], hazard: list[float],
+               citizen_agents: list[Any], grid_agents: list[Any]) -> None:
+        """Wire in the policies, the agents (Mesa) and per-category rates."""
         s = self.scenario
         self.effects = effects
         self.routing = routing
         self.platforms = platforms
+        self.citizen_agents = citizen_agents
+        self.grid_agents = grid_agents
         self._p_rep = p_rep
         self._cdf_rows = cdf_rows
         self._hazard = hazard
-        self._handling_factor = float(effects.handling_factor)
-        self._p_resolve_delta = float(effects.p_resolve_delta)
-        self._repeat_priority = bool(effects.repeat_priority)
-        self._repeat_p_delta = float(effects.repeat_p_resolve_delta)
-        self._repeat_hours = float(effects.repeat_handling_factor)
-        self._coord_factor = float(effects.coordination_factor)
-        self._co_p_delta = float(effects.co_p_resolve_delta)
-        self._feedback_gain = float(effects.feedback_gain)
-        self._dissat_target = 1.0 - float(effects.satisfaction_target)
-        self._feedback_memory = float(effects.feedback_memory)
-        self._bounce_boost = float(routing.bounce_complain_boost)
         self.main_co_on = bool(s.main_co.enabled and routing.platform_led)
         joint = self.main_co_on or bool(s.linkage.enabled)
         self.joint_possible = [bool(c.co_handlers) and joint for c in self.cats]
@@ -932,6 +1007,8 @@ class Engine:
             self._warm()
         elif kind == EV_CAMPAIGN:
             self._campaign(arg[0], arg[1])
+        elif kind == EV_DAY:
+            self._new_day()
         else:
             arg[0](arg[1])
 
@@ -997,7 +1074,7 @@ class Engine:
 
     # ------------------------------------------------------------------ world lookups
     def unit(self, code: str, street: int) -> Unit:
-        return self.units[(code, street if self.dept_level[code] == "street" else -1)]
+        return self.units[(code, street if self.dept_level[code] != "district" else -1)]
 
     def police_unit(self, street: int) -> Unit:
         code = self.police_code
@@ -1008,7 +1085,7 @@ class Engine:
         return self.platforms[street]
 
     def all_units(self) -> list[Unit]:
-        return list(self.units.values()) + self.grid_workers
+        return list(self.units.values()) + self.grid_workers + list(self.desks.values())
 
     # ------------------------------------------------------------------ problems and contacts
     def add_problems(self, grid: list[int], cat: list[int], t0: list[float],
@@ -1067,10 +1144,21 @@ class Engine:
         if state == RESOLVED:
             return
         if not citizen:
+            gw = self.grid_agents[pr.grid]
+            # the day plan cut patrol time (GridWorker.plan_day): ask whether this one happens
+            if self.grid_workers[pr.grid].patrol_share < 1.0 and not gw.patrols_now():
+                # the day's patrol time was cut: this detection does not happen; the next
+                # chance comes at the full patrol rate (thinning)
+                k = pr.cat
+                hz = self._hazard[k] * self._boost(k, pr.grid, self.now)
+                t_pat = self.now + self.u_redetect.exp(1.0 / hz)
+                if t_pat < self.horizon:
+                    self.sched_far(t_pat, EV_PATROL, pid, ch)
+                return
             if state == OPEN_CASE:
                 return  # the grid worker sees it is already being handled
-            p = self._p_grid_settle[pr.cat]
-            if p > 0 and self.u_followup() < p:
+            p_settle = self._p_grid_settle[pr.cat]
+            if p_settle > 0.0 and gw.mediate(p_settle):
                 self._settle_on_spot(pid, ch)
                 return
         self.complaint(pid, ch, citizen)
@@ -1092,6 +1180,7 @@ class Engine:
         self.c_citizen.append(citizen)
         if citizen:
             pr.channel = ch
+            pr.ncit += 1
             if n_before < self._max_repeats:  # repeats so far, this one included, stay capped
                 self.sched_far(t + self.patience(), EV_PATIENCE, pid, -1)
         return case
@@ -1102,18 +1191,19 @@ class Engine:
         pr = self._problem(pid)
         if pr.state == RESOLVED or pr.gaveup:
             return
-        case = pr.case
-        boost = self._bounce_boost * (case.transfers if case is not None else 0)
-        u = self.u_patience
-        if u() >= min(1.0, self._p_again + boost):
+        channel = self.citizen_agents[pr.grid].after_patience(pr, pr.case)
+        if channel < 0:
             pr.gaveup = True
             return
-        channel = pr.channel
-        if u() < self._p_switch and len(self.citizen_channels) > 1:
-            others = [c for c in self.citizen_channels if c != channel]
-            channel = others[int(u() * len(others))]
         self.citizen_complaints[pr.grid] += 1
         self.complaint(pid, channel, True)
+
+    def note_escalation(self, channel: int) -> None:
+        """A citizen went one rung up the ladder (counted after warm-up)."""
+        if self.now >= self.warmup:
+            self.escalations += 1
+            if channel == self.petition_channel:
+                self.escalations_petition += 1
 
     def _settle_on_spot(self, pid: int, ch: int) -> None:
         """A grid worker mediates a minor matter on the spot: opened and closed at once."""
@@ -1122,7 +1212,7 @@ class Engine:
         case.started = self.now
         case.agency = "grid"
         if self.now >= self.warmup:
-            self.grid_hours += self._visit_cost
+            self.grid_hours += self.grid_agents[case.grid].mediation_hours
         self.close(case, "settled_on_spot")
 
     # ------------------------------------------------------------------ cases
@@ -1136,8 +1226,8 @@ class Engine:
         case = Case(len(self.cases), pid, k, self.cats[k], self.grid_street[grid], grid, ch,
                     self.channel_kinds[ch], t)
         case.repeat = pr.ncompl > 1
-        if case.repeat and self._repeat_priority:
-            case.prio = 0
+        if ch == self.petition_channel:
+            case.prio = 0     # petitions (信访) are supervised: they jump every queue
         if self._any_campaign and self._campaign_priority(k, case.street):
             case.prio = 0
         self.cases.append(case)
@@ -1170,6 +1260,12 @@ class Engine:
 
     def _arrive(self, case: Case, unit: Unit) -> None:
         """The case reaches a unit's desk."""
+        if unit.code == "platform" or unit.code == "hotline":
+            # a dispatch desk: triage takes staff time in its queue (分拨)
+            case.dest = unit
+            hours = self.triage_time() if unit.code == "platform" else self.hotline_time()
+            unit.submit(Task(case, TRIAGE, hours, case.prio, self.next_seq(), unit))
+            return
         if case.dispatched < 0:
             case.dispatched = self.now
         k = case.k
@@ -1188,38 +1284,70 @@ class Engine:
             self._send(case, nxt, delay)
 
     def _handle(self, case: Case, unit: Unit) -> None:
-        """The owner handles the case: its main task, co-handlers' tasks, dual dispatch."""
+        """The owner handles the case: its main task, co-handlers' tasks, dual dispatch.
+
+        Each department decides the priority and the effort of its task (`Department.priority`
+        and `.effort`); `case.need` is the work the problem needs (the owner's drawn handling
+        hours, plus `main_co.co_share` of them per co-handler for a complex case) and
+        `case.cover` the effort-weighted part of it that the tasks give."""
         k = case.k
         case.unit = unit
-        hours = self.handling[k]() * self._handling_factor
-        if case.repeat:
-            hours *= self._repeat_hours
+        dept = unit.agent
+        need = self.handling[k]()
+        if case.need == 0.0:   # first handling: is the case complex (needs co-handlers)?
+            pc = self._p_complex[k]
+            case.complex = pc > 0 and self.u_complex() < pc
+        e = unit.fixed_main if unit.fixed_main >= 0.0 else dept.effort(case, MAIN)
+        case.need = need
+        case.cover = need * e
+        prio = dept.priority(case, MAIN) if unit.prio_main < 0 else \
+            (0 if case.prio == 0 else unit.prio_main)
         pending = 1
-        if self.joint_possible[k]:
-            if self.main_co_on:
-                case.joint = "main_co"
-                delay = self.coordination() * self._coord_factor
-                share = self._main_co_share
-            else:
-                case.joint = "linkage"
-                delay = self._linkage_delay * self._coord_factor
-                share = self._linkage_share
-            for co in self._co[k]:
-                co_unit = self.unit(co, case.street)
-                if co_unit.staff == 0:
-                    continue
-                pending += 1
-                task = Task(case, CO, hours * share + co_unit.response, case.prio,
-                            self.next_seq(), co_unit)
-                self.sched_task(task, self.now + delay, EV_SUBMIT)
+        if case.complex:
+            co_need_share = self._co_need[k]
+            co_need = need * co_need_share
+            case.need += co_need * len(self._co[k])
+            joint = self.joint_possible[k]
+            if joint:
+                if self.main_co_on:
+                    case.joint = "main_co"
+                    delay = self.coordination()
+                    share = self._main_co_share
+                else:
+                    case.joint = "linkage"
+                    delay = self._linkage_delay
+                    share = self._linkage_share
+                if self.now >= self.warmup:
+                    self.joint_cases += 1
+                for co in self._co[k]:
+                    co_unit = self.unit(co, case.street)
+                    if co_unit.staff == 0:
+                        continue
+                    co_dept = co_unit.agent
+                    e_co = co_unit.fixed_co if co_unit.fixed_co >= 0.0 \
+                        else co_dept.effort(case, CO)
+                    case.cover += co_need * e_co * min(1.0, share / co_need_share) \
+                        if co_need_share > 0 else 0.0
+                    pending += 1
+                    pco = co_dept.priority(case, CO) if co_unit.prio_co < 0 else \
+                        (0 if case.prio == 0 else co_unit.prio_co)
+                    task = Task(case, CO, need * share * e_co + co_unit.response, pco,
+                                self.next_seq(), co_unit)
+                    self.sched_task(task, self.now + delay, EV_SUBMIT)
         if self.dual[k] and not unit.is_police:
             case.dual = True
             pending += 1
             police = self.police_unit(case.street)
-            police.submit(Task(case, DUAL, hours * self._police_share + police.response,
-                               case.prio, self.next_seq(), police))
+            pdept = police.agent
+            e_p = police.fixed_main if police.fixed_main >= 0.0 else pdept.effort(case, DUAL)
+            if case.complex and case.joint is None and self.police_code in self._co[k]:
+                case.cover += need * self._co_need[k] * e_p   # police attend with their powers
+            pdual = pdept.priority(case, DUAL) if police.prio_main < 0 else \
+                (0 if case.prio == 0 else police.prio_main)
+            police.submit(Task(case, DUAL, need * self._police_share * e_p + police.response,
+                               pdual, self.next_seq(), police))
         case.pending += pending
-        unit.submit(Task(case, MAIN, hours + unit.response, case.prio, self.next_seq(), unit))
+        unit.submit(Task(case, MAIN, need * e + unit.response, prio, self.next_seq(), unit))
 
     def task_done(self, task: Task, unit: Unit) -> None:
         """A unit finished a task: account staff time, then move the case on."""
@@ -1229,7 +1357,16 @@ class Engine:
         if kind == VISIT:
             if post:
                 self.grid_hours += unit.visit_hours
+            self.grid_agents[case.grid].visit_done()
             self._visit_done(case, unit)
+            return
+        if kind == TRIAGE:
+            if post:
+                self.platform_wait_sum += self.now - task.queued
+                self.platform_wait_n += 1
+            dest, delay = self.platforms[unit.street].dispatch(case)
+            case.dest = None
+            self._send(case, dest, delay)
             return
         k = case.k
         if post:
@@ -1260,23 +1397,20 @@ class Engine:
                    else "closed_unresolved")
 
     def _p_resolve(self, case: Case) -> float:
-        """Chance that this handling truly resolves the problem (see docs/ODD.md, submodels)."""
-        k = case.k
-        p = self._p_resolve0[k] + self._p_resolve_delta
-        if case.repeat:
-            p += self._repeat_p_delta
-        if self._has_co[k]:
-            if case.joint == "main_co":
-                p += self._co_p_delta
-            elif case.joint is None:
-                p *= self._solo_factor
+        """Chance that this handling truly resolves the problem: the owner's
+        `p_true_resolution` of the share of the needed work the tasks covered (see
+        docs/ODD.md, submodels), times the assumed extra factors (neutral 1)."""
+        unit = case.unit
+        assert unit is not None
+        cov = case.cover / case.need if case.need > 0 else 1.0
+        if unit.custom_resolution:
+            p: float = unit.agent.p_true_resolution(case, cov)
+        else:
+            p = resolution_probability(self._p_resolve0[case.k], cov)
+        if case.complex and case.joint is None:
+            p *= self._solo_factor
         if case.dual:
             p *= self._dual_factor
-        unit = case.unit
-        if self._feedback_gain and unit is not None:
-            excess = unit.dissatisfied_ewma - self._dissat_target
-            if excess > 0:
-                p += self._feedback_gain * excess
         return p
 
     # ------------------------------------------------------------------ handback (双向流转)
@@ -1302,7 +1436,7 @@ class Engine:
             self.close(case, "settled_by_grid")
         elif u() < self._hb_p_redispatch:
             case.redispatched = True
-            self._handle(case, self.unit(self._owner[case.k], case.street))
+            self._handle(case, self.owner_units[case.k][case.street])
         elif case.visits < self._hb_limit:
             self.sched_after(self._hb_interval, EV_VISIT, case)
         else:
@@ -1343,8 +1477,8 @@ class Engine:
         unit = case.unit
         if unit is not None:
             unit.closed += 1
-            unit.dissatisfied_ewma += self._feedback_memory * (
-                (1.0 if case.dissatisfied else 0.0) - unit.dissatisfied_ewma)
+            if unit.observes:
+                unit.agent.observe_closure(case)
 
     def open_change(self, delta: int) -> None:
         """Keep the integral of open cases over time (for `mean_open_cases`)."""
@@ -1360,9 +1494,18 @@ class Engine:
             if unit.w_start:
                 self.sched(unit.w_start[0], EV_SHIFT_ON, unit)
         self.sched(self.warmup, EV_WARM, None)
+        day = 24.0
+        while day < self.horizon:
+            self.sched(day, EV_DAY, None)
+            day += 24.0
         for i, c in enumerate(s.campaigns):
             self.sched(c.start_day * 24.0, EV_CAMPAIGN, (i, True))
             self.sched(min(c.end_day * 24.0, self.horizon), EV_CAMPAIGN, (i, False))
+
+    def _new_day(self) -> None:
+        """Midnight: every grid worker plans the day (patrol, follow-ups, mediation)."""
+        for gw in self.grid_agents:
+            gw.plan_day()
 
     def _campaign_units(self, i: int) -> list[Unit]:
         s = self.scenario

@@ -15,7 +15,7 @@ import math
 from functools import partial
 
 from ._mesa import mesa
-from .agents import Citizen, Department, DispatchPlatform, GridWorker
+from .agents import REGISTRIES
 from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
 from .gcpause import paused_gc
 from .policies import ROUTING, combine
@@ -42,23 +42,41 @@ class GovernanceModel(mesa.Model):
         self.seed = seed
         layout = build_district(s.district)
         windows = {code: self._shift_windows(spec.shift) for code, spec in s.departments.items()}
-        self.engine = e = Engine(s, seed, spawn_streams(seed), layout, windows)
+        # what assessment rewards (the incentives every department sees)
+        self.incentives = combine(s.assessment.policies)
+        self.effects = self.incentives
+        self.engine = e = Engine(s, seed, spawn_streams(seed), layout, windows, self.incentives)
 
-        # Mesa agents: each wraps the engine's record of it
-        self.departments = [Department(self, u) for u in e.units.values()]
-        self.grid_agents = [GridWorker(self, u) for u in e.grid_workers]
-        self.citizens = [Citizen(self, g.index, g.population) for g in layout.grids]
-        self.platforms = {st: DispatchPlatform(self, st) for st in range(-1, e.n_streets)}
+        # Mesa agents, each of the class its scenario names (`agents.<kind>.behaviour`); the
+        # engine calls their decision methods
+        a = s.agents
+        dept_cls = REGISTRIES["department"].lookup(a.department.behaviour)
+        grid_cls = REGISTRIES["grid_worker"].lookup(a.grid_worker.behaviour)
+        cit_cls = REGISTRIES["citizen"].lookup(a.citizen.behaviour)
+        plat_cls = REGISTRIES["platform"].lookup(a.platform.behaviour)
+        self.departments = [dept_cls(self, u, a.department.params) for u in e.units.values()]
+        self.grid_agents = [grid_cls(self, u, a.grid_worker.params) for u in e.grid_workers]
+        u_grid = e.u_grid
+        for g in self.grid_agents:
+            g.u = u_grid
+        self.citizens = [cit_cls(self, g.index, g.population, a.citizen.params)
+                         for g in layout.grids]
+        for c in self.citizens:
+            c.setup(e, e.u_citizen)
+        self.platforms = {st: plat_cls(self, st, a.platform.params)
+                          for st in range(-1, e.n_streets)}
+        for st, desk in e.desks.items():
+            self.platforms[st].desk = desk
+            desk.agent = self.platforms[st]
 
         # policies, per-category rates, the problems of the run, fixed events
         cats = e.cats
-        self.effects = combine(s.assessment.policies)
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, e)
         cdf = problems.channel_cdf(s, cats, e.channel_codes, e.channel_kinds,
                                    e.citizen_channels)
-        e.attach(self.effects, self.routing, self.platforms,
-                 problems.report_probability(s, cats).tolist(), cdf.tolist(),
-                 problems.patrol_hazard(s, cats).tolist())
+        e.attach(self.incentives, self.routing, self.platforms,
+                 cit_cls.report_probability(s, cats).tolist(), cdf.tolist(),
+                 problems.patrol_hazard(s, cats).tolist(), self.citizens, self.grid_agents)
         with paused_gc():   # a million new objects without cycles: no collections meanwhile
             problems.generate(e)
         e.schedule_fixed_events()
@@ -113,7 +131,7 @@ class GovernanceModel(mesa.Model):
         """The engine's unit of department `code` serving `street`."""
         return self.engine.unit(code, street)
 
-    def platform(self, street: int) -> DispatchPlatform:
+    def platform(self, street: int):
         return self.platforms[street]
 
     def _shift_windows(self, sh) -> list[tuple[float, float]] | None:
@@ -134,7 +152,7 @@ class GovernanceModel(mesa.Model):
         self._row: dict = {}
         reporters = {k: partial(_row_value, k) for k in
                      ("time_hours", "complaints", "repeats", "opened", "closed", "backlog",
-                      "open_followups")}
+                      "open_followups", "platform_queue", "patrol_share")}
         for code in self.scenario.departments:
             reporters[f"utilization.{code}"] = partial(_row_value, f"utilization.{code}")
             reporters[f"queue.{code}"] = partial(_row_value, f"queue.{code}")
@@ -154,7 +172,10 @@ class GovernanceModel(mesa.Model):
                "opened": n_open - self._prev["opened"],
                "closed": n_closed - self._prev["closed"],
                "backlog": self.n_open,
-               "open_followups": sum(g.queue_length + g.busy for g in self.grid_workers)}
+               "open_followups": sum(g.queue_length + g.busy for g in self.grid_workers),
+               "platform_queue": sum(d.queue_length for d in e.desks.values()),
+               "patrol_share": (sum(g.patrol_share for g in self.grid_agents)
+                                / len(self.grid_agents) if self.grid_agents else 0.0)}
         self._prev = {"complaints": n_c, "repeats": n_rep, "opened": n_open, "closed": n_closed}
         busy: dict[str, float] = {}
         cap: dict[str, float] = {}

@@ -178,6 +178,26 @@ def _r(x, nd=6):
     return None if x is None else round(float(x), nd)
 
 
+def citizen_repeats(comp: pd.DataFrame, window_hours: float) -> np.ndarray:
+    """Per complaint: True for a citizen complaint about a problem that citizens already
+    reported within `window_hours` before (the 12345-style repeat; patrol reports neither
+    count nor make later complaints repeats)."""
+    cit = comp["citizen"].to_numpy()
+    idx = np.flatnonzero(cit)
+    out = np.zeros(len(comp), bool)
+    if idx.size < 2:
+        return out
+    pid = comp["pid"].to_numpy()[idx]
+    t = comp["t"].to_numpy()[idx]
+    order = np.lexsort((t, pid))
+    ps, ts = pid[order], t[order]
+    same = ps[1:] == ps[:-1]
+    rep = np.zeros(idx.size, bool)
+    rep[1:] = same & (ts[1:] - ts[:-1] <= window_hours)
+    out[idx[order]] = rep
+    return out
+
+
 @gc_paused
 def summarize(model, cases: pd.DataFrame | None = None,
               complaints: pd.DataFrame | None = None) -> dict:
@@ -193,6 +213,9 @@ def summarize(model, cases: pd.DataFrame | None = None,
     cit = comp["citizen"].to_numpy() & post_c
     n_cit = int(cit.sum())
     n_cit_rep = int((comp["is_repeat"].to_numpy() & cit).sum())
+    n_cit_win = int((citizen_repeats(comp, s.run.repeat_window_days * 24.0) & post_c).sum())
+    patrol = ~comp["citizen"].to_numpy() & post_c
+    n_redetect = int((comp["is_repeat"].to_numpy() & patrol).sum())
     opened = cases["opened"].to_numpy()
     closed = cases["closed"].to_numpy()
     post_open = opened >= W
@@ -222,6 +245,10 @@ def summarize(model, cases: pd.DataFrame | None = None,
         "citizen_complaints": n_cit,
         "citizen_repeat_complaints": n_cit_rep,
         "citizen_repeat_complaint_rate": _r(n_cit_rep / n_cit if n_cit else 0.0),
+        "citizen_repeat_rate": _r(n_cit_win / n_cit if n_cit else 0.0),
+        "grid_redetections": n_redetect,
+        "escalations": int(model.escalations),
+        "escalations_to_petition": int(model.escalations_petition),
         "cases_opened": int(post_open.sum()),
         "cases_closed": n_closed_post,
         "throughput_per_day": _r(n_closed_post / span_days),
@@ -230,11 +257,15 @@ def summarize(model, cases: pd.DataFrame | None = None,
         "problems_resolved": int(model.problems_resolved),
         "problems_solved_per_day": _r(model.problems_resolved / span_days),
         "mean_wait_hours": _r(model.wait_sum / model.wait_n if model.wait_n else 0.0),
+        "platform_wait_hours": _r(model.platform_wait_sum / model.platform_wait_n
+                                  if model.platform_wait_n else 0.0),
         **{k: _r(v) for k, v in ttc.items()},
         "on_time_rate": _r(on_time),
         "backlog_end": int(model.n_open),
         "mean_open_cases": _r((model.open_area - model.open_area_warm) / (H - W)),
         "transfers": int(model.transfers),
+        "joint_cases": int(model.joint_cases),
+        "staff_hours_total": _r(sum(model.dept_hours.values()), 3),
         "police_nonpolice_hours": _r(model.police_nonpolice_hours, 3),
         "police_nonpolice_share": _r(model.police_nonpolice_hours / police_hours
                                      if police_hours else 0.0),

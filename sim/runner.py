@@ -118,7 +118,7 @@ def write_outputs(result: RunResult, out: str | Path, fmt: str = "parquet") -> P
     (out / "scenario.resolved.yaml").write_text(
         f"# cogov {__version__}: the whole scenario with defaults and seed.\n"
         "# Rerun exactly with: cogov run scenario.resolved.yaml --out DIR\n"
-        + dump_yaml(scenario_to_dict(result.scenario)), encoding="utf-8")
+        + dump_yaml(scenario_to_dict(result.scenario, uncertain=True)), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(result.summary, indent=2, ensure_ascii=False)
                                       + "\n", encoding="utf-8")
     return out

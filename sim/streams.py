@@ -15,7 +15,8 @@ import numpy as np
 from .scenario.schema import Distribution
 
 STREAMS = ("arrivals", "reporting", "patrol", "channel", "handling", "outcome", "patience",
-           "routing", "followup", "recurrence", "coordination", "report_delay", "redetect")
+           "routing", "followup", "recurrence", "coordination", "report_delay", "redetect",
+           "complexity", "citizen", "grid", "triage")
 
 BLOCK = 4096
 

@@ -167,7 +167,7 @@ def test_run_checks_out_before_simulating(tmp_path):
     f = tmp_path / "file.txt"
     f.write_text("keep")
     for out, msg in ((f, "is a file"), ("", "empty name")):
-        p = cogov("run", MMC, "--out", out, "--quiet", "--set", "run.horizon_days=100000")
+        p = cogov("run", MMC, "--out", out, "--quiet", "--set", "run.horizon_days=30000")
         assert p.returncode == 2 and msg in p.stderr and "Traceback" not in p.stderr
     assert f.read_text() == "keep"
 

@@ -1,9 +1,25 @@
-"""Departments (职能部门): street enforcement teams and district pools that handle cases."""
+"""Departments (职能部门): street enforcement teams and district pools that handle cases.
+
+A department decides two things about every task that reaches it, and the engine (the queue,
+the calendar) does the rest:
+- `priority(case, role)`: where the task joins its queue (urgent, normal, or behind its own
+  work);
+- `effort(case, role)`: how many staff hours it gives the task, relative to what the case
+  needs (1 = what the case needs). Effort is chosen against the department's assessment
+  (`Incentives`) under its current pressure, so the same assessment acts differently on a
+  swamped and an idle department.
+What effort buys is `p_true_resolution`: a handling that covers a share `c` of the work the
+problem needs resolves it with probability 1 - (1 - p_resolve) ** c (each needed unit of work
+an independent try; `p_resolve` is the category's chance at full effort, c = 1).
+"""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from .._mesa import mesa
-from ..engine import Task, Unit
+from ..engine import CO, MAIN, Task, Unit, resolution_probability
+from .registry import DEPARTMENTS, Params
 
 __all__ = ["Department", "Task", "Unit", "unit_view"]
 
@@ -13,18 +29,73 @@ def unit_view(name: str, doc: str | None = None) -> property:
     return property(lambda self: getattr(self.unit, name), doc=doc)
 
 
+@DEPARTMENTS.register
 class Department(mesa.Agent):
     """One department's unit: a street team (派驻/街道执法队伍) or a district-level pool.
 
-    Its staff are `staff` servers with a priority-FIFO queue who work during their shifts; the
-    queue and its bookkeeping are the engine's `Unit` (`self.unit`, compiled), which this agent
-    wraps: `code` is the department's key in the scenario, `street` the street index (-1 =
-    district). Each finished task goes back to the engine (`Engine.task_done`).
+    Its staff are `staff` servers with a priority queue who work during their shifts; the queue
+    and its bookkeeping are the engine's `Unit` (`self.unit`, compiled), which calls this
+    agent's decision methods. `code` is the department's key in the scenario, `street` the
+    street index (-1 = district).
+
+    Behaviour `default` (parameters under `agents.department.params`):
+    - pressure = expected wait of a new task (queued tasks x mean task hours / staff) over the
+      case's time limit;
+    - assessed on closure speed with weight w: effort = 1 - w * max_speed_cut * p / (p +
+      pressure_half) at pressure p (no pressure, no cut);
+    - assessed on satisfaction at call-backs: effort rises by satisfaction_gain * w * (running
+      share of dissatisfied call-backs - (1 - target)) when positive;
+    - assessed on counted repeats: effort rises by repeat_gain * w * (running share of its cases
+      that are repeats), and repeat cases jump the queue when the policy says so;
+    - a co-handler's share of a joint case: when the street does not score co-handling
+      (no `street_holds_assessment`), the task waits behind the department's own work and
+      gets `co_effort_unassessed`.
+    Effort stays within [min_effort, max_effort].
     """
 
-    def __init__(self, model, unit: Unit):
+    name = "default"
+
+    class Params(Params):
+        max_speed_cut: float = Field(0.5, ge=0, le=1, description="share of a case's needed "
+                                     "hours a fully speed-assessed department drops at high "
+                                     "pressure")
+        pressure_half: float = Field(0.5, gt=0, description="pressure (expected wait / time "
+                                     "limit) at which half of that cut applies")
+        satisfaction_gain: float = Field(2.0, ge=0, description="extra effort per unit of "
+                                         "called-back dissatisfaction above target")
+        repeat_gain: float = Field(1.0, ge=0, description="extra effort per unit of the running "
+                                   "share of repeat cases, when repeats are counted")
+        co_effort_unassessed: float = Field(0.6, ge=0, le=1.5, description="effort on a joint "
+                                            "case's co-handling share when the street does not "
+                                            "score it")
+        min_effort: float = Field(0.3, gt=0, le=1, description="lowest effort")
+        max_effort: float = Field(1.5, ge=1, description="highest effort")
+        memory: float = Field(0.02, gt=0, le=1, description="weight of the newest observation "
+                              "in the running shares (dissatisfaction, repeats)")
+
+    def __init__(self, model, unit: Unit, params: dict | None = None, incentives=None):
         super().__init__(model)
         self.unit = unit
+        unit.agent = self
+        self.params = self.Params(**(params or {}))
+        self.incentives = incentives if incentives is not None else model.incentives
+        self.repeat_share = 0.0   # running share of its handled cases that are repeats
+        p, inc = self.params, self.incentives
+        self._cut = min(1.0, inc.speed) * p.max_speed_cut
+        self._sat = p.satisfaction_gain * inc.satisfaction
+        self._sat_floor = 1.0 - inc.satisfaction_target
+        self._rep = p.repeat_gain * inc.repeats
+        self._obs_weight = p.memory * inc.callback_share
+        # declared once to the engine, so it need not ask per task (a subclass that overrides
+        # a decision method is always asked)
+        cls = type(self)
+        unit.fixed_main = self.fixed_effort(MAIN)
+        unit.fixed_co = self.fixed_effort(CO)
+        unit.prio_main = self.fixed_priority(MAIN)
+        unit.prio_co = self.fixed_priority(CO)
+        unit.observes = cls.observe_closure is not Department.observe_closure \
+            or self._obs_weight > 0
+        unit.custom_resolution = cls.p_true_resolution is not Department.p_true_resolution
 
     code = unit_view("code")
     street = unit_view("street")
@@ -32,9 +103,79 @@ class Department(mesa.Agent):
     busy = unit_view("busy", "servers busy now")
     is_police = unit_view("is_police")
     closed = unit_view("closed", "cases this unit owned and closed")
-    dissatisfied_ewma = unit_view("dissatisfied_ewma", "running share of dissatisfying closures")
+    dissatisfied_ewma = unit_view("dissatisfied_ewma", "running share of dissatisfied "
+                                  "call-backs")
     queue_length = unit_view("queue_length", "tasks waiting")
 
+    # ------------------------------------------------------------------ decisions
+    def fixed_effort(self, role: int) -> float:
+        """The effort this department gives every task of `role` whatever the case and its
+        load, or -1 when it decides task by task (the engine then calls `effort`)."""
+        if type(self).effort is not Department.effort or self._cut > 0 or self._sat > 0 \
+                or self._rep > 0:
+            return -1.0
+        p = self.params
+        e = p.co_effort_unassessed if role == CO and not self.incentives.street_assesses \
+            else 1.0
+        return min(p.max_effort, max(p.min_effort, e))
+
+    def pressure(self, case) -> float:
+        """Expected wait of a task joining the queue now, over the case's time limit."""
+        u = self.unit
+        if u.staff <= 0:
+            return 10.0
+        mean_h = u.hours_done / u.tasks_done if u.tasks_done else 2.0
+        return u.queue_length * mean_h / u.staff / case.cat.deadline_hours
+
+    def fixed_priority(self, role: int) -> int:
+        """The queue priority of every non-urgent task of `role` (urgent cases stay urgent), or
+        -1 when it decides task by task (the engine then calls `priority`)."""
+        if type(self).priority is not Department.priority or self.incentives.repeat_priority:
+            return -1
+        return 2 if role == CO and not self.incentives.street_assesses else 1
+
+    def effort(self, case, role: int) -> float:
+        """Staff hours given to this task relative to what the case needs."""
+        p = self.params
+        e = 1.0
+        if role == CO and not self.incentives.street_assesses:
+            e = p.co_effort_unassessed
+        if self._cut > 0:
+            pr = self.pressure(case)
+            e -= self._cut * pr / (pr + p.pressure_half)
+        if self._sat > 0:
+            excess = self.unit.dissatisfied_ewma - self._sat_floor
+            if excess > 0:
+                e += self._sat * excess
+        if self._rep > 0:
+            self.repeat_share += p.memory * ((1.0 if case.repeat else 0.0) - self.repeat_share)
+            e += self._rep * self.repeat_share
+        return min(p.max_effort, max(p.min_effort, e))
+
+    def priority(self, case, role: int) -> int:
+        """0 = jumps the queue, 1 = normal, 2 = after the department's own work."""
+        if case.prio == 0:
+            return 0
+        if case.repeat and self.incentives.repeat_priority:
+            return 0
+        if role == CO and not self.incentives.street_assesses:
+            return 2
+        return 1
+
+    def p_true_resolution(self, case, coverage: float) -> float:
+        """Chance that a handling covering `coverage` of the needed work resolves the problem."""
+        return resolution_probability(case.cat.p_resolve, coverage)
+
+    def observe_closure(self, case) -> None:
+        """A closure of this unit's case; a share `callback_share` is called back (回访), and
+        the department keeps a running share of the dissatisfied among them."""
+        w = self._obs_weight
+        if w > 0:
+            u = self.unit
+            u.dissatisfied_ewma += w * ((1.0 if case.dissatisfied else 0.0)
+                                        - u.dissatisfied_ewma)
+
+    # ------------------------------------------------------------------ views
     @property
     def utilization(self) -> float:
         """Busy staff-hours / staff-hours on duty, so far."""

@@ -1,26 +1,58 @@
-"""Grid workers (网格员): patrol their grid, report, mediate, and follow up handed-back cases."""
+"""Grid workers (网格员): split each day between patrol, follow-up visits and mediation.
+
+The engine calls the grid's worker agent:
+- `plan_day()` at every midnight: follow-up visits waiting get time first (at least
+  `followup_hours_per_day`, at most what `min_patrol_hours` leaves of `workday_hours`), then
+  yesterday's mediation time is accounted, and patrol gets the rest, at most
+  `patrol_hours_per_day`. Visits' elapsed time and the day's patrol share follow from the plan;
+- `patrols_now()` when a patrol would detect a problem on a day whose plan cut patrol time
+  (`unit.patrol_share` < 1): detections are drawn at the full patrol rate and thinned by the
+  share of patrol time the day kept (so a worker buried in follow-ups detects less);
+- `mediate(k)` when a patrol finds a problem: settle it on the spot (with the category's
+  `p_grid_settle`) if the day has mediation time left, else report it;
+- `visit_done()`: a follow-up visit's time is booked.
+"""
 
 from __future__ import annotations
 
 from .._mesa import mesa
 from ..engine import Unit
+from ..streams import Uniforms
 from .department import unit_view
+from .registry import GRID_WORKERS, Params
 
 
+@GRID_WORKERS.register
 class GridWorker(mesa.Agent):
     """The grid workers of one grid, as one agent with ⌈workers⌉ servers for follow-up visits.
 
-    Workers spend `followup_hours_per_day` of each day on follow-ups, so one visit of
-    `visit_hours` occupies a worker for `visit_hours * 24 / followup_hours_per_day` hours of
-    elapsed time: capacity is limited and visits queue (the engine's `Unit`, `self.unit`).
-    Extra forces (四员一律, market-based forces) add fractional worker-equivalents. Patrol
-    detection is drawn in bulk (`world.problems`) from the same parameters; settling on the
-    spot and follow-up outcomes are the engine's `_contact` and `_visit_done`.
+    Behaviour `default`: the day plan described in the module docstring.
     """
 
-    def __init__(self, model, unit: Unit):
+    name = "default"
+
+    class Params(Params):
+        pass
+
+    def __init__(self, model, unit: Unit, params: dict | None = None):
         super().__init__(model)
         self.unit = unit
+        unit.agent = self
+        self.params = self.Params(**(params or {}))
+        gw = model.scenario.grid_workers
+        self.workday = float(gw.workday_hours)
+        self.patrol_max = float(gw.patrol_hours_per_day)
+        self.min_patrol = min(float(gw.min_patrol_hours), self.patrol_max)
+        self.followup_min = float(gw.followup_hours_per_day)
+        self.visit_hours = float(gw.visit_hours)
+        self.mediation_hours = float(gw.mediation_hours)
+        self.patrol_share = 1.0      # today's patrol hours / patrol_hours_per_day
+        self.patrol_hours = self.patrol_max
+        self.followup_hours = self.followup_min
+        self.mediated_today = 0.0    # worker-hours of mediation booked today (tries included)
+        self.visit_hours_today = 0.0  # worker-hours of follow-up visits ended today
+        self.u: Uniforms | None = None
+        self._idle = False           # the last plan was for a day with nothing to follow up
 
     grid = unit_view("grid")
     street = unit_view("street")
@@ -30,3 +62,56 @@ class GridWorker(mesa.Agent):
     visits = unit_view("visits", "follow-up visits made")
     settled = unit_view("settled", "handed-back cases settled")
     queue_length = unit_view("queue_length", "visits waiting")
+
+    def plan_day(self) -> None:
+        """Split tomorrow's workday (per worker) between follow-ups, mediation and patrol."""
+        u = self.unit
+        w = u.workers
+        if w <= 0:
+            return
+        waiting = u.queue_length + u.busy
+        if waiting == 0 and self.mediated_today == 0.0:
+            if self._idle:       # the same inputs as yesterday: the same plan
+                self.visit_hours_today = 0.0
+                return
+            self._idle = True
+        else:
+            self._idle = False
+        backlog = waiting * self.visit_hours / w   # hours per worker
+        mediation = self.mediated_today / w
+        room = max(self.followup_min, self.workday - self.min_patrol - mediation)
+        self.followup_hours = min(room, max(self.followup_min, backlog))
+        u.visit_elapsed = self.visit_hours * 24.0 / self.followup_hours * (u.staff / w) \
+            if self.followup_hours > 0 else float("inf")
+        used = min(self.followup_hours, backlog)
+        self.patrol_hours = min(self.patrol_max,
+                                max(self.min_patrol, self.workday - used - mediation))
+        self.patrol_share = self.patrol_hours / self.patrol_max if self.patrol_max > 0 else 0.0
+        u.patrol_share = self.patrol_share
+        self.mediated_today = 0.0
+        self.visit_hours_today = 0.0
+
+    def patrols_now(self) -> bool:
+        """Whether a detection drawn at the full patrol rate happens (thinning by today's
+        patrol share)."""
+        s = self.patrol_share
+        if s >= 1.0:
+            return True
+        assert self.u is not None
+        return self.u() < s
+
+    def mediate(self, p_settle: float) -> bool:
+        """A patrol found a problem: settle it on the spot if there is time and it works."""
+        if p_settle <= 0:
+            return False
+        w = self.unit.workers
+        if w <= 0 or (self.mediated_today + self.mediation_hours) / w > \
+                self.workday - self.min_patrol:
+            return False
+        self.mediated_today += self.mediation_hours
+        assert self.u is not None
+        return self.u() < p_settle
+
+    def visit_done(self) -> None:
+        """A follow-up visit ended: its time is booked against the day."""
+        self.visit_hours_today += self.visit_hours

@@ -1,18 +1,45 @@
-"""The street sub-center platform (大共治分中心): triage, dispatch, handback to the grid."""
+"""The street sub-center platform (大共治分中心) and the district 12345 desk: triage, dispatch.
+
+Each platform has a triage desk (`desk`, the engine's `Unit`, with `platform.triage_staff`, or
+`platform.hotline_staff` for the 12345 desk): cases queue there and take staff time, so an
+understaffed desk is a bottleneck. When a case's triage is done the engine asks
+`dispatch(case)` where it goes: the routing policy's pick of the owner (with its accuracy).
+"""
 
 from __future__ import annotations
 
 from .._mesa import mesa
+from .registry import PLATFORMS, Params
 
 
+@PLATFORMS.register
 class DispatchPlatform(mesa.Agent):
-    """One street's platform (`street` = -1: the district 12345 operator).
+    """One street's platform (`street` = -1: the district 12345 operators).
 
-    Counts what it triages and hands back; routing policies call it through the model.
+    Behaviour `default`: dispatch to the department the routing policy picks.
     """
 
-    def __init__(self, model, street: int):
+    name = "default"
+
+    class Params(Params):
+        pass
+
+    def __init__(self, model, street: int, params: dict | None = None):
         super().__init__(model)
         self.street = street
+        self.params = self.Params(**(params or {}))
         self.triaged = 0
         self.handbacks = 0
+        self.desk = None     # the engine's Unit, or None when the platform has no staff
+        self._after_triage = None   # bound to the routing policy at the first dispatch
+
+    def dispatch(self, case):
+        """Where a triaged case goes: (unit, delay in hours)."""
+        self.triaged += 1
+        if self._after_triage is None:
+            self._after_triage = self.model.routing.after_triage
+        return self._after_triage(case)
+
+    @property
+    def queue_length(self) -> int:
+        return self.desk.queue_length if self.desk is not None else 0

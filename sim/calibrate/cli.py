@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..argtypes import positive_fraction, positive_int, seed_arg
 from ..errors import UserError
 from ..outdir import OutputDir, OutputFile, add_out_args
 
@@ -21,7 +22,7 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     target = OutputFile(out, force=force, inputs=inputs, suffixes=(".yaml", ".yml"),
                         what="calibrated scenario")
     rtarget = (OutputDir(report, flag="--report", force=force, inputs=inputs,
-                         command="calibrate --report") if report else None)
+                         command="calibrate --report") if report is not None else None)
     if rtarget is not None and _overlap(target.final, rtarget.final):
         raise UserError(f"--out {out} lies inside --report {report}: give the scenario a "
                         f"place outside the report folder")
@@ -71,7 +72,7 @@ def cmd_calibrate(args) -> int:
     for n in cal.notes + notes:
         print(f"note: {n}")
     print(f"calibrated scenario: {path}")
-    if args.report:
+    if args.report is not None:
         print(f"report: {Path(args.report) / 'index.md'}")
     return 0
 
@@ -123,9 +124,11 @@ def register(subparsers) -> None:
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
     add_out_args(p, "report folder (new or empty; --force replaces an earlier report)")
-    p.add_argument("--replications", type=int, default=3, help="runs with seeds seed, seed+1..")
-    p.add_argument("--seed", type=int, default=None, help="first seed (default: run.seed)")
-    p.add_argument("--tolerance", type=float, default=0.25,
+    p.add_argument("--replications", type=positive_int, default=3,
+                   help="runs with seeds seed, seed+1..")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="first seed (default: run.seed), >= 0")
+    p.add_argument("--tolerance", type=positive_fraction, default=0.25,
                    help="relative tolerance of a category's median time to close")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="PATH=VALUE", help="override a scenario field (repeatable), e.g. "

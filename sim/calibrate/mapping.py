@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import UserError
+from ..yamlsafe import read_file
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Location(_Strict):
@@ -76,6 +76,26 @@ class Timestamps(_Strict):
     formats: list[str] = Field(
         default_factory=lambda: ["ISO8601"],
         description="strptime formats tried in order; `ISO8601` means any ISO 8601 form")
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v):
+        import datetime as _dt
+
+        bad = []
+        for fmt in v:
+            if fmt.upper() == "ISO8601":
+                continue
+            try:
+                _dt.datetime.strptime("", fmt)
+            except ValueError as exc:
+                if "directive" in str(exc) or "stray %" in str(exc):
+                    bad.append(f"{fmt!r} ({exc})")
+        if bad:
+            raise ValueError(f"not a strptime format: {', '.join(bad)}: use directives such "
+                             f"as %Y-%m-%d %H:%M:%S, or ISO8601")
+        return v
+
     resolution_hours: float = Field(
         1.0 / 60.0, gt=0, description="durations at or below this are 'instant': treated as "
                                       "interval-censored in [0, resolution] when fitting")
@@ -152,9 +172,9 @@ class Mapping(_Strict):
     channels: Channels = Field(default_factory=Channels)
     categories: Categories = Field(default_factory=Categories)
     departments: Departments = Field(default_factory=Departments)
-    repeat_window_days: float = Field(7.0, gt=0, description="a case repeats when the same "
-                                                             "location and category had a case "
-                                                             "within this many days before")
+    repeat_window_days: float = Field(
+        7.0, gt=0, le=3650, description="a case repeats when the same location and category had "
+                                        "a case within this many days before (at most 10 years)")
     sampling_fraction: float = Field(1.0, gt=0, le=1, description="share of all requests the "
                                                                   "log holds (rates are divided "
                                                                   "by it)")
@@ -206,13 +226,16 @@ def mapping_from_dict(data: dict, path: str = "<mapping>") -> Mapping:
 def load_mapping(path: str | Path) -> Mapping:
     """Read and validate a mapping YAML file."""
     path = Path(path)
-    if not path.exists():
+    if str(path) in ("", "."):
+        raise UserError(["--mapping: empty path: give a mapping YAML file (see mappings/)"])
+    try:
+        missing = not path.exists()
+    except OSError:
+        missing = False  # a symlink loop: read_file says so
+    if missing:
         raise UserError([f"{path}: mapping file not found: check the --mapping path "
                          f"(shipped mappings are in mappings/)"])
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError([f"{path}: not valid YAML: {exc}"]) from None
+    data = read_file(path, "mapping file", "--mapping")
     return mapping_from_dict(data, str(path))
 
 

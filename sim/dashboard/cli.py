@@ -9,7 +9,9 @@ import socket
 import sys
 import warnings
 
+from ..argtypes import port_arg
 from ..errors import UserError
+from ..resources import add_args as add_resource_args
 
 VIZ_HINT = ("the dashboard needs the `viz` extra: pip install -e '.[viz]' "
             "(solara, solara-assets, altair, networkx)")
@@ -20,6 +22,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def check_host(host: str) -> None:
+    """`UserError` when `host` is not an address of this machine that can be listened on."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise UserError(f"--host {host}: not an address this machine can listen on (cannot "
+                        f"resolve it: {exc}): use 127.0.0.1 (this machine only), 0.0.0.0 (every "
+                        f"interface) or one of this machine's addresses") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((addr[0], 0))
+        except OSError as exc:
+            raise UserError(f"--host {host}: not an address of this machine ({exc.strerror}): "
+                            f"use 127.0.0.1, 0.0.0.0 or one of this machine's "
+                            f"addresses") from None
 
 
 def check_port(host: str, port: int) -> None:
@@ -45,12 +65,19 @@ def _check_viz() -> None:
 
 
 def serve(scenario, overrides, host: str, port: int, save_dir: str | None,
-          announce=print) -> int:
+          announce=print, max_memory=None, force: bool = False) -> int:
     """Validate the scenario, then run the solara server in this process until interrupted."""
+    from types import SimpleNamespace
+
+    from ..resources import guard
     from .model import default_scenario, load_base
 
+    check_host(host)
+    if port:
+        check_port(host, port)
     path = scenario or default_scenario()
     base = load_base(path, overrides, save_dir)  # every problem listed, exit 2, no server
+    guard(base.scenario, SimpleNamespace(max_memory=max_memory, force=force), str(path))
     os.environ["COGOV_DASHBOARD_SCENARIO"] = str(base.path)
     os.environ["COGOV_DASHBOARD_SET"] = json.dumps(list(overrides))
     if save_dir:
@@ -91,7 +118,8 @@ def serve(scenario, overrides, host: str, port: int, save_dir: str | None,
 
 
 def cmd_dashboard(args) -> int:
-    return serve(args.scenario, args.overrides, args.host, args.port, args.save_dir)
+    return serve(args.scenario, args.overrides, args.host, args.port, args.save_dir,
+                 max_memory=args.max_memory, force=args.force)
 
 
 def register(subparsers) -> None:
@@ -103,11 +131,12 @@ def register(subparsers) -> None:
                     "scenario schema, and 'save as scenario'.")
     p.add_argument("scenario", nargs="?", default=None,
                    help="scenario YAML file (default: scenarios/baohe_after.yaml)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument("--port", type=port_arg, default=8765, help="port (default 8765; 0 = any free)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override any scenario field by its dotted path (repeatable)")
     p.add_argument("--save-dir", default=None,
                    help="folder for 'save as scenario' (default: dashboard-scenarios/)")
+    add_resource_args(p)
     p.set_defaults(func=cmd_dashboard)

@@ -58,7 +58,11 @@ def default_scenario() -> Path:
 def load_base(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
               save_dir: str | Path | None = None) -> Base:
     """Load the base scenario (raises `ScenarioError` listing every problem)."""
-    path = Path(path).resolve()
+    try:
+        path = Path(path).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ScenarioError([f"{path}: cannot follow the path ({exc}): point the symlink at a "
+                             f"real scenario file"]) from None
     raw = load_raw(path)
     for expr in overrides:
         apply_set(raw, expr)
@@ -76,11 +80,16 @@ def parse_seed(value, default: int) -> int:
     if isinstance(value, bool):
         raise ScenarioError([f"seed: expected a whole number, got {value!r}"])
     if isinstance(value, (int, np.integer)):
-        return int(value)
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ScenarioError([f"seed: expected a whole number, got {value!r}"]) from None
+        v = int(value)
+    else:
+        try:
+            v = int(str(value).strip())
+        except ValueError:
+            raise ScenarioError([f"seed: expected a whole number, got {value!r}"]) from None
+    if v < 0:
+        raise ScenarioError([f"seed: must be a whole number >= 0 (random seeds cannot be "
+                             f"negative), got {v}"])
+    return v
 
 
 class Tracker:

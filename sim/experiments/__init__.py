@@ -27,6 +27,8 @@ _EXPORTS = {
                  "run_task"],
     "compare": ["CompareResult", "compare"],
     "design": ["Design", "make_design"],
+    "explain": ["ExplainResult", "explain"],
+    "robustness": ["RobustnessResult", "load_ranges", "robustness"],
     "seeds": ["SeedPlan", "replication_seeds"],
     "sensitivity": ["morris_indices", "sobol_indices"],
     "spec": ["Experiment", "experiment_from_dict", "load_experiment"],

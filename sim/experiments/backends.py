@@ -219,6 +219,10 @@ class DaskBackend(Backend):
         self.processes = processes
         self.max_in_flight = max_in_flight
 
+    #: how long to wait for a scheduler, and for a worker when every worker is gone (seconds)
+    connect_timeout = "20s"
+    no_worker_timeout = 60.0
+
     def _connect(self):
         try:
             from distributed import Client, LocalCluster
@@ -227,15 +231,26 @@ class DaskBackend(Backend):
                              "pip install 'cogov[dask]'"]) from None
         if self.address:
             try:
-                client = Client(self.address, timeout="20s")
+                client = Client(self.address, timeout=self.connect_timeout)
             except (OSError, TimeoutError) as exc:
                 raise UserError([f"--scheduler {self.address}: cannot connect ({exc}): is the "
                                  f"scheduler running (dask scheduler) and reachable?"]) from None
+            except (ValueError, TypeError) as exc:
+                raise UserError([f"--scheduler {self.address}: not a scheduler address ({exc}): "
+                                 f"give one like tcp://10.0.0.5:8786"]) from None
             return client, None
         cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                processes=self.processes, dashboard_address=None,
                                silence_logs=logging.ERROR)
         return Client(cluster), cluster
+
+    def _all_lost(self, unfinished: int | None) -> UserError:
+        left = f" ({unfinished} runs unfinished)" if unfinished else ""
+        return UserError([
+            f"--backend dask: every worker of the scheduler {self.address or '(LocalCluster)'} "
+            f"is gone{left} and none came back within {self.no_worker_timeout:g} s: every "
+            f"finished run is saved in the ledger; start workers and continue with the same "
+            f"command plus --resume (runs that were in flight run again)"])
 
     def run(self, tasks, shared=None):
         from distributed import as_completed
@@ -244,11 +259,21 @@ class DaskBackend(Backend):
         try:
             n = sum(client.nthreads().values()) or self.workers
             limit = self.max_in_flight or 2 * n
-            shared_f = client.scatter(shared, broadcast=True) if shared is not None else None
+            tag = uuid.uuid4().hex
+            # The base mapping goes to the workers as ONE object under a key unique to this
+            # sweep. (Scattering the dict itself would store each top-level key - `run`,
+            # `district`, ... - under its literal name, so two sweeps on one scheduler would
+            # overwrite each other's data.)
+            shared_f = None
+            if shared is not None:
+                try:
+                    client.wait_for_workers(1, timeout=self.no_worker_timeout)
+                    [shared_f] = client.scatter([shared], broadcast=True, hash=False)
+                except TimeoutError:
+                    raise self._all_lost(None) from None
             it = iter(tasks)
             inflight: dict = {}
             ac = as_completed()
-            tag = uuid.uuid4().hex[:8]
 
             def fill():
                 while len(inflight) < limit:
@@ -261,14 +286,26 @@ class DaskBackend(Backend):
                     ac.add(fut)
 
             fill()
-            for fut in ac:
-                t = inflight.pop(fut.key)
-                try:
-                    res = fut.result()
-                except Exception as exc:  # KilledWorker, lost connection
-                    res = lost(t, exc)
-                fut.release()
-                yield t, res
+            no_workers_since = None
+            while inflight:
+                batch = ac.next_batch(block=False) if not ac.is_empty() else []
+                if not batch:
+                    if not client.nthreads():
+                        no_workers_since = no_workers_since or time.monotonic()
+                        if time.monotonic() - no_workers_since > self.no_worker_timeout:
+                            raise self._all_lost(len(inflight))
+                    else:
+                        no_workers_since = None
+                    time.sleep(0.05)
+                    continue
+                for fut in batch:
+                    t = inflight.pop(fut.key)
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # KilledWorker, lost connection
+                        res = lost(t, exc)
+                    fut.release()
+                    yield t, res
                 fill()
         finally:
             try:

@@ -1,11 +1,13 @@
-"""`cogov compare` and `cogov sweep` (thin: parse, call, print)."""
+"""`cogov compare`, `cogov explain` and `cogov sweep` (thin: parse, call, print)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ..argtypes import seed_arg
 from ..outdir import add_out_args
+from ..resources import add_args as add_resource_args
 
 
 def _positive(text: str) -> int:
@@ -18,19 +20,112 @@ def _positive(text: str) -> int:
     return v
 
 
+def _guard_compare(args) -> None:
+    """Validate every scenario and check the resource estimate before anything runs."""
+    from ..errors import UserError
+    from ..resources import guard
+    from ..scenario.loader import load_scenario
+
+    scenarios, errors = [], []
+    for path in args.scenarios:
+        try:
+            scenarios.append(load_scenario(path, args.overrides))
+        except UserError as exc:
+            errors += exc.errors
+    if errors:
+        raise UserError(errors)
+    workers = args.workers or 1
+    guard(scenarios, args, "compare", parallel=workers,
+          runs=len(scenarios) * args.replications, quiet=args.quiet)
+
+
+def _guard_sweep(args) -> None:
+    """Validate the experiment and estimate its largest run (both ends of every factor)."""
+    from ..resources import guard
+    from .spec import build_scenario, load_experiment
+
+    exp = load_experiment(args.experiment)
+    scenarios = [build_scenario(exp.base_raw, (), exp.source)]
+    for f in exp.factors:
+        for v in f.check_values():
+            scenarios.append(build_scenario(exp.base_raw, f.overrides(v), exp.source))
+    from .design import make_design
+
+    design = make_design(exp)
+    runs = len(design) * exp.replications
+    parallel = 1 if args.backend == "serial" else (args.workers or 2)
+    guard(scenarios, args, args.experiment, parallel=parallel, runs=runs,
+          quiet=args.quiet and not args.dry_run)
+    if args.dry_run:
+        print(f"{args.experiment}: ok: experiment {exp.name!r}, {len(design):,} design points "
+              f"x {exp.replications} replications = {runs:,} runs, {design.kind} design, "
+              f"factors {', '.join(f.name for f in exp.factors)}")
+
+
 def cmd_compare(args) -> int:
     from .compare import compare, print_report
 
+    _guard_compare(args)
+
+    if args.uncertainty is None and (args.ranges or args.resume):
+        from ..errors import UserError
+        raise UserError([f"{'--ranges' if args.ranges else '--resume'} needs --uncertainty N "
+                         f"(the number of parameter draws)"])
+    if args.uncertainty is not None:
+        from .robustness import check_args, default_ranges
+        if args.ranges is None:
+            args.ranges = default_ranges(args.scenarios)
+            if args.ranges is not None and not args.quiet:
+                print(f"uncertainty: using the ranges in {args.ranges} (give --ranges FILE "
+                      f"for others)", file=sys.stderr)
+        elif args.ranges.lower() == "none":
+            args.ranges = None
+        check_args(args.scenarios, args.uncertainty, args.ranges, args.overrides)
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
                   command=["cogov", *sys.argv[1:]], force=args.force, fmt=args.format)
     print_report(res, show_all=args.all)
+    if args.uncertainty is not None:
+        from .robustness import add_point_effects, print_robustness, robustness
+        try:
+            rob = robustness(args.scenarios, draws=args.uncertainty,
+                             replications=args.replications, out=args.out, ranges=args.ranges,
+                             seed=args.seed, workers=args.workers, overrides=args.overrides,
+                             resume=args.resume, quiet=args.quiet)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: every finished draw is in {args.out}/uncertainty/"
+                  f"ledger.sqlite; continue with the same command and --resume",
+                  file=sys.stderr)
+            return 130
+        add_point_effects(rob, res.comparison)
+        print_robustness(rob)
+        return 1 if res.failed or rob.failed else 0
     return 1 if res.failed else 0
+
+
+def cmd_explain(args) -> int:
+    from .explain import explain, report
+
+    try:
+        res = explain(args.a, args.b, args.out, replications=args.replications, seed=args.seed,
+                      backend=args.backend, workers=args.workers, scheduler=args.scheduler,
+                      overrides=args.overrides, factor_specs=args.factors,
+                      permutations=args.permutations, resume=args.resume, quiet=args.quiet,
+                      command=["cogov", *sys.argv[1:]], force=args.force)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every finished run is in {args.out}/ledger.sqlite; continue "
+              f"with the same command and --resume", file=sys.stderr)
+        return 130
+    report(res)
+    return 1 if res.failed or res.missing else 0
 
 
 def cmd_sweep(args) -> int:
     from .sweep import report, sweep
 
+    _guard_sweep(args)
+    if args.dry_run:
+        return 0
     try:
         res = sweep(args.experiment, args.out, backend=args.backend, workers=args.workers,
                     scheduler=args.scheduler, resume=args.resume,
@@ -45,7 +140,7 @@ def cmd_sweep(args) -> int:
 
 
 def register(sub) -> None:
-    """Add `compare` and `sweep` to the `cogov` command."""
+    """Add `compare`, `explain` and `sweep` to the `cogov` command."""
     p = sub.add_parser(
         "compare", help="run scenarios R times each (common random numbers) and compare them",
         description="Run each scenario R times with seeds from one root seed; replication r "
@@ -57,8 +152,8 @@ def register(sub) -> None:
     p.add_argument("--replications", "-r", type=_positive, default=5,
                    help="runs per scenario (default 5)")
     add_out_args(p, "output folder (new or empty; --force replaces an earlier compare there)")
-    p.add_argument("--seed", type=int, default=None,
-                   help="root seed (default: the first scenario's run.seed)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="root seed (default: the first scenario's run.seed), >= 0")
     p.add_argument("--workers", type=_positive, default=None,
                    help="parallel processes (default: CPU count; 1 = in this process)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
@@ -69,8 +164,57 @@ def register(sub) -> None:
     p.add_argument("--all", action="store_true",
                    help="show every metric in the table, with per-department rows and internal "
                         "counters (comparison.csv always has them all)")
+    p.add_argument("--uncertainty", type=_positive, default=None, metavar="N",
+                   help="also draw N parameter sets (Latin hypercube) from the scenarios' "
+                        "uncertain fields and --ranges, run every scenario under each, and "
+                        "write robustness.csv (see docs/experiments.md)")
+    p.add_argument("--ranges", default=None, metavar="FILE",
+                   help="ranges of assumed values (dotted path: distribution + why); default: "
+                        "assumptions/ranges.yaml beside the first scenario if it exists "
+                        "(`none`: only the scenarios' own uncertain fields); needs "
+                        "--uncertainty")
+    p.add_argument("--resume", action="store_true",
+                   help="with --uncertainty: continue the draws recorded in "
+                        "OUT/uncertainty/ledger.sqlite")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_resource_args(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "explain", help="attribute B - A to the settings that differ (Shapley values, "
+                        "interactions, waterfall figures)",
+        description="Group the settings in which B differs from A into factors, run every "
+                    "combination of A's and B's factor settings with common random numbers, "
+                    "and split each metric's B - A into Shapley contributions that add up to "
+                    "the total, with 95%% CIs over replications. Streams into a resumable "
+                    "ledger like `cogov sweep`. See docs/experiments.md.")
+    p.add_argument("a", metavar="A", help="the reference scenario (e.g. before the reform)")
+    p.add_argument("b", metavar="B", help="the scenario to explain (e.g. after the reform)")
+    p.add_argument("--replications", "-r", type=_positive, default=3,
+                   help="runs per combination (default 3; 2 or more for CIs)")
+    add_out_args(p, "output folder (new or empty; --resume continues an explain run there; "
+                    "--force starts it again)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="root seed (default: A's run.seed), a whole number >= 0")
+    p.add_argument("--factors", action="append", default=[], metavar="NAME=PATH[,PATH...]",
+                   help="group settings into a factor by dotted paths (`*` matches any key), "
+                        "e.g. 'staffing=departments.*.staff' (repeatable; the rest keep the "
+                        "default grouping by top-level section)")
+    p.add_argument("--permutations", type=int, default=None, metavar="M",
+                   help="estimate by M sampled orders instead of all 2^k combinations "
+                        "(default: exact up to 8 factors, 2k orders above)")
+    p.add_argument("--backend", choices=("serial", "process", "dask"), default="process",
+                   help="process (default: local processes), serial or dask")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="processes / Dask workers (default: CPU count)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (default: start a LocalCluster)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="PATH=VALUE", help="override a field of both scenarios (repeatable)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the explain run in --out: run only what is missing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or start line")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
         "sweep", help="run an experiment file (grid, lhs, sobol, morris) into a resumable "
@@ -93,4 +237,8 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume, also rerun runs that raised an error")
     p.add_argument("--quiet", action="store_true", help="no progress bar or start line")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the experiment and print its size and resource estimate; run "
+                        "nothing, write nothing")
+    add_resource_args(p)
     p.set_defaults(func=cmd_sweep)

@@ -72,11 +72,38 @@ def _from_unit(factors: list[Factor], U: np.ndarray) -> np.ndarray:
     return lo + U * (hi - lo)
 
 
+MAX_POINTS = 1_000_000
+
+
+def _check_size(exp: Experiment) -> None:
+    """Refuse a design too large to hold (before drawing it): the message says how many."""
+    from ..errors import UserError
+
+    d = exp.spec.design
+    k = len(exp.factors)
+    if d.kind == "grid":
+        n = 1
+        for f in exp.factors:
+            n *= len(f.labels) if f.is_levels else (f.steps or d.steps)
+    elif d.kind == "lhs":
+        n = d.samples
+    elif d.kind == "sobol":
+        n = d.samples * ((2 * k + 2) if d.second_order else (k + 2))
+    else:
+        n = d.trajectories * (k + 1)
+    if n * exp.replications > MAX_POINTS:
+        raise UserError([f"{exp.source}: design: {n:,} points x {exp.replications} replications "
+                         f"= {n * exp.replications:,} runs, more than {MAX_POINTS:,} (the design "
+                         f"and its ledger are held and written whole): use fewer samples, "
+                         f"levels or steps"])
+
+
 def make_design(exp: Experiment) -> Design:
     """The design of experiment `exp` (deterministic in the experiment's seed)."""
     d = exp.spec.design
     factors = exp.factors
     seed = int(exp.seed)
+    _check_size(exp)
     if d.kind == "grid":
         X = np.array(list(itertools.product(*[_grid_axis(f, d.steps) for f in factors])), float)
     elif d.kind == "lhs":

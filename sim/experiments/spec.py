@@ -37,6 +37,7 @@ from ..scenario.loader import (
     scenario_to_dict,
     validate_mapping,
 )
+from ..yamlsafe import read_file
 
 RESERVED = {"run_id", "point", "replication", "seed", "status", "error", "traceback",
             "wall_seconds", "finished", "scenario"}
@@ -45,7 +46,7 @@ Scalar = str | int | float | bool
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FactorSpec(_Strict):
@@ -142,7 +143,8 @@ class OutputsSpec(_Strict):
     """What to keep and analyse. The ledger always keeps every summary metric of every run."""
 
     metrics: list[str] = Field(
-        default_factory=lambda: ["repeat_complaint_rate", "throughput_per_day"],
+        default_factory=lambda: ["citizen_repeat_rate", "repeat_complaint_rate",
+                                 "throughput_per_day"],
         description="metrics summarised per point, plotted and (sobol/morris) analysed")
     timeseries: bool = Field(False, description="keep each run's daily time series (Parquet)")
     figures: bool = Field(True, description="draw figures at the end (PNG and PDF)")
@@ -160,7 +162,8 @@ class ExperimentSpec(_Strict):
     design: Design = Field(default_factory=lambda: GridDesign(kind="grid"),
                            description="grid, lhs, sobol or morris")
     replications: Annotated[int, Field(ge=1)] = Field(1, description="runs per design point")
-    seed: int = Field(2019, description="root seed of every run's seed (SeedSequence)")
+    seed: Annotated[int, Field(ge=0)] = Field(
+        2019, description="root seed of every run's seed (SeedSequence), a whole number >= 0")
     common_random_numbers: bool = Field(
         True, description="replication r uses the same seed at every design point")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="outputs")
@@ -281,17 +284,7 @@ def build_scenario(raw: dict, overrides, label: str = "<run>"):
 
 # ---------------------------------------------------------------- loading
 def _read(path: Path) -> dict:
-    if not path.exists():
-        raise UserError([f"{path}: file not found: check the path"])
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise UserError([f"{path}: not valid YAML{where}: "
-                         f"{getattr(exc, 'problem', exc)}"]) from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise UserError([f"{path}: cannot read as UTF-8 text ({exc})"]) from None
+    data = read_file(path, "experiment file")
     if not isinstance(data, dict):
         raise UserError([f"{path}: top level must be a mapping with `name`, `scenario`, "
                          f"`factors` and `design` (see docs/experiments.md)"])

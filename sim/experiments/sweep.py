@@ -86,6 +86,22 @@ def _check_resume(ledger: Ledger, exp: Experiment, design: Design, out: Path) ->
               f"{__version__}: runs may not be comparable", file=sys.stderr)
 
 
+def _open_ledger(path: Path, names: list[str]) -> Ledger:
+    """Open the run ledger; a file that is not one (corrupt, truncated) is a `UserError` and is
+    left as it is."""
+    import sqlite3
+
+    try:
+        ledger = Ledger(path, names)
+        ledger.get_meta()
+        ledger.counts()
+        return ledger
+    except sqlite3.DatabaseError as exc:
+        raise UserError([f"{path}: not a readable cogov run ledger ({exc}): the file is corrupt "
+                         f"or not from cogov sweep; move it away to start the sweep afresh "
+                         f"(finished runs in it are lost), or choose another --out"]) from None
+
+
 def sweep(experiment: str | Path | Experiment, out: str | Path, backend: str | Backend = "serial",
           workers: int | None = None, scheduler: str | None = None, resume: bool = False,
           retry_failed: bool = False, quiet: bool = True,
@@ -117,7 +133,7 @@ def _sweep(exp: Experiment, design: Design, out: Path, be: Backend, resume: bool
            retry_failed: bool, quiet: bool, command) -> SweepResult:
     ledger_path = out / LEDGER
     names = [f.name for f in exp.factors]
-    ledger = Ledger(ledger_path, names)
+    ledger = _open_ledger(ledger_path, names)
     try:
         _check_resume(ledger, exp, design, out)
         R = exp.replications

@@ -34,4 +34,13 @@ def validate_policies(scenario) -> list[str]:
     errors = _check(ROUTING, scenario.routing.policy, scenario.routing.params, "routing")
     for i, choice in enumerate(scenario.assessment.policies):
         errors += _check(ASSESSMENT, choice.policy, choice.params, f"assessment.policies.{i}")
+    kinds = ("citizen", "department", "grid_worker", "platform")
+    if all(getattr(scenario.agents, k).behaviour == "default" and not getattr(
+            scenario.agents, k).params for k in kinds):
+        return errors  # the built-in behaviours as they are: no need to import mesa (slow)
+    from ..agents.registry import REGISTRIES
+    for kind, registry in REGISTRIES.items():
+        choice = getattr(scenario.agents, kind)
+        errors += [e.replace(f"agents.{kind}.policy:", f"agents.{kind}.behaviour:")
+                   for e in _check(registry, choice.behaviour, choice.params, f"agents.{kind}")]
     return errors

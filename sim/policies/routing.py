@@ -1,7 +1,11 @@
 """Routing policies: which department a new case reaches first, and where a bounced case goes.
 
-A policy answers two questions for the engine:
-- `route(case)`: the first department unit and the delay before the case is in its queue;
+A policy answers three questions for the engine:
+- `route(case)`: the first unit and the delay before the case is in its queue; the unit may be
+  a dispatch desk (a street platform or the district 12345 operators), where triage takes staff
+  time in a queue;
+- `after_triage(case)`: where the desk sends the case (asked through the platform agent,
+  `DispatchPlatform.dispatch`);
 - `transfer(case, unit)`: the case sits at a unit that does not own it (a bounce, 推诿):
   the next unit and the delay.
 `platform_led` says whether the street platform leads multi-department cases (主协办).
@@ -24,15 +28,13 @@ class RoutingPolicy:
     platform_led = False
 
     class Params(Params):
-        bounce_complain_boost: float = Field(
-            0.0, ge=0, le=1, description="added to citizens' chance of complaining again, per "
-                                         "transfer their case suffered")
+        pass
 
     def __init__(self, params: dict | None, model):
         self.params = self.Params(**(params or {}))
         self.model = model
         self.u = Uniforms(model.streams["routing"])
-        self.bounce_complain_boost = self.params.bounce_complain_boost
+        self._desks = model.desks
         # looked up once: these run for every case
         self._owner_units = model.owner_units
         self._others = model.others
@@ -54,6 +56,9 @@ class RoutingPolicy:
 
     def route(self, case):
         raise NotImplementedError
+
+    def after_triage(self, case):
+        return self.owner_unit(case), 0.0
 
     def transfer(self, case, unit):
         return self.owner_unit(case), 0.0
@@ -80,24 +85,34 @@ class Sectoral(RoutingPolicy):
     name = "sectoral"
 
     class Params(RoutingPolicy.Params):
-        bounce_complain_boost: float = Field(0.1, ge=0, le=1, description="added to citizens' "
-                                             "chance of complaining again, per transfer")
         hotline_accuracy: float = Field(0.8, ge=0, le=1, description="chance the operator picks "
                                                                      "the owner")
         hotline_accuracy_by_family: dict[str, float] = Field(
             default_factory=dict, description="overrides of `hotline_accuracy` by family")
-        hotline_delay_hours: float = Field(4.0, ge=0, description="operator to department queue")
-        grid_forward_delay_hours: float = Field(24.0, ge=0, description="grid report to hotline")
+        hotline_delay_hours: float = Field(0.0, ge=0, description="fixed latency from the "
+                                           "12345 desk to the department queue, on top of the "
+                                           "desk's own queue and triage time (platform.hotline_*)")
+        grid_forward_delay_hours: float = Field(24.0, ge=0, description="grid report to hotline "
+                                                "(paper forwarding, assumption)")
         transfer_delay_hours: float = Field(48.0, ge=0, description="wrong department notices "
                                                                     "and passes the case on")
         transfer_accuracy: float = Field(0.7, ge=0, le=1, description="chance a transfer "
                                                                       "reaches the owner")
         max_transfers: int = Field(3, ge=0, description="after this many the owner takes it")
 
-    def _hotline(self, case, extra=0.0):
+    def _pick_hotline(self, case):
         p = self.params
         acc = p.hotline_accuracy_by_family.get(case.cat.family, p.hotline_accuracy)
-        return self.pick(case, acc), p.hotline_delay_hours + extra
+        return self.pick(case, acc)
+
+    def _hotline(self, case, extra=0.0):
+        desk = self._desks.get(-1)
+        if desk is not None:   # the 12345 operators triage in their own queue
+            return desk, extra
+        return self._pick_hotline(case), self.params.hotline_delay_hours + extra
+
+    def after_triage(self, case):
+        return self._pick_hotline(case), self.params.hotline_delay_hours
 
     def route(self, case):
         kind = case.channel_kind
@@ -126,11 +141,11 @@ class Territorial(RoutingPolicy):
     platform_led = True
 
     class Params(RoutingPolicy.Params):
-        bounce_complain_boost: float = Field(0.05, ge=0, le=1, description="added to citizens' "
-                                             "chance of complaining again, per transfer")
         triage_accuracy: float = Field(0.95, ge=0, le=1, description="chance the platform picks "
                                                                      "the owner")
-        triage_delay_hours: float = Field(1.0, ge=0, description="report to department queue")
+        triage_delay_hours: float = Field(0.0, ge=0, description="fixed latency from the "
+                                          "platform to the department queue, on top of the "
+                                          "desk's own queue and triage time (platform.triage_*)")
         transfer_delay_hours: float = Field(8.0, ge=0, description="a wrong department returns "
                                                                    "the case to the platform")
         retriage_accuracy: float = Field(0.98, ge=0, le=1, description="accuracy on re-triage")
@@ -139,16 +154,31 @@ class Territorial(RoutingPolicy):
         super().__init__(params, model)
         self._accuracy = self.params.triage_accuracy
         self._delay = self.params.triage_delay_hours
+        self._via = [c.via_platform is not False for c in model.cats]
+        self._retriage = self.params.retriage_accuracy
 
     def route(self, case):
         street = case.street
         if case.channel_kind == "police":
             return self._police[street], 0.0
+        if not self._via[case.k]:
+            return self.owner_unit(case), 0.0
+        desk = self._desks.get(street)
+        if desk is not None:
+            return desk, 0.0
         self.model.platforms[street].triaged += 1
         return self.pick(case, self._accuracy), self._delay
 
+    def after_triage(self, case):
+        acc = self._accuracy if case.transfers == 0 else self._retriage
+        if self.u() < acc:
+            return self._owner_units[case.k][case.street], self._delay
+        return self.wrong_unit(case), self._delay
+
     def transfer(self, case, unit):
         p = self.params
+        desk = self._desks.get(case.street)
+        if desk is not None:   # back to the platform, which triages it again
+            return desk, p.transfer_delay_hours
         self.model.platform(case.street).triaged += 1
-        delay = p.transfer_delay_hours * self.model.effects.transfer_delay_factor
-        return self.pick(case, p.retriage_accuracy), delay
+        return self.pick(case, p.retriage_accuracy), p.transfer_delay_hours

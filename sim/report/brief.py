@@ -527,17 +527,36 @@ def _sweep_findings(res: Results, lang: str, headline: list[str]) -> list[list[T
     return out
 
 
+def _check_objective(res, objective: str) -> None:
+    """`--objective` must name a metric the results hold."""
+    import difflib
+
+    if res.comparison is not None and "metric" in res.comparison:
+        known = [str(m) for m in dict.fromkeys(res.comparison["metric"])]
+    elif res.runs is not None:
+        known = [str(c) for c in res.runs.columns]
+    else:
+        return
+    if objective in known:
+        return
+    close = difflib.get_close_matches(objective, known, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else \
+        "see docs/metrics.md for the metric names"
+    raise UserError(f"--objective {objective}: no such metric in these results ({hint})")
+
+
 # ----------------------------------------------------------------------------- the page
 def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                 question: str | None = None, objective: str | None = None,
                 title: str | None = None, argv: list[str] | None = None,
                 extra_sections: list[tuple[str, str]] | None = None,
-                force: bool = False) -> Path:
+                force: bool = False, explain_dir: str | Path | None = None) -> Path:
     """Write the HTML brief to `out` and its figures (PNG, PDF) to `<out stem>_figures/`.
 
     `extra_sections`: (heading, HTML) pairs placed after the findings (`cogov recommend`
-    adds what it changed and how it searched). Both are written safely (`sim.outdir`): an
-    existing brief is replaced only with `force`."""
+    adds what it changed and how it searched). `explain_dir`: a `cogov explain` output for the
+    "What drives this result" section (default: RESULTS_DIR or RESULTS_DIR/explain). Both are
+    written safely (`sim.outdir`): an existing brief is replaced only with `force`."""
     if lang not in S:
         raise UserError(f"--lang {lang}: use one of {', '.join(S)}")
     out = Path(out) if str(out).strip() else out
@@ -546,15 +565,17 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
                         suffixes=(".html", ".htm"), what="brief")
     target.check()
     res = load_results(results_dir)
+    if objective is not None:
+        _check_objective(res, objective)
     with target as tmp:
         page = _page(res, Path(out), fig_dir, target.companion(0), lang, question, objective,
-                     title, argv, extra_sections)
+                     title, argv, extra_sections, explain_dir)
         tmp.write_text(page, encoding="utf-8")
     return Path(out)
 
 
 def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objective, title,
-          argv, extra_sections) -> str:
+          argv, extra_sections, explain_dir=None) -> str:
     """The brief's HTML; figures are saved into `fig_write` (renamed to `fig_dir` after)."""
     s = S[lang]
     zh = lang == "zh"
@@ -637,6 +658,9 @@ def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, object
     body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
     for heading, section in extra_sections or []:
         body.append(f"<h2>{_e(heading)}</h2>{section}")
+    from .drivers import section as drivers_section  # explain / --uncertainty results
+    body.append(drivers_section(res, lang, fig_dir, explain_dir, first,
+                                lambda f: F.save(f, fig_write)))
     if fmt is not None:
         body.append(f"<h2>{_e(s['metrics'])}</h2>")
         body.append(_metrics_table(res, lang, fmt, headline, lab.scen))

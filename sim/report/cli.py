@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..argtypes import positive_int, seed_arg
 from ..outdir import add_out_args
 
 
@@ -12,10 +13,10 @@ def cmd_brief(args) -> int:
 
     argv = ["cogov", "brief", args.results, "--out", args.out, "--lang", args.lang,
             *_opt("--question", args.question), *_opt("--objective", args.objective),
-            *_opt("--title", args.title)]
+            *_opt("--title", args.title), *_opt("--explain", args.explain)]
     out = build_brief(args.results, args.out, lang=args.lang, question=args.question,
                       objective=args.objective, title=args.title, argv=argv,
-                      force=args.force)
+                      force=args.force, explain_dir=args.explain)
     print(f"brief: {out} (figures as PNG and PDF in {out.parent / (out.stem + '_figures')})")
     return 0
 
@@ -45,18 +46,32 @@ def cmd_routing_import(args) -> int:
 def cmd_recommend(args) -> int:
     from .recommend import recommend
 
-    argv = ["cogov", "recommend", args.scenario, "--objective", args.objective,
-            *_opt("--direction", args.direction),
+    argv = ["cogov", "recommend", args.scenario, *_opt("--objective", args.objective),
+            *_opt("--objectives", args.objectives),
             *[a for c in args.constraint for a in ("--constraint", c)],
             "--budget", str(args.budget), "--replications", str(args.replications),
             *_opt("--validation-replications", args.validation_replications),
-            "--seed", str(args.seed), "--owners", args.owners, "--lang", args.lang,
+            "--seed", str(args.seed), "--owners", args.owners, *_opt("--space", args.space),
+            *_opt("--ranges", args.ranges), *_opt("--draws", args.draws),
+            *_opt("--population", args.population),
+            "--robust-candidates", str(args.robust_candidates), "--backend", args.backend,
+            "--workers", str(args.workers), *_opt("--scheduler", args.scheduler),
+            *(["--resume"] if args.resume else []), "--sampler", args.sampler,
+            "--lang", args.lang,
             "--out", args.out, *_sets(args.overrides)]
-    recommend(args.scenario, args.out, objective=args.objective, direction=args.direction,
-              constraints=args.constraint, budget=args.budget, replications=args.replications,
-              validation_replications=args.validation_replications, seed=args.seed,
-              overrides=args.overrides, owners=args.owners, lang=args.lang,
-              workers=args.workers, quiet=args.quiet, argv=argv, force=args.force)
+    objectives = [m.strip() for m in args.objectives.split(",") if m.strip()] \
+        if args.objectives else None
+    res = recommend(args.scenario, args.out, objective=args.objective, objectives=objectives,
+                    constraints=args.constraint, budget=args.budget,
+                    replications=args.replications,
+                    validation_replications=args.validation_replications, seed=args.seed,
+                    overrides=args.overrides, owners=args.owners, space_file=args.space,
+                    ranges=args.ranges, draws=args.draws, population=args.population,
+                    robust_candidates=args.robust_candidates, backend=args.backend,
+                    workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                    lang=args.lang, quiet=args.quiet, sampler=args.sampler, argv=argv,
+                    force=args.force)
+    print(res["message"])
     return 0
 
 
@@ -85,6 +100,9 @@ def register(sub) -> None:
                                                     "(default: generated from the scenarios)")
     p.add_argument("--objective", default=None, help="metric to lead the findings with")
     p.add_argument("--title", default=None, help="title of the page")
+    p.add_argument("--explain", default=None, metavar="DIR",
+                   help="a `cogov explain` output for the section \"What drives this result\" "
+                        "(default: RESULTS/attribution.csv or RESULTS/explain/)")
     p.set_defaults(func=cmd_brief)
 
     rp = sub.add_parser("routing", help="the live routing table as a file: import, export")
@@ -107,29 +125,56 @@ def register(sub) -> None:
     _set(i)
     i.set_defaults(func=cmd_routing_import)
 
-    p = sub.add_parser("recommend", help="search per-category routing choices for the best "
-                                         "objective under constraints")
-    p.add_argument("scenario", help="scenario YAML file (the current routing)")
-    p.add_argument("--objective", default="repeat_complaint_rate",
-                   help="summary metric to optimise (default: repeat_complaint_rate)")
-    p.add_argument("--direction", choices=["min", "max"], default=None,
-                   help="minimise or maximise (default: by the metric; min when unknown)")
+    p = sub.add_parser("recommend", help="multi-objective search for a live routing "
+                                         "configuration (routing, dispatch, handback, staff)")
+    p.add_argument("scenario", help="scenario YAML file (today's configuration)")
+    p.add_argument("--objective", default=None,
+                   help="primary objective (default: citizen_repeat_rate, else "
+                        "repeat_complaint_rate)")
+    p.add_argument("--objectives", default=None, metavar="M1,M2,...",
+                   help="all objectives, primary first (default: the primary, "
+                        "median_time_to_close_hours, staff_hours); directions from "
+                        "sim/metrics.py")
     p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE",
-                   help='e.g. "staff_hours.police<=5000" (repeatable; <=, >=, <, >)')
-    p.add_argument("--budget", type=int, default=20,
-                   help="candidate routings to evaluate (each with --replications runs)")
-    p.add_argument("--replications", type=int, default=5,
-                   help="runs per candidate, on common seeds (default 5)")
-    p.add_argument("--validation-replications", type=int, default=None,
+                   help='e.g. "staff_hours_total<=current", "on_time_rate>=90%%", '
+                        '"median_time_to_close_hours<=current*1.1" (repeatable; default '
+                        '"staff_hours_total<=current")')
+    p.add_argument("--budget", type=positive_int, default=60,
+                   help="simulation runs the search may use (default 60)")
+    p.add_argument("--replications", type=positive_int, default=2,
+                   help="most runs per candidate, on common seeds (default 2)")
+    p.add_argument("--validation-replications", type=positive_int, default=None,
                    help="fresh runs for the before/after evidence (default: 2 x replications)")
-    p.add_argument("--seed", type=int, default=2024, help="root seed of the search")
+    p.add_argument("--seed", type=seed_arg, default=2024, help="root seed of the search (>= 0)")
     p.add_argument("--owners", choices=["jurisdiction", "any", "current"],
                    default="jurisdiction",
                    help="main departments to try: those whose `jurisdiction` lists the "
                         "category's family (default), any staffed department, or none")
+    p.add_argument("--space", default=None, metavar="FILE",
+                   help="YAML restricting or extending the decision space "
+                        "(docs/routing-table.md)")
+    p.add_argument("--ranges", default=None, metavar="FILE",
+                   help="YAML of uncertain parameters (dotted path: [low, high] or a "
+                        "distribution) for the robustness draws")
+    p.add_argument("--draws", type=positive_int, default=None,
+                   help="robustness draws per front candidate (default 8 with uncertain "
+                        "parameters, else 4 fresh seeds)")
+    p.add_argument("--population", type=positive_int, default=None,
+                   help="NSGA-II population per generation (default 8-16 by space size)")
+    p.add_argument("--sampler", choices=["nsga2", "tpe"], default="nsga2",
+                   help="optuna sampler: NSGA-II (default) or multi-objective TPE")
+    p.add_argument("--robust-candidates", type=positive_int, default=8,
+                   help="front candidates re-evaluated for robustness (default 8)")
+    p.add_argument("--backend", choices=["serial", "process", "dask"], default="serial",
+                   help="where runs execute (default serial; process with --workers > 1)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="parallel processes / Dask workers")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (--backend dask)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a killed run in --out from its ledger")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the brief")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes")
-    add_out_args(p, "output folder (new or empty; --force replaces an earlier one)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_out_args(p, "output folder (new or empty; --resume continues a search there; "
+                    "--force replaces an earlier one)")
+    p.add_argument("--quiet", action="store_true", help="no progress")
     _set(p)
     p.set_defaults(func=cmd_recommend)

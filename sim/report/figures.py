@@ -518,6 +518,8 @@ def all_figures(res: Results, lang: str, headline: list[str]) -> list[Fig]:
     figs: list[Fig | None] = []
     if res.kind == "compare" or res.comparison is not None:
         figs += [
+            metric_ci(res, "citizen_repeat_rate", "citizen_repeat_rate", lab,
+                      "群众重复投诉率" if zh else "Citizen repeat rate"),
             metric_ci(res, "throughput_per_day", "throughput", lab,
                       "日均结案量" if zh else "Throughput"),
             metric_ci(res, "repeat_complaint_rate", "repeat_complaint_rate", lab,

@@ -50,6 +50,7 @@ from ..scenario.loader import (
     validate_mapping,
 )
 from ..scenario.schema import Category, Scenario
+from ..yamlsafe import load_text
 
 COLUMNS = ("code", "name", "name_zh", "main_department", "co_handlers", "dispatch_mode",
            "handback", "followup_owner", "deadline_hours", "police_on_site")
@@ -180,6 +181,10 @@ def read_table(path: str | Path) -> tuple[list[tuple[int, dict]], list[str], lis
         raise UserError(f"{path}: file not found")
     fmt = _format_of(path)
     raw = path.read_bytes()
+    if b"\x00" in raw:
+        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        raise UserError(f"{path}: line {line}: contains a NUL byte (a binary file, or a table "
+                        f"saved as UTF-16?): save it as CSV UTF-8")
     if fmt == "csv":
         try:
             text = raw.decode("utf-8-sig")
@@ -209,9 +214,10 @@ def read_table(path: str | Path) -> tuple[list[tuple[int, dict]], list[str], lis
             rows.append((i, {c: (ln[j] if j < len(ln) else "") for j, c in enumerate(cols)}))
         return rows, cols, errors
     try:
-        data = yaml.safe_load(raw.decode("utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not valid YAML ({exc})") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason}): save it as UTF-8") from None
+    data = load_text(text, str(path))
     if isinstance(data, dict):
         data = data.get("routing_table", data.get("categories"))
     if not isinstance(data, list) or not data:

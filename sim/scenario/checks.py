@@ -7,6 +7,22 @@ import numpy as np
 from .schema import LAND_USES, Scenario
 
 
+def problem_rates(scenario: Scenario) -> dict[str, float]:
+    """New problems per hour by category, from the incidences, the land-use mix and the
+    population, without building the district (`district.land_use_shares`: exact for listed
+    streets, the expectation for a generated district)."""
+    from ..world.district import district_size, land_use_shares
+
+    population = district_size(scenario.district)[2]
+    shares = land_use_shares(scenario.district)
+    out = {}
+    for code, cat in scenario.catalogue.items():
+        inc = np.array([cat.incidence_per_1000_per_year.get(
+            u, cat.incidence_per_1000_per_year.get("default", 0.0)) for u in LAND_USES])
+        out[code] = population / 1000.0 * float(shares @ inc) / (365.0 * 24.0)
+    return out
+
+
 def offered_load(scenario: Scenario) -> dict[str, tuple[float, float]]:
     """Per department: (first-pass offered staff-hours per hour, staff-hours on duty per hour).
 
@@ -14,18 +30,15 @@ def offered_load(scenario: Scenario) -> dict[str, tuple[float, float]]:
     handling time plus response time; repeats, transfers and co-handling add to this, so the
     real load is higher. Used for the "can never clear" warning of `cogov validate`.
     """
-    from ..world.district import build_district
+    from ..world.district import district_size
 
-    layout = build_district(scenario.district)
-    pop, _, mix = layout.arrays()
-    n_streets = len(layout.streets)
+    n_streets = district_size(scenario.district)[0]
+    rates = problem_rates(scenario)
     gw = scenario.grid_workers
     detects = (gw.per_grid + gw.extra_forces_per_grid) > 0 and gw.patrol_hours_per_day > 0
     load: dict[str, float] = {c: 0.0 for c in scenario.departments}
-    for cat in scenario.catalogue.values():
-        inc = np.array([cat.incidence_per_1000_per_year.get(
-            u, cat.incidence_per_1000_per_year.get("default", 0.0)) for u in LAND_USES])
-        per_hour = float((pop / 1000.0 * (mix @ inc)).sum()) / (365.0 * 24.0)
+    for code, cat in scenario.catalogue.items():
+        per_hour = rates[code]
         p_seen = min(1.0, cat.p_report * scenario.citizens.report_propensity)
         det = gw.detection_prob_by_family.get(cat.family, gw.detection_prob)
         if detects and det > 0:

@@ -12,11 +12,17 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Pos = Annotated[float, Field(gt=0.0)]
+Seed = Annotated[int, Field(ge=0)]
+
+#: limits on values that are finite but absurd (each message says why)
+MAX_STAFF = 100_000          # staff of one unit; the largest real bureau has a few thousand
+MAX_HORIZON_DAYS = 36_500    # 100 years; problems are drawn for the whole horizon in advance
+MAX_TIMESERIES_ROWS = 200_000  # time-series snapshots of one run, all kept in memory
 
 LAND_USES = ("residential", "commercial", "market", "school", "construction", "industrial",
              "public")
@@ -27,7 +33,8 @@ FAMILIES = ("police", "non_police", "urban_management", "market", "traffic", "sa
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 class Distribution(Strict):
@@ -89,6 +96,9 @@ class DistrictSpec(Strict):
     grids_per_street: Annotated[int, Field(ge=1)] = Field(100, description="grids per street")
     population: Annotated[int, Field(ge=1)] = Field(1_200_000, description="total residents")
     population_cv: NonNeg = Field(0.3, description="coefficient of variation of grid population")
+    street_weights: list[Pos] = Field(
+        default_factory=list, description="optional relative population of each street, in "
+                                          "order (empty = streets alike)")
     land_use_mix: dict[str, Prob] = Field(
         default_factory=lambda: {"residential": 0.7, "commercial": 0.12, "market": 0.04,
                                  "school": 0.05, "construction": 0.04, "public": 0.05},
@@ -100,7 +110,15 @@ class DistrictSpec(Strict):
                                     description="optional names for the streets, in order")
     street_names_zh: list[str] = Field(default_factory=list,
                                        description="optional Chinese names, in order")
-    seed: int = Field(2019, description="seed of the generator (the layout, not the run)")
+    seed: Seed = Field(2019, description="seed of the generator (the layout, not the run); "
+                                         "a whole number >= 0")
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if self.street_weights and len(self.street_weights) != self.streets:
+            raise ValueError(f"street_weights: {len(self.street_weights)} weights for "
+                             f"{self.streets} streets (give one per street, or none)")
+        return self
 
     @field_validator("land_use_mix")
     @classmethod
@@ -164,6 +182,19 @@ class Category(Strict):
         0.0, description="probability a grid worker settles it on the spot or at a follow-up "
                          "visit by mediation")
     deadline_hours: Pos = Field(120.0, description="time limit to close (for on-time metrics)")
+    p_complex: Prob = Field(
+        0.35, description="share of this category's cases that need the co-handlers' powers "
+                          "(drawn per case); only such cases are handled jointly (main/co or "
+                          "linkage), and without joint handling their co-handlers' part of the "
+                          "work is left undone")
+    co_need_share: Prob = Field(
+        0.5, description="a complex case's work for each co-handler, as a share of the owner's "
+                         "handling hours (what the problem needs, whatever the setup); joint "
+                         "handling covers it with `main_co.co_share` or `linkage.co_share` of "
+                         "the owner's hours")
+    via_platform: bool | None = Field(
+        None, description="under `territorial` routing: True = cases pass the street platform's "
+                          "triage desk, False = straight to the owner; None follows the policy")
 
     @field_validator("incidence_per_1000_per_year")
     @classmethod
@@ -185,9 +216,11 @@ class Channel(Strict):
 
     name: str = Field(description="English name")
     name_zh: str = Field("", description="Chinese name")
-    kind: Literal["hotline", "police", "patrol", "app"] = Field(
+    kind: Literal["hotline", "police", "patrol", "app", "petition"] = Field(
         description="how sectoral routing treats it: hotline = operator picks a department; "
-                    "police = goes to the police station; patrol = grid report; app = as hotline")
+                    "police = goes to the police station; patrol = grid report; app = as "
+                    "hotline; petition = 信访, routed as hotline with priority, reached only by "
+                    "escalation")
     propensity: NonNeg = Field(1.0, description="relative share of citizen reports "
                                                 "(patrol: unused)")
 
@@ -221,13 +254,23 @@ class Department(Strict):
     level: Literal["street", "district"] = Field(
         "street", description="street: one team per street with `staff` each; district: one pool")
     staff: Annotated[int, Field(ge=0)] = Field(
-        4, description="staff on duty at once (per street team, or in the district pool)")
+        4, description="staff on duty at once (per street team, or in the district pool); "
+                       f"at most {MAX_STAFF:,}")
     shift: Shift = Field(default_factory=Shift, description="working hours")
     response_hours: NonNeg = Field(0.0, description="travel/response time added to every task's "
                                                    "staff hours, hours")
     is_police: bool = Field(False, description="the police station (派出所): receives 110 calls")
     jurisdiction: list[str] = Field(default_factory=list,
                                     description="families it can act on (documentation only)")
+    seconded_share: Prob = Field(
+        0.0, description="district pools only: share of the pool's staff seconded to street "
+                         "teams (split evenly) when the street holds assessment (区属、街管、"
+                         "街用); the street teams then take tier 1-2 cases, the pool tier 3")
+
+    @field_validator("staff")
+    @classmethod
+    def _staff(cls, v):
+        return _check_staff(v)
 
 
 class Patience(Strict):
@@ -243,6 +286,18 @@ class Patience(Strict):
     switch_channel_prob: Prob = Field(0.3, description="probability a repeat uses another channel")
 
 
+class Escalation(Strict):
+    """Citizens escalate to a higher channel after repeated failures (12345 -> 110 -> 信访)."""
+
+    ladder: list[str] = Field(
+        default_factory=lambda: ["hotline_12345", "police_110", "petition"],
+        description="channel codes from lowest to highest; codes the scenario lacks are skipped")
+    after_failures: Annotated[int, Field(ge=1)] = Field(
+        2, description="citizen complaints about one problem before a citizen considers going up")
+    p_escalate: Prob = Field(0.25, description="probability a repeat goes one rung up the "
+                                               "ladder once `after_failures` is reached")
+
+
 class Citizens(Strict):
     """Citizens (居民): reporting and repeat-complaint behaviour."""
 
@@ -251,6 +306,8 @@ class Citizens(Strict):
         default_factory=lambda: Distribution(kind="exponential", mean=24.0),
         description="time from a problem arising to the first citizen report, hours")
     repeat: Patience = Field(default_factory=Patience, description="repeat-complaint behaviour")
+    escalation: Escalation = Field(default_factory=Escalation,
+                                   description="escalation to higher channels")
     satisfaction_extra_hours: NonNeg = Field(
         0.0, description="a resolved case closed later than deadline + this is still "
                          "dissatisfying")
@@ -291,6 +348,13 @@ class GridWorkers(Strict):
     followup_hours_per_day: Annotated[float, Field(ge=0, le=24)] = Field(
         2.0, description="hours per worker per day for follow-up visits")
     visit_hours: Pos = Field(1.0, description="staff hours of one follow-up visit")
+    workday_hours: Annotated[float, Field(gt=0, le=24)] = Field(
+        6.0, description="a worker's daily time budget for patrol, follow-up visits and "
+                         "mediation, hours; patrol gets what visits and mediation leave "
+                         "(at most `patrol_hours_per_day`)")
+    min_patrol_hours: Annotated[float, Field(ge=0, le=24)] = Field(
+        1.0, description="patrol hours a worker keeps however busy, hours per day")
+    mediation_hours: NonNeg = Field(0.5, description="staff hours of one on-the-spot mediation")
 
 
 # ---------------------------------------------------------------- policies and mechanisms
@@ -329,8 +393,9 @@ class MainCo(Strict):
         default_factory=lambda: Distribution(kind="exponential", mean=48.0),
         description="time for co-handlers to join, hours")
     p_resolve_solo_factor: Prob = Field(
-        0.6, description="without main/co: the owner's chance of true resolution is multiplied "
-                         "by this for multi-department categories")
+        1.0, description="assumed extra effect (neutral 1.0): without joint handling, a "
+                         "complex case's chance of true resolution is also multiplied by this "
+                         "(the mechanism is the co-handlers' work left undone)")
 
 
 class Dispatch(Strict):
@@ -345,8 +410,9 @@ class Dispatch(Strict):
     police_hours_share: Prob = Field(
         1.0, description="in dual mode, police staff hours as a share of the case's handling")
     dual_p_resolve_factor: Prob = Field(
-        0.85, description="in dual mode, the chance of true resolution is multiplied by this "
-                          "(two agencies on site, neither owns the outcome)")
+        1.0, description="assumed extra effect (neutral 1.0): in dual mode, the chance of true "
+                         "resolution is multiplied by this (two agencies on site, neither owns "
+                         "the outcome); the mechanism is the police time dual dispatch takes")
 
 
 class Handback(Strict):
@@ -378,6 +444,11 @@ class Campaign(Strict):
     streets: list[str] = Field(default_factory=list, description="street names (empty = all)")
     extra_staff: Annotated[int, Field(ge=0)] = Field(
         2, description="extra staff per targeted street team during the window")
+
+    @field_validator("extra_staff")
+    @classmethod
+    def _staff(cls, v):
+        return _check_staff(v)
     priority: bool = Field(True, description="campaign cases jump the queue")
     detection_boost: NonNeg = Field(1.0, description="multiplier on grid detection hazard for "
                                                      "targeted categories")
@@ -389,14 +460,79 @@ class Campaign(Strict):
         return self
 
 
+class Platform(Strict):
+    """Dispatch desks (分拨): the street sub-center platforms and the district 12345 operators.
+
+    Each is a queue with its own staff; triaging a case takes staff time, so an understaffed
+    desk is a bottleneck."""
+
+    triage_staff: Annotated[int, Field(ge=0)] = Field(
+        3, description="staff triaging at once at each street platform (0 = no desk: cases go "
+                       "straight on)")
+    triage_hours: Distribution = Field(
+        default_factory=lambda: Distribution(kind="exponential", mean=0.15),
+        description="staff hours to triage and dispatch one case at a street platform")
+    hotline_staff: Annotated[int, Field(ge=0)] = Field(
+        12, description="12345 operators dispatching at once for the district (0 = no desk)")
+    hotline_hours: Distribution = Field(
+        default_factory=lambda: Distribution(kind="exponential", mean=0.1),
+        description="staff hours for the 12345 operator to dispatch one case")
+
+
+class AgentChoice(Strict):
+    """An agent's behaviour: a class chosen by name from the agent's registry, with parameters
+    checked by that class (see docs/ODD.md, submodels)."""
+
+    behaviour: str = Field("default", description="registry name of the behaviour class")
+    params: dict = Field(default_factory=dict, description="the behaviour's parameters")
+
+
+class Agents(Strict):
+    """Which decision rules each kind of agent follows."""
+
+    citizen: AgentChoice = Field(default_factory=AgentChoice, description="citizens")
+    department: AgentChoice = Field(default_factory=AgentChoice, description="departments")
+    grid_worker: AgentChoice = Field(default_factory=AgentChoice, description="grid workers")
+    platform: AgentChoice = Field(default_factory=AgentChoice,
+                                  description="dispatch platforms")
+
+
 class Run(Strict):
     """Run control."""
 
     start_date: _dt.date = Field(_dt.date(2024, 1, 1), description="calendar date of hour 0")
-    horizon_days: Pos = Field(365.0, description="simulated days, including warm-up")
+    horizon_days: Pos = Field(365.0, description="simulated days, including warm-up; at most "
+                                                 f"{MAX_HORIZON_DAYS:,} (100 years)")
     warmup_days: NonNeg = Field(30.0, description="days excluded from summary metrics")
-    seed: int = Field(1, description="root seed of every random stream")
-    collect_interval_hours: Pos = Field(24.0, description="time-series interval, hours")
+    seed: Seed = Field(1, description="root seed of every random stream (a whole number >= 0)")
+    collect_interval_hours: Pos = Field(
+        24.0, description="time-series interval, hours; the horizon may hold at most "
+                          f"{MAX_TIMESERIES_ROWS:,} intervals")
+    repeat_window_days: Pos = Field(
+        30.0, description="citizen repeat rate: a citizen complaint is a repeat when citizens "
+                          "reported the same problem within this many days before (12345 "
+                          "style), days")
+
+    @field_validator("horizon_days")
+    @classmethod
+    def _horizon(cls, v):
+        if v > MAX_HORIZON_DAYS:
+            raise ValueError(f"{v:g} days is more than {MAX_HORIZON_DAYS:,} (100 years): every "
+                             f"problem of the horizon is drawn in advance, so such a run only "
+                             f"exhausts memory: use at most {MAX_HORIZON_DAYS:,}")
+        return v
+
+    @field_validator("collect_interval_hours")
+    @classmethod
+    def _interval(cls, v, info: ValidationInfo):
+        horizon = info.data.get("horizon_days")
+        if horizon is not None and horizon * 24.0 / v > MAX_TIMESERIES_ROWS:
+            least = horizon * 24.0 / MAX_TIMESERIES_ROWS
+            raise ValueError(f"{v:g} h over {horizon:g} days is {horizon * 24.0 / v:,.0f} "
+                             f"time-series snapshots, more than {MAX_TIMESERIES_ROWS:,} (each is "
+                             f"an event of the run and a row kept in memory): use at least "
+                             f"{least:.3g} h")
+        return v
 
     @model_validator(mode="after")
     def _warm(self):
@@ -439,6 +575,8 @@ class Scenario(Strict):
     handback: Handback = Field(default_factory=Handback, description="police-grid handback")
     linkage: Linkage = Field(default_factory=Linkage, description="routine linkage")
     campaigns: list[Campaign] = Field(default_factory=list, description="special campaigns")
+    platform: Platform = Field(default_factory=Platform, description="dispatch desks")
+    agents: Agents = Field(default_factory=Agents, description="agents' decision rules")
     run: Run = Field(default_factory=Run, description="run control")
 
     @model_validator(mode="after")
@@ -476,6 +614,14 @@ class Scenario(Strict):
         if errors:
             raise ValueError("; ".join(errors))
         return self
+
+
+def _check_staff(v: int) -> int:
+    if v > MAX_STAFF:
+        raise ValueError(f"{v:,} staff is more than {MAX_STAFF:,}: no unit has that many (the "
+                         f"largest city bureaus have a few thousand), so this is probably a "
+                         f"typo: use at most {MAX_STAFF:,}")
+    return v
 
 
 def _check_mix(v: dict[str, float]) -> dict[str, float]:

@@ -51,6 +51,41 @@ class DistrictLayout:
         return sum(g.population for g in self.grids)
 
 
+def street_names(spec: District) -> list[str]:
+    """The street names `build_district` gives, without building the district."""
+    if spec.streets is not None:
+        return [s.name for s in spec.streets]
+    gen = spec.generate
+    return [gen.street_names[si] if si < len(gen.street_names) else f"S{si + 1:02d}"
+            for si in range(gen.streets)]
+
+
+def district_size(spec: District) -> tuple[int, int, int]:
+    """(streets, grids, residents) of a district spec, without building it (cheap: validation
+    and the resource estimate use it for districts of any size)."""
+    if spec.streets is not None:
+        return (len(spec.streets), sum(len(s.grids) for s in spec.streets),
+                sum(g.population for s in spec.streets for g in s.grids))
+    gen = spec.generate
+    return gen.streets, gen.streets * gen.grids_per_street, gen.population
+
+
+def land_use_shares(spec: District) -> np.ndarray:
+    """Population-weighted expected land-use shares (LAND_USES order), without building:
+    exact for explicit streets; for a generated district the expectation of the Dirichlet
+    draws, which is the district mix itself."""
+    if spec.streets is not None:
+        tot = np.zeros(len(LAND_USES))
+        pop = 0
+        for s in spec.streets:
+            for g in s.grids:
+                tot += g.population * np.array([g.land_use.get(u, 0.0) for u in LAND_USES])
+                pop += g.population
+        return tot / pop if pop else tot
+    mix = spec.generate.land_use_mix
+    return np.array([mix.get(u, 0.0) for u in LAND_USES], dtype=float)
+
+
 def build_district(spec: District) -> DistrictLayout:
     """Resolve a `District` section into a layout (deterministic for a given spec)."""
     if spec.streets is not None:
@@ -71,6 +106,9 @@ def build_district(spec: District) -> DistrictLayout:
         w = rng.lognormal(-sigma2 / 2, np.sqrt(sigma2), size=n)
     else:
         w = np.ones(n)
+    if gen.street_weights:   # uneven streets: each street's grids scaled by its weight
+        sw = np.repeat(np.asarray(gen.street_weights, float), gen.grids_per_street)
+        w = w * sw / sw.mean()
     raw = w / w.sum() * gen.population
     pops = np.floor(raw).astype(np.int64)
     # largest remainders so the total is exact

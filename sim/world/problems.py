@@ -87,7 +87,7 @@ def generate(engine) -> None:
     # contacts: first citizen report (and its channel), patrol detection
     n = t0.size
     g_rep, g_pat, g_ch = streams["reporting"], streams["patrol"], streams["channel"]
-    reports = g_rep.random(n) < report_probability(s, cats)[cat]
+    reports = g_rep.random(n) < np.asarray(engine._p_rep)[cat]   # the citizens' decision
     t_cit = np.where(reports, t0 + draw(s.citizens.report_delay, g_rep, n), np.inf)
     cum = channel_cdf(s, cats, engine.channel_codes, engine.channel_kinds,
                       engine.citizen_channels)

@@ -1,0 +1,30 @@
+"""Registries of agent behaviours: a behaviour is one agent class plus one name, chosen in the
+scenario under `agents.<kind>.behaviour` with its parameters under `agents.<kind>.params`.
+
+A researcher adds a behaviour by subclassing an agent in plain Python, giving it a `name`
+(and, for new parameters, a `Params` model) and decorating it with the registry's `register`:
+
+    from sim.agents import DEPARTMENTS, Department
+
+    @DEPARTMENTS.register
+    class Diligent(Department):
+        name = "diligent"
+        def effort(self, case, role):
+            return 1.0
+
+and selects it with `agents: {department: {behaviour: diligent}}`.
+"""
+
+from __future__ import annotations
+
+from ..policies.registry import Params, Registry
+
+CITIZENS = Registry("citizen behaviour")
+DEPARTMENTS = Registry("department behaviour")
+GRID_WORKERS = Registry("grid worker behaviour")
+PLATFORMS = Registry("platform behaviour")
+
+REGISTRIES = {"citizen": CITIZENS, "department": DEPARTMENTS, "grid_worker": GRID_WORKERS,
+              "platform": PLATFORMS}
+
+__all__ = ["CITIZENS", "DEPARTMENTS", "GRID_WORKERS", "PLATFORMS", "Params", "REGISTRIES"]
