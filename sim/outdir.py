@@ -265,7 +265,12 @@ class OutputDir:
             raise UserError(f"{_say(f, s)}: is a file, not a folder: give a new or empty "
                             f"folder, e.g. {f} {out.with_suffix('')}_results")
         for p in self.inputs:
-            if _same(p, out) or _inside(p, out) and out.exists():
+            if self.in_place and self.resume:    # continued in place: only its own files
+                harmed = _same(p, out) or (p.parent == out.resolve()
+                                           and p.name in KNOWN_OUTPUTS)
+            else:
+                harmed = _same(p, out) or _inside(p, out) and out.exists()
+            if harmed:
                 raise UserError(f"{_say(f, s)}: holds this command's own input {p}: "
                                 f"writing there would replace it; choose another {f}")
         if out.is_dir():

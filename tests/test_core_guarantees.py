@@ -90,3 +90,18 @@ def test_repeats_fall_when_problems_are_fixed(mmc_path):
     better = run_scenario(load_scenario(mmc_path, SMALL + ["catalogue.job.p_resolve=0.95"]),
                           seed=5)
     assert better.summary["repeat_complaint_rate"] < worse.summary["repeat_complaint_rate"]
+
+
+def test_resolved_yaml_text_is_pyyaml_safe_dump():
+    """dump_yaml uses libyaml's emitter when present: the text must equal PyYAML's own."""
+    import glob
+
+    import yaml
+
+    from sim.scenario.loader import dump_yaml, scenario_to_dict
+
+    from .conftest import ROOT
+    for f in sorted(glob.glob(str(ROOT / "scenarios" / "mechanisms" / "*.yaml")))[:4]:
+        d = scenario_to_dict(load_scenario(f))
+        assert dump_yaml(d) == yaml.safe_dump(d, allow_unicode=True, sort_keys=False,
+                                              width=100), f

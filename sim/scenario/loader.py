@@ -359,4 +359,7 @@ def scenario_sha256(scenario: Scenario) -> str:
 
 
 def dump_yaml(data: dict) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    # libyaml's emitter where available: the same text (checked on the shipped scenarios) in
+    # a fraction of the time
+    return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                     allow_unicode=True, sort_keys=False, width=100)
