@@ -29,7 +29,10 @@ def neutral(which: str) -> str:
     base = ROOT / "scenarios" / f"baohe_{which}.yaml"
     raw = load_raw(base)
     sectoral = raw.get("routing", {}).get("policy") == "sectoral"
-    over: dict = {"name": f"neutral_{which}"}
+    over: dict = {"name": f"neutral_{which}",
+                  "display_name": f"Baohe {which} the reform, assumed effects neutral",
+                  "display_name_zh": ("改革前" if which == "before" else "改革后")
+                  + "的包河区（假定效应取中性值）"}
     for eff in ASSUMED_EFFECTS:
         if eff.applies == "before" and not sectoral:
             continue
@@ -51,6 +54,10 @@ def neutral(which: str) -> str:
                                                            "mean": eff.neutral})
             continue
         _set(over, parts, eff.neutral)
+    over["description_zh"] = (
+        f"{'改革前' if which == 'before' else '改革后'}的包河区，sim/assumptions.py（及 "
+        "docs/input-data.md）中列出的每个假定效应都取中性值：剩下的改革效果来自结构（分拨路径、"
+        "平台、排队、人员、案件构成）。")
     over["description"] = (
         f"baohe_{which} with every assumed effect size in sim/assumptions.py (and "
         "docs/input-data.md) at its neutral value: what remains of the reform's effect is "
