@@ -20,23 +20,27 @@ def _positive(text: str) -> int:
     return v
 
 
-def _guard_compare(args) -> None:
-    """Validate every scenario and check the resource estimate before anything runs."""
+def _guard_scenarios(paths, args, source: str) -> None:
+    """Validate every scenario (all errors at once) and check the resource estimate of the
+    largest before anything runs."""
     from ..errors import UserError
     from ..resources import guard
     from ..scenario.loader import load_scenario
 
     scenarios, errors = [], []
-    for path in args.scenarios:
+    for path in paths:
         try:
             scenarios.append(load_scenario(path, args.overrides))
         except UserError as exc:
             errors += exc.errors
     if errors:
         raise UserError(errors)
-    workers = args.workers or 1
-    guard(scenarios, args, "compare", parallel=workers,
+    guard(scenarios, args, source, parallel=args.workers or 1,
           runs=len(scenarios) * args.replications, quiet=args.quiet)
+
+
+def _guard_compare(args) -> None:
+    _guard_scenarios(args.scenarios, args, "compare")
 
 
 def _guard_sweep(args) -> None:
@@ -104,21 +108,7 @@ def cmd_compare(args) -> int:
 
 
 def _guard_explain(args) -> None:
-    """Both scenarios load, and the larger run fits the machine (the resource estimate)."""
-    from ..errors import UserError
-    from ..resources import guard
-    from ..scenario.loader import load_scenario
-
-    scenarios, errors = [], []
-    for path in (args.a, args.b):
-        try:
-            scenarios.append(load_scenario(path, args.overrides))
-        except UserError as exc:
-            errors += exc.errors
-    if errors:
-        raise UserError(errors)
-    guard(scenarios, args, "explain", parallel=args.workers or 1,
-          runs=2 * args.replications, quiet=args.quiet)
+    _guard_scenarios((args.a, args.b), args, "explain")
 
 
 def cmd_explain(args) -> int:

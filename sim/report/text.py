@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import METRIC_DEFS as _METRIC_DEFS
+from ..metrics import metric_def as _metric_def
 
 # kind -> (en unit, zh unit); "share" values are fractions shown as %
 UNITS = {
@@ -73,18 +74,8 @@ def metric_info(metric: str, lang: str = "en", dept_names: dict[str, str] | None
                           "staff_hours", "")
     if head == "queue" and dept:
         return MetricInfo(metric, f"{dname}排队案件" if zh else f"queue, {dname}", "cases", "")
-    label = metric.replace("_", " ")
-    if metric.endswith("_hours"):
-        kind = "hours"
-    elif metric.endswith("_days"):
-        kind = "days"
-    elif metric.endswith(("_rate", "_share")):
-        kind = "share"
-    elif metric.endswith("_per_day"):
-        kind = "per_day"
-    else:
-        kind = "count"
-    return MetricInfo(metric, label, kind, "")
+    d = _metric_def(metric)   # unknown names: kind from the suffix, no direction
+    return MetricInfo(metric, d.zh if zh else d.en, d.kind, d.better)
 
 
 def unit(kind: str, lang: str = "en") -> str:
