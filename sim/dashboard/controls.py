@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 
 from ..policies import ASSESSMENT, ROUTING
 from ..scenario.loader import ScenarioError, validate_mapping
+from ..scenario.paths import get_path, set_path
 from ..scenario.schema import Scenario
 
 AS_SCENARIO = "as in scenario"
@@ -131,24 +132,8 @@ class Lever:
         return v
 
 
-def _get(raw: dict, path: str, default=None):
-    node: Any = raw
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return default
-    return node
-
-
-def _set(raw: dict, path: str, value) -> None:
-    parts = path.split(".")
-    node = raw
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
+_get = get_path
+_set = set_path
 
 
 def _assessment_value(scenario: Scenario) -> str:

@@ -66,6 +66,7 @@ import yaml
 
 from ..errors import UserError
 from ..scenario import schema as S
+from ..scenario.paths import get_path, set_path
 from ..scenario.schema import Scenario
 
 OPS = {"<=": np.less_equal, ">=": np.greater_equal, "<": np.less, ">": np.greater}
@@ -162,36 +163,6 @@ def _unwrap(tp):
                 tp = args[0]
                 continue
         return tp
-
-
-def get_path(data, path: str):
-    node = data
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return None
-    return node
-
-
-def set_path(data: dict, path: str, value) -> None:
-    """Set `path` in a raw scenario mapping, creating sections as needed."""
-    parts = path.split(".")
-    node = data
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)]
-        else:
-            nxt = node.get(part)
-            if not isinstance(nxt, (dict, list)):
-                nxt = node[part] = {}
-            node = nxt
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
 
 
 def scenario_value(scenario: Scenario, path: str):
