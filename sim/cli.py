@@ -125,13 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `cogov` command. `argv` None: the process's own arguments (the program's entry)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        if argv is None:
+            _before_exit()
+        return code
     except UserError as exc:
         for line in exc.errors:
             print(f"error: {line}", file=sys.stderr)
@@ -139,6 +143,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _before_exit() -> None:
+    """The command is done and the process ends next. Python's shutdown runs one last full
+    cyclic collection over every live object: after a district-year (a million case records)
+    that alone takes about 2 s, for memory the process hands back anyway. Moving the objects to
+    the permanent generation (`gc.freeze`) leaves them out of it; nothing else changes (files are
+    closed and flushed already, and reference counting still frees what it frees)."""
+    import gc
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()
 
 
 if __name__ == "__main__":
