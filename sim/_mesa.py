@@ -1,10 +1,11 @@
-"""Mesa's core (`Model`, `Agent`, `DataCollector`) without importing the rest of Mesa at start.
+"""Mesa's core (`Model`, `Agent`) without importing the rest of Mesa at start.
 
 `import mesa` runs Mesa's package `__init__`, which imports every part of Mesa (spaces with
 SciPy and NetworkX, the batch runner, the experimental modules): about a second of start-up
 for a `cogov run` that uses none of them. Here the package module is created from its spec
-without running that `__init__`, and only `mesa.agent`, `mesa.model` and `mesa.datacollection`
-are imported (with Mesa's module loggers named without `inspect.stack()`, see
+without running that `__init__`, and only `mesa.agent` and `mesa.model` are imported
+(not `mesa.datacollection`, which imports pandas; the model's time series is
+`sim.series.SeriesCollector`) (with Mesa's module loggers named without `inspect.stack()`, see
 `_fast_module_loggers`). The first access to any other attribute of `mesa` (`mesa.space`,
 `mesa.__version__`, ...) runs the real `__init__`, so code that needs the rest (the dashboard's
 `mesa.visualization`, a user's `import mesa`) sees the whole package as usual. Where Mesa was
@@ -43,12 +44,11 @@ def _load():
     try:
         _fast_module_loggers()
         from mesa.agent import Agent
-        from mesa.datacollection import DataCollector
         from mesa.model import Model
     except BaseException:
         del sys.modules["mesa"]
         raise
-    pkg.Agent, pkg.Model, pkg.DataCollector = Agent, Model, DataCollector
+    pkg.Agent, pkg.Model = Agent, Model
     pkg.__getattr__ = __getattr__
     return pkg
 

@@ -69,7 +69,7 @@ def cmd_run(args) -> int:
     out = target.final
     from .steady import steady_state, warning
 
-    trend_note = warning(steady_state(result.timeseries, scenario.run.warmup_days),
+    trend_note = warning(steady_state(result.series, scenario.run.warmup_days),
                          scenario.name)
     if trend_note:
         print(f"{args.scenario}: warning: {trend_note}", file=sys.stderr)

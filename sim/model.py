@@ -4,15 +4,15 @@ It builds the district (`world.district`), draws every problem of the run in bul
 (`world.problems`), creates the Mesa agents (`agents`: departments, grid workers, citizens,
 street dispatch platforms), wires in the routing and assessment policies (`policies`), and runs
 the compiled event engine (`engine`), where a case goes from complaint to closure. `step()`
-advances one data-collection interval, so the model works with Mesa's DataCollector and
-SolaraViz; the engine's state (problem table, complaint log, cases, counters) reads as
+advances one data-collection interval and records a row of the time series
+(`model.datacollector`, a `sim.series.SeriesCollector`: Mesa's DataCollector interface for
+model values), so the model works with SolaraViz; the engine's state (problem table, complaint log, cases, counters) reads as
 attributes of the model (`model.cases`, `model.now`, ...).
 """
 
 from __future__ import annotations
 
 import math
-from functools import partial
 
 from ._mesa import mesa
 from .agents import REGISTRIES
@@ -20,13 +20,10 @@ from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
 from .gcpause import paused_gc
 from .policies import ROUTING, combine
 from .scenario.schema import Scenario
+from .series import SeriesCollector
 from .streams import spawn_streams
 from .world import problems
 from .world.district import build_district
-
-
-def _row_value(key: str, model: GovernanceModel):
-    return model._row[key]
 
 
 class GovernanceModel(mesa.Model):
@@ -150,13 +147,11 @@ class GovernanceModel(mesa.Model):
         self._n_repeats = 0
         self._n_closed = 0
         self._row: dict = {}
-        reporters = {k: partial(_row_value, k) for k in
-                     ("time_hours", "complaints", "repeats", "opened", "closed", "backlog",
-                      "open_followups", "platform_queue", "patrol_share")}
+        names = ["time_hours", "complaints", "repeats", "opened", "closed", "backlog",
+                 "open_followups", "platform_queue", "patrol_share"]
         for code in self.scenario.departments:
-            reporters[f"utilization.{code}"] = partial(_row_value, f"utilization.{code}")
-            reporters[f"queue.{code}"] = partial(_row_value, f"queue.{code}")
-        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+            names += [f"utilization.{code}", f"queue.{code}"]
+        self.datacollector = SeriesCollector(names)
 
     def _collect(self) -> None:
         e = self.engine
@@ -190,4 +185,4 @@ class GovernanceModel(mesa.Model):
             row[f"utilization.{code}"] = busy[code] / cap[code] if cap[code] > 0 else 0.0
             row[f"queue.{code}"] = queue[code]
         self._row = row
-        self.datacollector.collect(self)
+        self.datacollector.record(row)

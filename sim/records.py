@@ -2,15 +2,19 @@
 
 Every metric here is defined in docs/metrics.md. "After warm-up" means an event time at or
 after `run.warmup_days`.
+
+The tables are `sim.table.Table`s (numpy columns): a run is summarised and written without
+pandas; `case_log()` alone, the text case log of the library API and of `--format csv`,
+builds a pandas DataFrame.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .engine import OUTCOMES, RESOLVING, Case  # noqa: F401  (Case: the case record)
 from .gcpause import gc_paused
+from .table import Table, arrow_array, dictionary_array
 
 CASE_LOG_COLUMNS = [
     "service_request_id", "service_code", "service_name", "status", "agency_responsible",
@@ -38,10 +42,11 @@ CASE_TABLE_SLICE = 4096   # cases read per pass: the temporary lists stay in the
 
 
 @gc_paused
-def case_table(model) -> pd.DataFrame:
-    """One row per case (internal; the basis of the case log and the summaries). Read from
-    the engine a slice at a time into preallocated arrays, so the cost stays proportional to
-    the number of cases (no million-element temporary lists)."""
+def case_table(model) -> Table:
+    """One row per case (internal; the basis of the case log and the summaries); `outcome`
+    and `agency` are codes (labels: `OUTCOMES`, the engine's agency names). Read from the engine
+    a slice at a time into preallocated arrays, so the cost stays proportional to the number of
+    cases (no million-element temporary lists)."""
     e = model.engine
     n = len(e.cases)
     data = {name: np.empty(n, dtype=t) for name, t in CASE_TABLE_TYPES.items()}
@@ -49,24 +54,28 @@ def case_table(model) -> pd.DataFrame:
         b = min(n, a + CASE_TABLE_SLICE)
         for name, v in e.case_columns(a, b).items():
             data[name][a:b] = v
-    data["outcome"] = pd.Categorical.from_codes(data["outcome"], OUTCOMES)
-    data["agency"] = pd.Categorical.from_codes(data["agency"], e.agency_names())
-    return pd.DataFrame(data, columns=list(CASE_TABLE_TYPES), copy=False)   # no block copy
+    return Table(data, labels={"outcome": OUTCOMES, "agency": e.agency_names()})
 
 
 @gc_paused
-def complaint_table(model) -> pd.DataFrame:
-    return pd.DataFrame({
+def complaint_table(model) -> Table:
+    """One row per complaint (internal): time (hours), problem, case, channel code, whether it
+    repeats an open problem's complaint, whether a citizen (not a patrol) made it."""
+    return Table({
         "t": np.asarray(model.c_t, float),
         "pid": np.asarray(model.c_pid, np.int64),
         "case_id": np.asarray(model.c_case, np.int64),
         "channel": np.asarray(model.c_channel, np.int64),
         "is_repeat": np.asarray(model.c_repeat, bool),
         "citizen": np.asarray(model.c_citizen, bool),
-    }, copy=False)
+    })
 
 
-def _case_log_parts(model, cases: pd.DataFrame | None, complaints: pd.DataFrame | None,
+def _rows(t: Table, rows: slice) -> Table:
+    return Table({k: v[rows] for k, v in t.columns.items()}, t.labels)
+
+
+def _case_log_parts(model, cases: Table | None, complaints: Table | None,
                     rows: slice | None) -> tuple[dict, int]:
     """The case log's columns as codes and numbers (one definition for CSV and Parquet):
     `(parts, first_row)`. Text columns are `(codes, labels)`; times are hours (< 0: none)."""
@@ -75,37 +84,34 @@ def _case_log_parts(model, cases: pd.DataFrame | None, complaints: pd.DataFrame 
     first = 0
     if rows is not None:
         first = rows.start or 0
-        comp = comp.iloc[rows]
-    ci = comp["case_id"].to_numpy()
-    k = cases["k"].to_numpy()[ci]
-    closed = cases["closed"].to_numpy()[ci]
-    dispatched = cases["dispatched"].to_numpy()[ci]
-    started = cases["started"].to_numpy()[ci]
-    t = comp["t"].to_numpy()
+        comp = _rows(comp, rows)
+    ci = comp["case_id"]
+    k = cases["k"][ci]
+    closed = cases["closed"][ci]
+    dispatched = cases["dispatched"][ci]
+    started = cases["started"][ci]
+    t = comp["t"]
     deadline = np.asarray(model.deadline)[k]
     updated = np.where(closed >= 0, closed, np.maximum.reduce([t, dispatched, started]))
-    agency = cases["agency"]
-    outcome = cases["outcome"]
     parts = {
         "service_request_id": np.arange(first + 1, first + len(comp) + 1),
         "service_code": (k, list(model.cat_codes)),
         "service_name": (k, [c.name for c in model.cats]),
         "status": ((closed < 0).astype(np.int8), ["closed", "open"]),
-        "agency_responsible": (agency.cat.codes.to_numpy()[ci],
-                               [str(x) for x in agency.cat.categories]),
+        "agency_responsible": (cases["agency"][ci], cases.labels["agency"]),
         "requested_datetime": t,
         "updated_datetime": updated,
         "expected_datetime": t + deadline,
-        "problem_id": comp["pid"].to_numpy(),
+        "problem_id": comp["pid"],
         "case_id": ci,
-        "channel": (comp["channel"].to_numpy(), list(model.channel_codes)),
-        "street": (cases["street"].to_numpy()[ci], [s.name for s in model.layout.streets]),
-        "grid": (cases["grid"].to_numpy()[ci], [g.name for g in model.layout.grids]),
-        "is_repeat": comp["is_repeat"].to_numpy().astype(np.int8),
+        "channel": (comp["channel"], list(model.channel_codes)),
+        "street": (cases["street"][ci], [s.name for s in model.layout.streets]),
+        "grid": (cases["grid"][ci], [g.name for g in model.layout.grids]),
+        "is_repeat": comp["is_repeat"].astype(np.int8),
         "dispatched_at": dispatched,
         "started_at": started,
         "closed_at": closed,
-        "outcome": (outcome.cat.codes.to_numpy()[ci], [str(x) for x in outcome.cat.categories]),
+        "outcome": (cases["outcome"][ci], cases.labels["outcome"]),
     }
     return parts, first
 
@@ -115,11 +121,14 @@ TIME_COLUMNS = ("requested_datetime", "updated_datetime", "expected_datetime", "
 
 
 @gc_paused
-def case_log(model, cases: pd.DataFrame | None = None,
-             complaints: pd.DataFrame | None = None, rows: slice | None = None) -> pd.DataFrame:
+def case_log(model, cases: Table | None = None, complaints: Table | None = None,
+             rows: slice | None = None):
     """The case log: one row per complaint, Open311 GeoReport v2 names where one fits
     (`rows`: only that slice of complaints, to write a large log in chunks). Times are ISO-8601
-    text ('' when none), as in `cases.csv`."""
+    text ('' when none), as in `cases.csv`. A pandas DataFrame (the library API's
+    `RunResult.cases`, and `--format csv`)."""
+    import pandas as pd
+
     parts, _ = _case_log_parts(model, cases, complaints, rows)
     base = np.datetime64(model.scenario.run.start_date.isoformat(), "s")
     data = {}
@@ -138,8 +147,8 @@ def case_log(model, cases: pd.DataFrame | None = None,
 
 
 @gc_paused
-def case_log_arrow(model, cases: pd.DataFrame | None = None,
-                   complaints: pd.DataFrame | None = None, rows: slice | None = None):
+def case_log_arrow(model, cases: Table | None = None, complaints: Table | None = None,
+                   rows: slice | None = None):
     """The same case log as a pyarrow Table for `cases.parquet`: text columns dictionary-encoded
     (pandas reads them as categories), times as timestamps in seconds (null when none), so
     pandas, polars and DuckDB read typed columns without parsing text."""
@@ -151,15 +160,12 @@ def case_log_arrow(model, cases: pd.DataFrame | None = None,
     for name in CASE_LOG_COLUMNS:
         v = parts[name]
         if isinstance(v, tuple):
-            codes = np.asarray(v[0], dtype=np.int32)
-            arrays.append(pa.DictionaryArray.from_arrays(
-                pa.array(codes, mask=codes < 0), pa.array(v[1], pa.string())))
+            arrays.append(dictionary_array(*v))
         elif name in TIME_COLUMNS:
             secs = np.round(np.where(v >= 0, v, 0.0) * 3600.0).astype("int64")
-            arrays.append(pa.array(base + secs.astype("timedelta64[s]"), pa.timestamp("s"),
-                                   mask=v < 0))
+            arrays.append(arrow_array(base + secs.astype("timedelta64[s]"), mask=v < 0))
         else:
-            arrays.append(pa.array(v))
+            arrays.append(arrow_array(v))
     return pa.Table.from_arrays(arrays, names=CASE_LOG_COLUMNS)
 
 
@@ -178,17 +184,17 @@ def _r(x, nd=6):
     return None if x is None else round(float(x), nd)
 
 
-def citizen_repeats(comp: pd.DataFrame, window_hours: float) -> np.ndarray:
+def citizen_repeats(comp, window_hours: float) -> np.ndarray:
     """Per complaint: True for a citizen complaint about a problem that citizens already
     reported within `window_hours` before (the 12345-style repeat; patrol reports neither
     count nor make later complaints repeats)."""
-    cit = comp["citizen"].to_numpy()
+    cit = np.asarray(comp["citizen"])   # a complaint Table or DataFrame
     idx = np.flatnonzero(cit)
     out = np.zeros(len(comp), bool)
     if idx.size < 2:
         return out
-    pid = comp["pid"].to_numpy()[idx]
-    t = comp["t"].to_numpy()[idx]
+    pid = np.asarray(comp["pid"])[idx]
+    t = np.asarray(comp["t"])[idx]
     order = np.lexsort((t, pid))
     ps, ts = pid[order], t[order]
     same = ps[1:] == ps[:-1]
@@ -199,33 +205,32 @@ def citizen_repeats(comp: pd.DataFrame, window_hours: float) -> np.ndarray:
 
 
 @gc_paused
-def summarize(model, cases: pd.DataFrame | None = None,
-              complaints: pd.DataFrame | None = None) -> dict:
+def summarize(model, cases: Table | None = None, complaints: Table | None = None) -> dict:
     """summary.json: every metric defined in docs/metrics.md."""
     s = model.scenario
     cases = case_table(model) if cases is None else cases
     comp = complaint_table(model) if complaints is None else complaints
     W, H = model.warmup, model.horizon
     span_days = (H - W) / 24.0
-    post_c = comp["t"].to_numpy() >= W
+    post_c = comp["t"] >= W
     n_compl = int(post_c.sum())
-    n_rep = int((comp["is_repeat"].to_numpy() & post_c).sum())
-    cit = comp["citizen"].to_numpy() & post_c
+    n_rep = int((comp["is_repeat"] & post_c).sum())
+    cit = comp["citizen"] & post_c
     n_cit = int(cit.sum())
-    n_cit_rep = int((comp["is_repeat"].to_numpy() & cit).sum())
+    n_cit_rep = int((comp["is_repeat"] & cit).sum())
     n_cit_win = int((citizen_repeats(comp, s.run.repeat_window_days * 24.0) & post_c).sum())
-    patrol = ~comp["citizen"].to_numpy() & post_c
-    n_redetect = int((comp["is_repeat"].to_numpy() & patrol).sum())
-    opened = cases["opened"].to_numpy()
-    closed = cases["closed"].to_numpy()
+    patrol = ~comp["citizen"] & post_c
+    n_redetect = int((comp["is_repeat"] & patrol).sum())
+    opened = cases["opened"]
+    closed = cases["closed"]
     post_open = opened >= W
     post_closed = closed >= W
-    outcome = cases["outcome"].cat.codes.to_numpy()   # codes into OUTCOMES
+    outcome = cases["outcome"]   # codes into OUTCOMES
     ttc = _ttc_stats(opened[post_open], closed[post_open])
     on_time = None
     done = post_open & (closed >= 0)
     if done.any():
-        dl = np.asarray(model.deadline)[cases["k"].to_numpy()[done]]
+        dl = np.asarray(model.deadline)[cases["k"][done]]
         on_time = float(((closed[done] - opened[done]) <= dl).mean())
     busy: dict[str, float] = {}
     cap: dict[str, float] = {}
@@ -236,7 +241,7 @@ def summarize(model, cases: pd.DataFrame | None = None,
     util = {c: _r(busy[c] / cap[c] if cap[c] > 0 else 0.0) for c in s.departments}
     police_hours = model.dept_hours.get(model.police_code, 0.0) if model.police_code else 0.0
     n_closed_post = int(post_closed.sum())
-    dissat = cases["dissatisfied"].to_numpy()[post_closed]
+    dissat = cases["dissatisfied"][post_closed]
     summary = {
         "scenario": s.name,
         "complaints": n_compl,
@@ -287,25 +292,25 @@ def summarize(model, cases: pd.DataFrame | None = None,
 
 
 def _group_summary(model, cases, comp, key_case: np.ndarray, labels: list[str],
-                   label_name: str, extra: dict | None = None) -> pd.DataFrame:
+                   label_name: str) -> Table:
     W = model.warmup
-    ci = comp["case_id"].to_numpy()
-    post_c = comp["t"].to_numpy() >= W
+    ci = comp["case_id"]
+    post_c = comp["t"] >= W
     key_c = key_case[ci]
     n = len(labels)
     complaints = np.bincount(key_c[post_c], minlength=n)
-    repeats = np.bincount(key_c[post_c & comp["is_repeat"].to_numpy()], minlength=n)
-    opened = cases["opened"].to_numpy()
-    closed = cases["closed"].to_numpy()
+    repeats = np.bincount(key_c[post_c & comp["is_repeat"]], minlength=n)
+    opened = cases["opened"]
+    closed = cases["closed"]
     po = opened >= W
     pc = closed >= W
     done = po & (closed >= 0)
     ttc = np.where(done, closed - opened, 0.0)
     n_done = np.bincount(key_case[done], minlength=n)
     sum_ttc = np.bincount(key_case[done], weights=ttc[done], minlength=n)
-    resolved = np.isin(cases["outcome"].cat.codes.to_numpy(), _RESOLVING_CODES)
-    df = pd.DataFrame({
-        label_name: labels,
+    resolved = np.isin(cases["outcome"], _RESOLVING_CODES)
+    return Table({
+        label_name: np.asarray(labels, dtype=object),
         "complaints": complaints,
         "repeat_complaints": repeats,
         "repeat_complaint_rate": np.round(np.divide(repeats, complaints, out=np.zeros(n),
@@ -316,35 +321,32 @@ def _group_summary(model, cases, comp, key_case: np.ndarray, labels: list[str],
         "mean_time_to_close_hours": np.round(np.divide(sum_ttc, n_done, out=np.full(n, np.nan),
                                                        where=n_done > 0), 4),
         "backlog_end": np.bincount(key_case[closed < 0], minlength=n),
-        "transfers": np.bincount(key_case[po], weights=cases["transfers"].to_numpy()[po],
+        "transfers": np.bincount(key_case[po], weights=cases["transfers"][po],
                                  minlength=n).astype(int),
     })
-    for k, v in (extra or {}).items():
-        df.insert(1, k, v)
-    return df
 
 
-def by_street(model, cases, comp) -> pd.DataFrame:
+def by_street(model, cases, comp) -> Table:
     names = [s.name for s in model.layout.streets]
     zh = [s.name_zh for s in model.layout.streets]
     pop = [sum(g.population for g in s.grids) for s in model.layout.streets]
-    df = _group_summary(model, cases, comp, cases["street"].to_numpy(), names, "street")
+    df = _group_summary(model, cases, comp, cases["street"], names, "street")
     df.insert(1, "name_zh", zh)
     df.insert(2, "population", pop)
     return df
 
 
-def by_grid(model, cases, comp) -> pd.DataFrame:
+def by_grid(model, cases, comp) -> Table:
     grids = model.layout.grids
-    df = _group_summary(model, cases, comp, cases["grid"].to_numpy(), [g.name for g in grids],
+    df = _group_summary(model, cases, comp, cases["grid"], [g.name for g in grids],
                         "grid")
     df.insert(1, "street", [model.layout.streets[g.street].name for g in grids])
     df.insert(2, "population", [g.population for g in grids])
     return df
 
 
-def by_category(model, cases, comp) -> pd.DataFrame:
-    df = _group_summary(model, cases, comp, cases["k"].to_numpy(), list(model.cat_codes),
+def by_category(model, cases, comp) -> Table:
+    df = _group_summary(model, cases, comp, cases["k"], list(model.cat_codes),
                         "category")
     df.insert(1, "name", [c.name for c in model.cats])
     df.insert(2, "name_zh", [c.name_zh for c in model.cats])
@@ -353,10 +355,12 @@ def by_category(model, cases, comp) -> pd.DataFrame:
     return df
 
 
-def timeseries(model) -> pd.DataFrame:
-    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    base = pd.Timestamp(model.scenario.run.start_date)
-    df.insert(0, "day", np.round(df["time_hours"].to_numpy() / 24.0, 6))
-    df.insert(0, "date", (base + pd.to_timedelta(df["time_hours"], unit="h")).dt.strftime(
-        "%Y-%m-%dT%H:%M:%S"))
-    return df
+def timeseries(model) -> Table:
+    """The daily time series (see docs/metrics.md): `date` (ISO-8601 text), `day`, then the
+    model's collected columns."""
+    cols = model.datacollector.columns()
+    hours = cols["time_hours"]
+    base = np.datetime64(model.scenario.run.start_date.isoformat(), "s")
+    secs = np.round(hours * 3600.0).astype("int64").astype("timedelta64[s]")
+    date = np.datetime_as_string(base + secs, unit="s").astype(object)
+    return Table({"date": date, "day": np.round(hours / 24.0, 6), **cols})

@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 BATCHES = 5
 MIN_REL = 0.10
@@ -95,25 +94,30 @@ def trend(day: np.ndarray, y: np.ndarray, name: str = "backlog") -> Trend | None
     return Trend(name, slope, lo, hi, level, span, bool((lo > 0 or hi < 0) and material))
 
 
-def steady_state(ts: pd.DataFrame, warmup_days: float) -> list[Trend]:
+def steady_state(ts, warmup_days: float) -> list[Trend]:
     """Trends of the backlog and of every `queue.<dept>` column at the horizon: the last half
-    of the days after warm-up. `ts` may hold several replications (rows with the same `day`
-    are averaged first)."""
+    of the days after warm-up. `ts` (a `sim.table.Table` or a pandas DataFrame) may hold
+    several replications (rows with the same `day` are averaged first)."""
     if ts is None or not len(ts) or "day" not in ts or "backlog" not in ts:
         return []
     cols = ["backlog", *[c for c in ts.columns if str(c).startswith("queue.")]]
-    g = ts[["day", *cols]].groupby("day", sort=True).mean()
-    g = g[g.index >= warmup_days]
-    if len(g) < 2 * MIN_DAYS:
+    days, inv = np.unique(np.asarray(ts["day"], float), return_inverse=True)
+    n = np.bincount(inv, minlength=days.size)
+    means = {c: np.bincount(inv, weights=np.asarray(ts[c], float), minlength=days.size) / n
+             for c in cols}
+    keep = days >= warmup_days
+    days = days[keep]
+    means = {c: v[keep] for c, v in means.items()}
+    if days.size < 2 * MIN_DAYS:
         return []
-    half = g[g.index >= g.index[0] + (g.index[-1] - g.index[0]) / 2]
+    last = days >= days[0] + (days[-1] - days[0]) / 2
     out = []
     for c in cols:
-        tr = trend(half.index.to_numpy(), half[c].to_numpy(), c)
+        tr = trend(days[last], means[c][last], c)
         if tr is None:
             continue
         if tr.trending:   # confirmed on the whole window after warm-up, in the same direction
-            whole = trend(g.index.to_numpy(), g[c].to_numpy(), c)
+            whole = trend(days, means[c], c)
             same = whole is not None and whole.trending and \
                 (whole.slope_per_day > 0) == (tr.slope_per_day > 0)
             if not same:

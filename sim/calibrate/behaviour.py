@@ -193,15 +193,15 @@ class Forward:
         m.engine.run_until(m.engine.horizon)
         m.finish()
         comp, cases = complaint_table(m), case_table(m)
-        ci = comp["case_id"].to_numpy()
-        closed = cases["closed"].to_numpy()[ci]
+        ci = comp["case_id"]
+        closed = cases["closed"][ci]
         codes = np.asarray(m.cat_codes, dtype=object)
         chans = np.asarray(m.channel_codes, dtype=object)
-        f = pd.DataFrame({"location": comp["pid"].astype(str).to_numpy(),
-                          "category": codes[cases["k"].to_numpy()[ci]],
-                          "t": comp["t"].to_numpy(),
+        f = pd.DataFrame({"location": comp["pid"].astype(str),
+                          "category": codes[cases["k"][ci]],
+                          "t": comp["t"],
                           "closed": np.where(closed >= 0, closed, np.inf),
-                          "channel": chans[comp["channel"].to_numpy()]})
+                          "channel": chans[comp["channel"]]})
         self.calls += 1
         del m
         if self.calls % 50 == 0:   # Mesa agents hold cycles; runs pause the collector
