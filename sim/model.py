@@ -6,8 +6,9 @@ street dispatch platforms), wires in the routing and assessment policies (`polic
 the compiled event engine (`engine`), where a case goes from complaint to closure. `step()`
 advances one data-collection interval and records a row of the time series
 (`model.datacollector`, a `sim.series.SeriesCollector`: Mesa's DataCollector interface for
-model values), so the model works with SolaraViz; the engine's state (problem table, complaint log, cases, counters) reads as
-attributes of the model (`model.cases`, `model.now`, ...).
+model values), so the model works with SolaraViz; the engine's state (problem table,
+complaint log, cases, counters) reads as attributes of the model (`model.cases`, `model.now`,
+...).
 """
 
 from __future__ import annotations
