@@ -62,8 +62,13 @@ def cmd_run(args) -> int:
     for w in load_warnings(scenario):
         print(f"{args.scenario}: warning: {w}", file=sys.stderr)
     guard(scenario, args, args.scenario, quiet=args.quiet)
+    from .gcpause import paused_gc
+
     target = OutputDir(args.out, force=args.force, inputs=[args.scenario], command="run")
-    with target as tmp:      # checked and locked before the simulation starts
+    # checked and locked before the simulation starts. The cyclic collector stays off for the
+    # whole run: one model has nothing for it to free, and each collection re-enabled between
+    # the run, the tables and the files would walk every case record again
+    with target as tmp, paused_gc():
         result = run_scenario(scenario, seed=args.seed, progress=not args.quiet)
         write_outputs(result, tmp, fmt=args.format)
     out = target.final
@@ -126,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """The `cogov` command. `argv` None: the process's own arguments (the program's entry)."""
+    if argv is None:
+        # no command does large linear algebra: OpenBLAS's worker threads (started when numpy
+        # is imported, which it is not yet) would only spin beside the simulation
+        import os
+
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -53,7 +53,7 @@ def case_table(model) -> Table:
     for a in range(0, n, CASE_TABLE_SLICE):
         b = min(n, a + CASE_TABLE_SLICE)
         for name, v in e.case_columns(a, b).items():
-            data[name][a:b] = v
+            data[name][a:b] = np.fromiter(v, data[name].dtype, b - a)   # one pass
     return Table(data, labels={"outcome": OUTCOMES, "agency": e.agency_names()})
 
 
@@ -61,13 +61,14 @@ def case_table(model) -> Table:
 def complaint_table(model) -> Table:
     """One row per complaint (internal): time (hours), problem, case, channel code, whether it
     repeats an open problem's complaint, whether a citizen (not a patrol) made it."""
+    n = len(model.c_t)   # np.fromiter: one pass over each list (np.asarray makes two)
     return Table({
-        "t": np.asarray(model.c_t, float),
-        "pid": np.asarray(model.c_pid, np.int64),
-        "case_id": np.asarray(model.c_case, np.int64),
-        "channel": np.asarray(model.c_channel, np.int64),
-        "is_repeat": np.asarray(model.c_repeat, bool),
-        "citizen": np.asarray(model.c_citizen, bool),
+        "t": np.fromiter(model.c_t, float, n),
+        "pid": np.fromiter(model.c_pid, np.int64, n),
+        "case_id": np.fromiter(model.c_case, np.int64, n),
+        "channel": np.fromiter(model.c_channel, np.int64, n),
+        "is_repeat": np.fromiter(model.c_repeat, bool, n),
+        "citizen": np.fromiter(model.c_citizen, bool, n),
     })
 
 
