@@ -327,6 +327,7 @@ class Unit:
     patrol_share: float
     observes: bool
     custom_resolution: bool
+    router: Any
     on: bool
     always: bool
     w_start: list[float]
@@ -368,6 +369,9 @@ class Unit:
         self.patrol_share = 1.0   # grid workers: today's patrol hours / full patrol hours
         self.observes = True      # call agent.observe_closure on each closure
         self.custom_resolution = True   # call agent.p_true_resolution
+        # a dispatch desk: where its triaged cases go, when its platform agent declared that
+        # (DispatchPlatform.dispatch); None = ask the agent per case
+        self.router = None
         self.always = windows is None
         self.on = windows is None
         self.w_start = [w[0] for w in windows] if windows is not None else []
@@ -594,6 +598,12 @@ class Engine:
     citizen_agents: list[Any]
     grid_agents: list[Any]
     desks: dict[int, Unit]
+    # their decision methods called per event, looked up once (by grid)
+    _plan_day: list[Any]
+    _mediate: list[Any]
+    _after_patience: list[Any]
+    _route: Any
+    _transfer: Any
     petition_channel: int
     # problem table (one entry per problem)
     problems: list[Problem | None]
@@ -735,6 +745,11 @@ class Engine:
             self.desks[-1] = Unit(self, "hotline", -1, -1, int(pf.hotline_staff), None, pf)
         self.citizen_agents = []
         self.grid_agents = []
+        self._plan_day = []
+        self._mediate = []
+        self._after_patience = []
+        self._route = None
+        self._transfer = None
 
         # per category
         cats = self.cats
@@ -860,6 +875,12 @@ class Engine:
         self.platforms = platforms
         self.citizen_agents = citizen_agents
         self.grid_agents = grid_agents
+        # the methods called for (almost) every event, bound once: no lookup per call
+        self._plan_day = [g.plan_day for g in grid_agents]
+        self._mediate = [g.mediate for g in grid_agents]
+        self._after_patience = [c.after_patience for c in citizen_agents]
+        self._route = routing.route
+        self._transfer = routing.transfer
         self._p_rep = p_rep
         self._cdf_rows = cdf_rows
         self._hazard = hazard
@@ -1025,34 +1046,55 @@ class Engine:
         i0 = i
         inf = math.inf
         popped = 0
+        # the next arrival's and the next far event's times change only when this loop takes
+        # one (a day's far events are fixed once its bucket is read): kept as C doubles
+        ta = at[i] if i < n else inf
+        far_t = self._far_t
+        far_code = self._far_code
+        fi = self._far_i
+        nf = len(far_t)
+        if fi < nf:
+            tf = far_t[fi]
+            next_day = False
+        else:   # the day's far events are done: the next day starts at tf
+            tf = (self._far_day + 1) * 24.0
+            next_day = True
         while True:
             th = heap[0].t if heap else inf
-            ta = at[i] if i < n else inf
-            fi = self._far_i
-            far_t = self._far_t
-            if fi < len(far_t):
-                tf = far_t[fi]
-                next_day = False
-            else:   # the day's far events are done: the next day starts at tf
-                tf = (self._far_day + 1) * 24.0
-                next_day = True
             if next_day and tf <= th and tf <= ta:
                 if tf > t_end:
                     break
                 self._next_far_day()
+                far_t = self._far_t
+                far_code = self._far_code
+                fi = self._far_i
+                nf = len(far_t)
+                if fi < nf:
+                    tf = far_t[fi]
+                    next_day = False
+                else:
+                    tf = (self._far_day + 1) * 24.0
+                    next_day = True
             elif ta <= th and ta <= tf:
                 if ta > t_end:
                     break
                 self.now = ta
                 self._contact(ap[i], ac[i], az[i])
                 i += 1
+                ta = at[i] if i < n else inf
             elif tf < th:
                 if tf > t_end:
                     break
                 self._far_i = fi + 1
                 self.now = tf
-                self._fire_far(self._far_code[fi])
+                self._fire_far(far_code[fi])
                 popped += 1
+                fi += 1
+                if fi < nf:
+                    tf = far_t[fi]
+                else:
+                    tf = (self._far_day + 1) * 24.0
+                    next_day = True
             else:
                 if th > t_end:
                     break
@@ -1144,9 +1186,10 @@ class Engine:
         if state == RESOLVED:
             return
         if not citizen:
-            gw = self.grid_agents[pr.grid]
+            grid = pr.grid
             # the day plan cut patrol time (GridWorker.plan_day): ask whether this one happens
-            if self.grid_workers[pr.grid].patrol_share < 1.0 and not gw.patrols_now():
+            if self.grid_workers[grid].patrol_share < 1.0 \
+                    and not self.grid_agents[grid].patrols_now():
                 # the day's patrol time was cut: this detection does not happen; the next
                 # chance comes at the full patrol rate (thinning)
                 k = pr.cat
@@ -1158,7 +1201,7 @@ class Engine:
             if state == OPEN_CASE:
                 return  # the grid worker sees it is already being handled
             p_settle = self._p_grid_settle[pr.cat]
-            if p_settle > 0.0 and gw.mediate(p_settle):
+            if p_settle > 0.0 and self._mediate[grid](p_settle):
                 self._settle_on_spot(pid, ch)
                 return
         self.complaint(pid, ch, citizen)
@@ -1191,7 +1234,7 @@ class Engine:
         pr = self._problem(pid)
         if pr.state == RESOLVED or pr.gaveup:
             return
-        channel = self.citizen_agents[pr.grid].after_patience(pr, pr.case)
+        channel = self._after_patience[pr.grid](pr, pr.case)
         if channel < 0:
             pr.gaveup = True
             return
@@ -1238,7 +1281,7 @@ class Engine:
         self.n_open += 1
         if not route:
             return case
-        dest, delay = self.routing.route(case)
+        dest, delay = self._route(case)
         self._send(case, dest, delay)
         return case
 
@@ -1280,7 +1323,7 @@ class Engine:
             case.transfers += 1
             if self.now >= self.warmup:
                 self.transfers += 1
-            nxt, delay = self.routing.transfer(case, unit)
+            nxt, delay = self._transfer(case, unit)
             self._send(case, nxt, delay)
 
     def _handle(self, case: Case, unit: Unit) -> None:
@@ -1364,7 +1407,11 @@ class Engine:
             if post:
                 self.platform_wait_sum += self.now - task.queued
                 self.platform_wait_n += 1
-            dest, delay = self.platforms[unit.street].dispatch(case)
+            router = unit.router
+            if router is not None:
+                dest, delay = router(case)
+            else:
+                dest, delay = self.platforms[unit.street].dispatch(case)
             case.dest = None
             self._send(case, dest, delay)
             return
@@ -1504,8 +1551,8 @@ class Engine:
 
     def _new_day(self) -> None:
         """Midnight: every grid worker plans the day (patrol, follow-ups, mediation)."""
-        for gw in self.grid_agents:
-            gw.plan_day()
+        for plan_day in self._plan_day:
+            plan_day()
 
     def _campaign_units(self, i: int) -> list[Unit]:
         s = self.scenario
