@@ -1159,10 +1159,10 @@ class Engine:
         new = len(self.problems)
         grid = self.p_grid[pid]
         self.add_problems([grid], [k], [t0], pid)
-        if u() < self._p_rep[k]:
-            t_cit = t0 + self.report_delay()
+        if u.next() < self._p_rep[k]:
+            t_cit = t0 + self.report_delay.next()
             if t_cit < self.horizon:
-                ch = min(bisect_right(self._cdf_rows[k], u()), len(self.channel_codes) - 1)
+                ch = min(bisect_right(self._cdf_rows[k], u.next()), len(self.channel_codes) - 1)
                 self.sched_far(t_cit, EV_CONTACT, new, ch)
         hz = self._hazard[k] * self._boost(k, grid, t0)
         if hz > 0 and self.patrol_channel >= 0:
@@ -1225,7 +1225,7 @@ class Engine:
             pr.channel = ch
             pr.ncit += 1
             if n_before < self._max_repeats:  # repeats so far, this one included, stay capped
-                self.sched_far(t + self.patience(), EV_PATIENCE, pid, -1)
+                self.sched_far(t + self.patience.next(), EV_PATIENCE, pid, -1)
         return case
 
     def _patience_expired(self, pid: int) -> None:
@@ -1306,7 +1306,7 @@ class Engine:
         if unit.code == "platform" or unit.code == "hotline":
             # a dispatch desk: triage takes staff time in its queue (分拨)
             case.dest = unit
-            hours = self.triage_time() if unit.code == "platform" else self.hotline_time()
+            hours = self.triage_time.next() if unit.code == "platform" else self.hotline_time.next()
             unit.submit(Task(case, TRIAGE, hours, case.prio, self.next_seq(), unit))
             return
         if case.dispatched < 0:
@@ -1336,10 +1336,10 @@ class Engine:
         k = case.k
         case.unit = unit
         dept = unit.agent
-        need = self.handling[k]()
+        need = self.handling[k].next()
         if case.need == 0.0:   # first handling: is the case complex (needs co-handlers)?
             pc = self._p_complex[k]
-            case.complex = pc > 0 and self.u_complex() < pc
+            case.complex = pc > 0 and self.u_complex.next() < pc
         e = unit.fixed_main if unit.fixed_main >= 0.0 else dept.effort(case, MAIN)
         case.need = need
         case.cover = need * e
@@ -1354,7 +1354,7 @@ class Engine:
             if joint:
                 if self.main_co_on:
                     case.joint = "main_co"
-                    delay = self.coordination()
+                    delay = self.coordination.next()
                     share = self._main_co_share
                 else:
                     case.joint = "linkage"
@@ -1427,7 +1427,7 @@ class Engine:
                 self.wait_sum += task.started - task.queued
                 self.wait_n += 1
         if kind == ONSITE:
-            if self.u_outcome() >= self._p_unsettled[k]:
+            if self.u_outcome.next() >= self._p_unsettled[k]:
                 self.close(case, "resolved")
             elif self.handback_on[k]:
                 self.platforms[case.street].handbacks += 1
@@ -1440,7 +1440,7 @@ class Engine:
         case.pending -= 1
         if case.pending > 0:
             return
-        self.close(case, "resolved" if self.u_outcome() < self._p_resolve(case)
+        self.close(case, "resolved" if self.u_outcome.next() < self._p_resolve(case)
                    else "closed_unresolved")
 
     def _p_resolve(self, case: Case) -> float:
@@ -1476,12 +1476,12 @@ class Engine:
         if post:
             self.grid_followups += 1
         u = self.u_followup
-        if u() < self._p_grid_settle[case.k]:
+        if u.next() < self._p_grid_settle[case.k]:
             gw.settled += 1
             if post:
                 self.settled_by_grid += 1
             self.close(case, "settled_by_grid")
-        elif u() < self._hb_p_redispatch:
+        elif u.next() < self._hb_p_redispatch:
             case.redispatched = True
             self._handle(case, self.owner_units[case.k][case.street])
         elif case.visits < self._hb_limit:
@@ -1509,7 +1509,7 @@ class Engine:
             if t >= self.warmup:
                 self.problems_resolved += 1
             rp = self._recur_prob[k]
-            if rp > 0 and self.u_recur() < rp:
+            if rp > 0 and self.u_recur.next() < rp:
                 self._recur(pid)
         else:
             pr.state = NO_CASE
