@@ -102,13 +102,15 @@ class Event:
 
 
 def _hpush(heap: list[Event], item: Event) -> None:
-    """heapq.heappush on (t, seq) keys, compared as C doubles and ints when compiled."""
+    """Push onto a 4-ary heap ordered by (t, seq), compared as C doubles and ints when
+    compiled. Every entry's seq is unique, so the order of pops is the one total order of
+    the keys whatever the heap's shape (4 children a node: half the levels of a binary heap)."""
     heap.append(item)
     pos = len(heap) - 1
     t = item.t
     s = item.seq
     while pos > 0:
-        parent = (pos - 1) >> 1
+        parent = (pos - 1) >> 2
         p = heap[parent]
         pt = p.t
         if t < pt or (t == pt and s < p.seq):
@@ -120,7 +122,7 @@ def _hpush(heap: list[Event], item: Event) -> None:
 
 
 def _hpop(heap: list[Event]) -> Event:
-    """heapq.heappop for `_hpush` heaps (same order: smallest (t, seq) first)."""
+    """Pop the smallest (t, seq) of a `_hpush` heap."""
     last = heap.pop()
     if not heap:
         return last
@@ -131,20 +133,28 @@ def _hpop(heap: list[Event]) -> Event:
     pos = 0
     child = 1
     while child < n:
+        # the smallest of the (up to 4) children
         c = heap[child]
         ct = c.t
-        right = child + 1
-        if right < n:
-            r = heap[right]
+        cs = c.seq
+        best = child
+        end = child + 4
+        if end > n:
+            end = n
+        j = child + 1
+        while j < end:
+            r = heap[j]
             rt = r.t
-            if rt < ct or (rt == ct and r.seq < c.seq):
-                child = right
+            if rt < ct or (rt == ct and r.seq < cs):
                 c = r
                 ct = rt
-        if ct < t or (ct == t and c.seq < s):
+                cs = r.seq
+                best = j
+            j += 1
+        if ct < t or (ct == t and cs < s):
             heap[pos] = c
-            pos = child
-            child = 2 * pos + 1
+            pos = best
+            child = 4 * pos + 1
         else:
             break
     heap[pos] = last
