@@ -29,41 +29,41 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 from .streams import Sampler, Uniforms
 
-RESOLVING = ("resolved", "settled_by_grid", "settled_on_spot")
-OUTCOMES = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
+RESOLVING: Final = ("resolved", "settled_by_grid", "settled_on_spot")
+OUTCOMES: Final = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
 
 # problem states
-NO_CASE = 0
-OPEN_CASE = 1
-RESOLVED = 2
+NO_CASE: Final = 0
+OPEN_CASE: Final = 1
+RESOLVED: Final = 2
 
 # task kinds
-MAIN = 0      # the owner's handling
-CO = 1        # a co-handler's share (主协办 / linkage)
-DUAL = 2      # the police's share of a dual-dispatched case (双派)
-ONSITE = 3    # police on-site action on a non-police matter
-VISIT = 4     # a grid worker's follow-up visit
-TRIAGE = 5    # a platform desk triages and dispatches (分拨)
-TASK_KINDS = ("main", "co", "dual", "onsite", "visit", "triage")
+MAIN: Final = 0      # the owner's handling
+CO: Final = 1        # a co-handler's share (主协办 / linkage)
+DUAL: Final = 2      # the police's share of a dual-dispatched case (双派)
+ONSITE: Final = 3    # police on-site action on a non-police matter
+VISIT: Final = 4     # a grid worker's follow-up visit
+TRIAGE: Final = 5    # a platform desk triages and dispatches (分拨)
+TASK_KINDS: Final = ("main", "co", "dual", "onsite", "visit", "triage")
 
 # event kinds
-EV_CALL = 0         # arg: (callable, argument), a Python callback
-EV_FINISH = 1       # the event is the Task that ends
-EV_ARRIVE = 2       # arg: Case (its unit-to-be in case.dest)
-EV_SUBMIT = 3       # the event is the Task to queue at task.unit
-EV_CONTACT = 4      # a citizen reports: ev.pid, ev.ch
-EV_PATIENCE = 5     # a citizen's patience runs out: ev.pid
-EV_PATROL = 12      # a patrol detects: ev.pid, ev.ch
-EV_VISIT = 6        # arg: Case
-EV_SHIFT_ON = 8     # arg: Unit
-EV_SHIFT_OFF = 9    # arg: Unit
-EV_WARM = 10        # arg: None
-EV_CAMPAIGN = 11    # arg: (campaign index, starts)
-EV_DAY = 13         # midnight: grid workers plan the day
+EV_CALL: Final = 0         # arg: (callable, argument), a Python callback
+EV_FINISH: Final = 1       # the event is the Task that ends
+EV_ARRIVE: Final = 2       # arg: Case (its unit-to-be in case.dest)
+EV_SUBMIT: Final = 3       # the event is the Task to queue at task.unit
+EV_CONTACT: Final = 4      # a citizen reports: ev.pid, ev.ch
+EV_PATIENCE: Final = 5     # a citizen's patience runs out: ev.pid
+EV_PATROL: Final = 12      # a patrol detects: ev.pid, ev.ch
+EV_VISIT: Final = 6        # arg: Case
+EV_SHIFT_ON: Final = 8     # arg: Unit
+EV_SHIFT_OFF: Final = 9    # arg: Unit
+EV_WARM: Final = 10        # arg: None
+EV_CAMPAIGN: Final = 11    # arg: (campaign index, starts)
+EV_DAY: Final = 13         # midnight: grid workers plan the day
 
 
 def resolution_probability(p_resolve: float, coverage: float) -> float:
@@ -162,10 +162,10 @@ def _hpop(heap: list[Event]) -> Event:
 
 
 # A far event (see `Engine.sched_far`) is packed into one int: problem, kind, channel + 1.
-_FAR_CH_BITS = 8
-_FAR_CH_MASK = (1 << _FAR_CH_BITS) - 1
-_FAR_KIND_BITS = 4
-_FAR_KIND_MASK = (1 << _FAR_KIND_BITS) - 1
+_FAR_CH_BITS: Final = 8
+_FAR_CH_MASK: Final = (1 << _FAR_CH_BITS) - 1
+_FAR_KIND_BITS: Final = 4
+_FAR_KIND_MASK: Final = (1 << _FAR_KIND_BITS) - 1
 
 
 def _far_pack(kind: int, pid: int, ch: int) -> int:
@@ -209,7 +209,7 @@ class Problem:
 
 # Every resolved problem shares this record: nothing happens to a resolved problem any more
 # (later contacts and patience events about it are no-ops), so its own record is freed.
-_RESOLVED = Problem(-1, -1)
+_RESOLVED: Final = Problem(-1, -1)
 _RESOLVED.state = RESOLVED
 
 
