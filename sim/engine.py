@@ -108,12 +108,11 @@ def _hpush(heap: list[Event], item: Event) -> None:
     heap.append(item)
     pos = len(heap) - 1
     t = item.t
-    s = item.seq
     while pos > 0:
         parent = (pos - 1) >> 2
         p = heap[parent]
         pt = p.t
-        if t < pt or (t == pt and s < p.seq):
+        if t < pt or (t == pt and item.seq < p.seq):
             heap[pos] = p
             pos = parent
         else:
@@ -122,36 +121,32 @@ def _hpush(heap: list[Event], item: Event) -> None:
 
 
 def _hpop(heap: list[Event]) -> Event:
-    """Pop the smallest (t, seq) of a `_hpush` heap."""
+    """Pop the smallest (t, seq) of a `_hpush` heap. (Sequence numbers are read only on equal
+    times: compiled, every int local costs tagged-integer bookkeeping.)"""
     last = heap.pop()
     if not heap:
         return last
     top = heap[0]
     n = len(heap)
     t = last.t
-    s = last.seq
     pos = 0
     child = 1
     while child < n:
         # the smallest of the (up to 4) children
+        best = child
         c = heap[child]
         ct = c.t
-        cs = c.seq
-        best = child
         end = child + 4
         if end > n:
             end = n
-        j = child + 1
-        while j < end:
+        for j in range(child + 1, end):
             r = heap[j]
             rt = r.t
-            if rt < ct or (rt == ct and r.seq < cs):
+            if rt < ct or (rt == ct and r.seq < c.seq):
                 c = r
                 ct = rt
-                cs = r.seq
                 best = j
-            j += 1
-        if ct < t or (ct == t and cs < s):
+        if ct < t or (ct == t and c.seq < last.seq):
             heap[pos] = c
             pos = best
             child = 4 * pos + 1
