@@ -29,41 +29,41 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 from .streams import Sampler, Uniforms
 
-RESOLVING = ("resolved", "settled_by_grid", "settled_on_spot")
-OUTCOMES = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
+RESOLVING: Final = ("resolved", "settled_by_grid", "settled_on_spot")
+OUTCOMES: Final = ("resolved", "closed_unresolved", "settled_by_grid", "settled_on_spot", "open")
 
 # problem states
-NO_CASE = 0
-OPEN_CASE = 1
-RESOLVED = 2
+NO_CASE: Final = 0
+OPEN_CASE: Final = 1
+RESOLVED: Final = 2
 
 # task kinds
-MAIN = 0      # the owner's handling
-CO = 1        # a co-handler's share (主协办 / linkage)
-DUAL = 2      # the police's share of a dual-dispatched case (双派)
-ONSITE = 3    # police on-site action on a non-police matter
-VISIT = 4     # a grid worker's follow-up visit
-TRIAGE = 5    # a platform desk triages and dispatches (分拨)
-TASK_KINDS = ("main", "co", "dual", "onsite", "visit", "triage")
+MAIN: Final = 0      # the owner's handling
+CO: Final = 1        # a co-handler's share (主协办 / linkage)
+DUAL: Final = 2      # the police's share of a dual-dispatched case (双派)
+ONSITE: Final = 3    # police on-site action on a non-police matter
+VISIT: Final = 4     # a grid worker's follow-up visit
+TRIAGE: Final = 5    # a platform desk triages and dispatches (分拨)
+TASK_KINDS: Final = ("main", "co", "dual", "onsite", "visit", "triage")
 
 # event kinds
-EV_CALL = 0         # arg: (callable, argument), a Python callback
-EV_FINISH = 1       # the event is the Task that ends
-EV_ARRIVE = 2       # arg: Case (its unit-to-be in case.dest)
-EV_SUBMIT = 3       # the event is the Task to queue at task.unit
-EV_CONTACT = 4      # a citizen reports: ev.pid, ev.ch
-EV_PATIENCE = 5     # a citizen's patience runs out: ev.pid
-EV_PATROL = 12      # a patrol detects: ev.pid, ev.ch
-EV_VISIT = 6        # arg: Case
-EV_SHIFT_ON = 8     # arg: Unit
-EV_SHIFT_OFF = 9    # arg: Unit
-EV_WARM = 10        # arg: None
-EV_CAMPAIGN = 11    # arg: (campaign index, starts)
-EV_DAY = 13         # midnight: grid workers plan the day
+EV_CALL: Final = 0         # arg: (callable, argument), a Python callback
+EV_FINISH: Final = 1       # the event is the Task that ends
+EV_ARRIVE: Final = 2       # arg: Case (its unit-to-be in case.dest)
+EV_SUBMIT: Final = 3       # the event is the Task to queue at task.unit
+EV_CONTACT: Final = 4      # a citizen reports: ev.pid, ev.ch
+EV_PATIENCE: Final = 5     # a citizen's patience runs out: ev.pid
+EV_PATROL: Final = 12      # a patrol detects: ev.pid, ev.ch
+EV_VISIT: Final = 6        # arg: Case
+EV_SHIFT_ON: Final = 8     # arg: Unit
+EV_SHIFT_OFF: Final = 9    # arg: Unit
+EV_WARM: Final = 10        # arg: None
+EV_CAMPAIGN: Final = 11    # arg: (campaign index, starts)
+EV_DAY: Final = 13         # midnight: grid workers plan the day
 
 
 def resolution_probability(p_resolve: float, coverage: float) -> float:
@@ -102,16 +102,17 @@ class Event:
 
 
 def _hpush(heap: list[Event], item: Event) -> None:
-    """heapq.heappush on (t, seq) keys, compared as C doubles and ints when compiled."""
+    """Push onto a 4-ary heap ordered by (t, seq), compared as C doubles and ints when
+    compiled. Every entry's seq is unique, so the order of pops is the one total order of
+    the keys whatever the heap's shape (4 children a node: half the levels of a binary heap)."""
     heap.append(item)
     pos = len(heap) - 1
     t = item.t
-    s = item.seq
     while pos > 0:
-        parent = (pos - 1) >> 1
+        parent = (pos - 1) >> 2
         p = heap[parent]
         pt = p.t
-        if t < pt or (t == pt and s < p.seq):
+        if t < pt or (t == pt and item.seq < p.seq):
             heap[pos] = p
             pos = parent
         else:
@@ -120,31 +121,35 @@ def _hpush(heap: list[Event], item: Event) -> None:
 
 
 def _hpop(heap: list[Event]) -> Event:
-    """heapq.heappop for `_hpush` heaps (same order: smallest (t, seq) first)."""
+    """Pop the smallest (t, seq) of a `_hpush` heap. (Sequence numbers are read only on equal
+    times: compiled, every int local costs tagged-integer bookkeeping.)"""
     last = heap.pop()
     if not heap:
         return last
     top = heap[0]
     n = len(heap)
     t = last.t
-    s = last.seq
     pos = 0
     child = 1
     while child < n:
+        # the smallest of the (up to 4) children
+        best = child
         c = heap[child]
         ct = c.t
-        right = child + 1
-        if right < n:
-            r = heap[right]
+        end = child + 4
+        if end > n:
+            end = n
+        for j in range(child + 1, end):
+            r = heap[j]
             rt = r.t
             if rt < ct or (rt == ct and r.seq < c.seq):
-                child = right
                 c = r
                 ct = rt
-        if ct < t or (ct == t and c.seq < s):
+                best = j
+        if ct < t or (ct == t and c.seq < last.seq):
             heap[pos] = c
-            pos = child
-            child = 2 * pos + 1
+            pos = best
+            child = 4 * pos + 1
         else:
             break
     heap[pos] = last
@@ -152,10 +157,10 @@ def _hpop(heap: list[Event]) -> Event:
 
 
 # A far event (see `Engine.sched_far`) is packed into one int: problem, kind, channel + 1.
-_FAR_CH_BITS = 8
-_FAR_CH_MASK = (1 << _FAR_CH_BITS) - 1
-_FAR_KIND_BITS = 4
-_FAR_KIND_MASK = (1 << _FAR_KIND_BITS) - 1
+_FAR_CH_BITS: Final = 8
+_FAR_CH_MASK: Final = (1 << _FAR_CH_BITS) - 1
+_FAR_KIND_BITS: Final = 4
+_FAR_KIND_MASK: Final = (1 << _FAR_KIND_BITS) - 1
 
 
 def _far_pack(kind: int, pid: int, ch: int) -> int:
@@ -199,7 +204,7 @@ class Problem:
 
 # Every resolved problem shares this record: nothing happens to a resolved problem any more
 # (later contacts and patience events about it are no-ops), so its own record is freed.
-_RESOLVED = Problem(-1, -1)
+_RESOLVED: Final = Problem(-1, -1)
 _RESOLVED.state = RESOLVED
 
 
@@ -327,6 +332,7 @@ class Unit:
     patrol_share: float
     observes: bool
     custom_resolution: bool
+    router: Any
     on: bool
     always: bool
     w_start: list[float]
@@ -368,6 +374,9 @@ class Unit:
         self.patrol_share = 1.0   # grid workers: today's patrol hours / full patrol hours
         self.observes = True      # call agent.observe_closure on each closure
         self.custom_resolution = True   # call agent.p_true_resolution
+        # a dispatch desk: where its triaged cases go, when its platform agent declared that
+        # (DispatchPlatform.dispatch); None = ask the agent per case
+        self.router = None
         self.always = windows is None
         self.on = windows is None
         self.w_start = [w[0] for w in windows] if windows is not None else []
@@ -594,6 +603,12 @@ class Engine:
     citizen_agents: list[Any]
     grid_agents: list[Any]
     desks: dict[int, Unit]
+    # their decision methods called per event, looked up once (by grid)
+    _plan_day: list[Any]
+    _mediate: list[Any]
+    _after_patience: list[Any]
+    _route: Any
+    _transfer: Any
     petition_channel: int
     # problem table (one entry per problem)
     problems: list[Problem | None]
@@ -735,6 +750,11 @@ class Engine:
             self.desks[-1] = Unit(self, "hotline", -1, -1, int(pf.hotline_staff), None, pf)
         self.citizen_agents = []
         self.grid_agents = []
+        self._plan_day = []
+        self._mediate = []
+        self._after_patience = []
+        self._route = None
+        self._transfer = None
 
         # per category
         cats = self.cats
@@ -860,6 +880,12 @@ class Engine:
         self.platforms = platforms
         self.citizen_agents = citizen_agents
         self.grid_agents = grid_agents
+        # the methods called for (almost) every event, bound once: no lookup per call
+        self._plan_day = [g.plan_day for g in grid_agents]
+        self._mediate = [g.mediate for g in grid_agents]
+        self._after_patience = [c.after_patience for c in citizen_agents]
+        self._route = routing.route
+        self._transfer = routing.transfer
         self._p_rep = p_rep
         self._cdf_rows = cdf_rows
         self._hazard = hazard
@@ -1025,34 +1051,55 @@ class Engine:
         i0 = i
         inf = math.inf
         popped = 0
+        # the next arrival's and the next far event's times change only when this loop takes
+        # one (a day's far events are fixed once its bucket is read): kept as C doubles
+        ta = at[i] if i < n else inf
+        far_t = self._far_t
+        far_code = self._far_code
+        fi = self._far_i
+        nf = len(far_t)
+        if fi < nf:
+            tf = far_t[fi]
+            next_day = False
+        else:   # the day's far events are done: the next day starts at tf
+            tf = (self._far_day + 1) * 24.0
+            next_day = True
         while True:
             th = heap[0].t if heap else inf
-            ta = at[i] if i < n else inf
-            fi = self._far_i
-            far_t = self._far_t
-            if fi < len(far_t):
-                tf = far_t[fi]
-                next_day = False
-            else:   # the day's far events are done: the next day starts at tf
-                tf = (self._far_day + 1) * 24.0
-                next_day = True
             if next_day and tf <= th and tf <= ta:
                 if tf > t_end:
                     break
                 self._next_far_day()
+                far_t = self._far_t
+                far_code = self._far_code
+                fi = self._far_i
+                nf = len(far_t)
+                if fi < nf:
+                    tf = far_t[fi]
+                    next_day = False
+                else:
+                    tf = (self._far_day + 1) * 24.0
+                    next_day = True
             elif ta <= th and ta <= tf:
                 if ta > t_end:
                     break
                 self.now = ta
                 self._contact(ap[i], ac[i], az[i])
                 i += 1
+                ta = at[i] if i < n else inf
             elif tf < th:
                 if tf > t_end:
                     break
                 self._far_i = fi + 1
                 self.now = tf
-                self._fire_far(self._far_code[fi])
+                self._fire_far(far_code[fi])
                 popped += 1
+                fi += 1
+                if fi < nf:
+                    tf = far_t[fi]
+                else:
+                    tf = (self._far_day + 1) * 24.0
+                    next_day = True
             else:
                 if th > t_end:
                     break
@@ -1117,10 +1164,10 @@ class Engine:
         new = len(self.problems)
         grid = self.p_grid[pid]
         self.add_problems([grid], [k], [t0], pid)
-        if u() < self._p_rep[k]:
-            t_cit = t0 + self.report_delay()
+        if u.next() < self._p_rep[k]:
+            t_cit = t0 + self.report_delay.next()
             if t_cit < self.horizon:
-                ch = min(bisect_right(self._cdf_rows[k], u()), len(self.channel_codes) - 1)
+                ch = min(bisect_right(self._cdf_rows[k], u.next()), len(self.channel_codes) - 1)
                 self.sched_far(t_cit, EV_CONTACT, new, ch)
         hz = self._hazard[k] * self._boost(k, grid, t0)
         if hz > 0 and self.patrol_channel >= 0:
@@ -1144,9 +1191,10 @@ class Engine:
         if state == RESOLVED:
             return
         if not citizen:
-            gw = self.grid_agents[pr.grid]
+            grid = pr.grid
             # the day plan cut patrol time (GridWorker.plan_day): ask whether this one happens
-            if self.grid_workers[pr.grid].patrol_share < 1.0 and not gw.patrols_now():
+            if self.grid_workers[grid].patrol_share < 1.0 \
+                    and not self.grid_agents[grid].patrols_now():
                 # the day's patrol time was cut: this detection does not happen; the next
                 # chance comes at the full patrol rate (thinning)
                 k = pr.cat
@@ -1158,7 +1206,7 @@ class Engine:
             if state == OPEN_CASE:
                 return  # the grid worker sees it is already being handled
             p_settle = self._p_grid_settle[pr.cat]
-            if p_settle > 0.0 and gw.mediate(p_settle):
+            if p_settle > 0.0 and self._mediate[grid](p_settle):
                 self._settle_on_spot(pid, ch)
                 return
         self.complaint(pid, ch, citizen)
@@ -1182,7 +1230,7 @@ class Engine:
             pr.channel = ch
             pr.ncit += 1
             if n_before < self._max_repeats:  # repeats so far, this one included, stay capped
-                self.sched_far(t + self.patience(), EV_PATIENCE, pid, -1)
+                self.sched_far(t + self.patience.next(), EV_PATIENCE, pid, -1)
         return case
 
     def _patience_expired(self, pid: int) -> None:
@@ -1191,7 +1239,7 @@ class Engine:
         pr = self._problem(pid)
         if pr.state == RESOLVED or pr.gaveup:
             return
-        channel = self.citizen_agents[pr.grid].after_patience(pr, pr.case)
+        channel = self._after_patience[pr.grid](pr, pr.case)
         if channel < 0:
             pr.gaveup = True
             return
@@ -1238,7 +1286,7 @@ class Engine:
         self.n_open += 1
         if not route:
             return case
-        dest, delay = self.routing.route(case)
+        dest, delay = self._route(case)
         self._send(case, dest, delay)
         return case
 
@@ -1263,7 +1311,7 @@ class Engine:
         if unit.code == "platform" or unit.code == "hotline":
             # a dispatch desk: triage takes staff time in its queue (分拨)
             case.dest = unit
-            hours = self.triage_time() if unit.code == "platform" else self.hotline_time()
+            hours = self.triage_time.next() if unit.code == "platform" else self.hotline_time.next()
             unit.submit(Task(case, TRIAGE, hours, case.prio, self.next_seq(), unit))
             return
         if case.dispatched < 0:
@@ -1280,7 +1328,7 @@ class Engine:
             case.transfers += 1
             if self.now >= self.warmup:
                 self.transfers += 1
-            nxt, delay = self.routing.transfer(case, unit)
+            nxt, delay = self._transfer(case, unit)
             self._send(case, nxt, delay)
 
     def _handle(self, case: Case, unit: Unit) -> None:
@@ -1293,10 +1341,10 @@ class Engine:
         k = case.k
         case.unit = unit
         dept = unit.agent
-        need = self.handling[k]()
+        need = self.handling[k].next()
         if case.need == 0.0:   # first handling: is the case complex (needs co-handlers)?
             pc = self._p_complex[k]
-            case.complex = pc > 0 and self.u_complex() < pc
+            case.complex = pc > 0 and self.u_complex.next() < pc
         e = unit.fixed_main if unit.fixed_main >= 0.0 else dept.effort(case, MAIN)
         case.need = need
         case.cover = need * e
@@ -1311,7 +1359,7 @@ class Engine:
             if joint:
                 if self.main_co_on:
                     case.joint = "main_co"
-                    delay = self.coordination()
+                    delay = self.coordination.next()
                     share = self._main_co_share
                 else:
                     case.joint = "linkage"
@@ -1364,7 +1412,11 @@ class Engine:
             if post:
                 self.platform_wait_sum += self.now - task.queued
                 self.platform_wait_n += 1
-            dest, delay = self.platforms[unit.street].dispatch(case)
+            router = unit.router
+            if router is not None:
+                dest, delay = router(case)
+            else:
+                dest, delay = self.platforms[unit.street].dispatch(case)
             case.dest = None
             self._send(case, dest, delay)
             return
@@ -1380,7 +1432,7 @@ class Engine:
                 self.wait_sum += task.started - task.queued
                 self.wait_n += 1
         if kind == ONSITE:
-            if self.u_outcome() >= self._p_unsettled[k]:
+            if self.u_outcome.next() >= self._p_unsettled[k]:
                 self.close(case, "resolved")
             elif self.handback_on[k]:
                 self.platforms[case.street].handbacks += 1
@@ -1393,7 +1445,7 @@ class Engine:
         case.pending -= 1
         if case.pending > 0:
             return
-        self.close(case, "resolved" if self.u_outcome() < self._p_resolve(case)
+        self.close(case, "resolved" if self.u_outcome.next() < self._p_resolve(case)
                    else "closed_unresolved")
 
     def _p_resolve(self, case: Case) -> float:
@@ -1429,12 +1481,12 @@ class Engine:
         if post:
             self.grid_followups += 1
         u = self.u_followup
-        if u() < self._p_grid_settle[case.k]:
+        if u.next() < self._p_grid_settle[case.k]:
             gw.settled += 1
             if post:
                 self.settled_by_grid += 1
             self.close(case, "settled_by_grid")
-        elif u() < self._hb_p_redispatch:
+        elif u.next() < self._hb_p_redispatch:
             case.redispatched = True
             self._handle(case, self.owner_units[case.k][case.street])
         elif case.visits < self._hb_limit:
@@ -1462,7 +1514,7 @@ class Engine:
             if t >= self.warmup:
                 self.problems_resolved += 1
             rp = self._recur_prob[k]
-            if rp > 0 and self.u_recur() < rp:
+            if rp > 0 and self.u_recur.next() < rp:
                 self._recur(pid)
         else:
             pr.state = NO_CASE
@@ -1504,8 +1556,8 @@ class Engine:
 
     def _new_day(self) -> None:
         """Midnight: every grid worker plans the day (patrol, follow-ups, mediation)."""
-        for gw in self.grid_agents:
-            gw.plan_day()
+        for plan_day in self._plan_day:
+            plan_day()
 
     def _campaign_units(self, i: int) -> list[Unit]:
         s = self.scenario

@@ -38,6 +38,12 @@ class Uniforms:
         self.i = 0
 
     def __call__(self) -> float:
+        return self.next()
+
+    def next(self) -> float:
+        """The next number (what calling the object returns; from compiled code, a direct
+        call that returns a C double, where calling the object goes through Python's call
+        protocol)."""
         i = self.i
         if i >= len(self.buf):
             self.buf = self.gen.random(BLOCK).tolist()
@@ -47,7 +53,7 @@ class Uniforms:
 
     def exp(self, mean: float) -> float:
         """An exponential draw with the given mean."""
-        return -mean * math.log(1.0 - self())
+        return -mean * math.log(1.0 - self.next())
 
 
 def draw(dist: Distribution, gen: np.random.Generator, size: int) -> np.ndarray:
@@ -80,6 +86,10 @@ class Sampler:
         self.i = 0
 
     def __call__(self) -> float:
+        return self.next()
+
+    def next(self) -> float:
+        """The next draw (see `Uniforms.next`)."""
         i = self.i
         if i >= len(self.buf):
             self.buf = draw(self.dist, self.gen, 512).tolist()

@@ -70,7 +70,8 @@ class Citizen(mesa.Agent):
         """The channel of the next complaint about `problem`, or -1 to give up."""
         u = self.u
         transfers = case.transfers if case is not None else 0
-        if u() >= min(1.0, self.p_again + self.anger * transfers):
+        p = self.p_again + self.anger * transfers
+        if u() >= (p if p < 1.0 else 1.0):   # min(1, p)
             return -1
         ch = problem.channel
         if problem.ncit >= self.after_failures and len(self.ladder) > 1 \

@@ -70,24 +70,39 @@ class GridWorker(mesa.Agent):
         if w <= 0:
             return
         waiting = u.queue_length + u.busy
-        if waiting == 0 and self.mediated_today == 0.0:
+        mediated = self.mediated_today
+        if waiting == 0 and mediated == 0.0:
             if self._idle:       # the same inputs as yesterday: the same plan
                 self.visit_hours_today = 0.0
                 return
             self._idle = True
         else:
             self._idle = False
-        backlog = waiting * self.visit_hours / w   # hours per worker
-        mediation = self.mediated_today / w
-        room = max(self.followup_min, self.workday - self.min_patrol - mediation)
-        self.followup_hours = min(room, max(self.followup_min, backlog))
-        u.visit_elapsed = self.visit_hours * 24.0 / self.followup_hours * (u.staff / w) \
-            if self.followup_hours > 0 else float("inf")
-        used = min(self.followup_hours, backlog)
-        self.patrol_hours = min(self.patrol_max,
-                                max(self.min_patrol, self.workday - used - mediation))
-        self.patrol_share = self.patrol_hours / self.patrol_max if self.patrol_max > 0 else 0.0
-        u.patrol_share = self.patrol_share
+        # (called for every grid every midnight: comparisons rather than min/max calls)
+        visit_hours = self.visit_hours
+        fmin = self.followup_min
+        backlog = waiting * visit_hours / w   # hours per worker
+        mediation = mediated / w
+        room = self.workday - self.min_patrol - mediation        # max(fmin, ...)
+        if not room > fmin:
+            room = fmin
+        followup = backlog if backlog > fmin else fmin           # min(room, max(fmin, backlog))
+        if not followup < room:
+            followup = room
+        self.followup_hours = followup
+        u.visit_elapsed = visit_hours * 24.0 / followup * (u.staff / w) \
+            if followup > 0 else float("inf")
+        used = backlog if backlog < followup else followup       # min(followup, backlog)
+        patrol = self.workday - used - mediation                 # max(min_patrol, ...)
+        if not patrol > self.min_patrol:
+            patrol = self.min_patrol
+        patrol_max = self.patrol_max                             # min(patrol_max, ...)
+        if patrol < patrol_max:
+            self.patrol_hours = patrol
+        else:
+            self.patrol_hours = patrol = patrol_max
+        self.patrol_share = share = patrol / patrol_max if patrol_max > 0 else 0.0
+        u.patrol_share = share
         self.mediated_today = 0.0
         self.visit_hours_today = 0.0
 
@@ -105,12 +120,11 @@ class GridWorker(mesa.Agent):
         if p_settle <= 0:
             return False
         w = self.unit.workers
-        if w <= 0 or (self.mediated_today + self.mediation_hours) / w > \
-                self.workday - self.min_patrol:
+        booked = self.mediated_today + self.mediation_hours
+        if w <= 0 or booked / w > self.workday - self.min_patrol:
             return False
-        self.mediated_today += self.mediation_hours
-        assert self.u is not None
-        return self.u() < p_settle
+        self.mediated_today = booked
+        return self.u() < p_settle   # type: ignore[misc]  (set by the model)
 
     def visit_done(self) -> None:
         """A follow-up visit ended: its time is booked against the day."""

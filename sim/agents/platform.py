@@ -28,17 +28,28 @@ class DispatchPlatform(mesa.Agent):
         super().__init__(model)
         self.street = street
         self.params = self.Params(**(params or {}))
-        self.triaged = 0
+        self._triaged = 0    # cases the routing policy triaged for a platform with no desk
         self.handbacks = 0
         self.desk = None     # the engine's Unit, or None when the platform has no staff
-        self._after_triage = None   # bound to the routing policy at the first dispatch
 
     def dispatch(self, case):
-        """Where a triaged case goes: (unit, delay in hours)."""
-        self.triaged += 1
-        if self._after_triage is None:
-            self._after_triage = self.model.routing.after_triage
-        return self._after_triage(case)
+        """Where a triaged case goes: (unit, delay in hours): the routing policy's pick."""
+        after_triage = self.model.routing.after_triage
+        if type(self).dispatch is DispatchPlatform.dispatch and self.desk is not None:
+            # declared once to the engine (the desk's `router`), so that it need not ask
+            # per case (a subclass that overrides `dispatch` is always asked)
+            self.desk.router = after_triage
+        return after_triage(case)
+
+    @property
+    def triaged(self) -> int:
+        """Cases triaged: the desk's finished triage tasks (each is dispatched), or those the
+        routing policy dispatched directly for a platform with no desk."""
+        return self._triaged + (self.desk.tasks_done if self.desk is not None else 0)
+
+    @triaged.setter
+    def triaged(self, n: int) -> None:
+        self._triaged = n - (self.desk.tasks_done if self.desk is not None else 0)
 
     @property
     def queue_length(self) -> int:

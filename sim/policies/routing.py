@@ -156,6 +156,9 @@ class Territorial(RoutingPolicy):
         self._delay = self.params.triage_delay_hours
         self._via = [c.via_platform is not False for c in model.cats]
         self._retriage = self.params.retriage_accuracy
+        # most cases go to their street's desk: that answer, by street, made once
+        self._to_desk = [(desk, 0.0) if desk is not None else None
+                         for desk in (self._desks.get(st) for st in range(model.n_streets))]
 
     def route(self, case):
         street = case.street
@@ -163,9 +166,9 @@ class Territorial(RoutingPolicy):
             return self._police[street], 0.0
         if not self._via[case.k]:
             return self.owner_unit(case), 0.0
-        desk = self._desks.get(street)
-        if desk is not None:
-            return desk, 0.0
+        to_desk = self._to_desk[street]
+        if to_desk is not None:
+            return to_desk
         self.model.platforms[street].triaged += 1
         return self.pick(case, self._accuracy), self._delay
 
