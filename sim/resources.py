@@ -5,21 +5,21 @@ the district's population, land-use mix and number of grids, and the horizon. It
 the district or draws a problem, so it is as cheap for a 100,000-street district as for Baohe.
 
 The constants below are calibrated against the benchmark suite (`benchmarks/results.md`,
-full mode, engine compiled with mypyc, 2-core AMD EPYC):
+full mode, engine compiled with mypyc, 2-core VM, 2026-12-06; a run no longer imports pandas):
 
 - (b) district-year (`scenarios/baohe_after.yaml`, 1.2 million residents, 365 days):
-  762,119 problems, 3,637,716 events (4.77 events per problem), 10.2 CPU s in all
-  (13.4 µs per problem), peak RSS 0.81 GiB of which 0.15 GiB after imports;
-- (c) scaling 1/8 .. 1: peak RSS 0.25 .. 0.82 GiB for about 95,000 .. 762,000 problems, i.e.
+  761,655 problems, 3,577,398 events (4.70 events per problem), 8.36 CPU s in all
+  (11.0 µs per problem), peak RSS 0.72 GiB of which 0.05 GiB after imports;
+- (c) scaling 1/8 .. 1: peak RSS 0.14 .. 0.73 GiB for about 95,000 .. 762,000 problems, i.e.
   about 0.9 KB per problem drawn (every problem of the horizon is drawn in advance) on top of
-  the 0.15 GiB of the interpreter and libraries;
+  about 0.06 GiB of the interpreter and libraries;
 - grids, measured here (2026-12, same machine): Baohe's generator with 200 streets x 100 grids
   and 20,000 residents against 2 x 100 grids: +0.093 GiB and +1.8 CPU s for 19,800 more grids,
   about 5 KB and 90 µs per grid (grid-worker unit, agent, layout entry, per-grid summary).
 
 `tests/test_hardening.py::test_estimate_tracks_a_measured_run` runs a quarter of Baohe for a
-year and checks the measured peak memory against the estimate (measured 0.33 GiB, estimated
-0.30 GiB when written).
+year and checks the measured peak memory against the estimate (measured 0.22 GiB, estimated
+0.21 GiB at the last calibration; 0.33 and 0.30 GiB while runs imported pandas).
 
 The estimate is an order of magnitude to refuse runs that cannot fit, not a prediction: runs
 with many repeat complaints, transfers or co-handling use more events per problem (the
@@ -33,12 +33,12 @@ from dataclasses import dataclass
 
 from .errors import UserError
 
-BASE_BYTES = 0.15 * 2**30        # interpreter, numpy, pandas, mesa after imports
-BYTES_PER_PROBLEM = 900.0        # problem + its complaints/case records, drawn in advance
+BASE_BYTES = 0.06 * 2**30        # interpreter, numpy, pyarrow, Mesa's core after imports
+BYTES_PER_PROBLEM = 925.0        # problem + its complaints/case records, drawn in advance
 BYTES_PER_GRID = 5000.0          # grid-worker unit + agent + layout entry (measured)
 BYTES_PER_SNAPSHOT = 2048.0      # one time-series row with per-department columns
-EVENTS_PER_PROBLEM = 4.77        # (b): 3,637,716 events / 762,119 problems
-SECONDS_PER_PROBLEM = 13.4e-6    # (b): 10.2 CPU s / 762,119 problems (build + run + summary)
+EVENTS_PER_PROBLEM = 4.70        # (b): 3,577,398 events / 761,655 problems
+SECONDS_PER_PROBLEM = 11.0e-6    # (b): 8.36 CPU s / 761,655 problems (build + run + summary)
 SECONDS_FIXED = 0.3              # loading the scenario, building the model
 SECONDS_PER_GRID = 90e-6         # building and summarising one grid (measured)
 

@@ -210,7 +210,7 @@ def test_population_beyond_memory_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize("cmd", ["run", "compare", "dashboard"])
 def test_baohe_at_1e8_residents_is_refused_before_building(tmp_path, capsys, cmd):
     """Baohe at 10^8 residents reached 11 GB before numpy's ArrayMemoryError: now the
-    estimate (about 28 GiB) refuses it at once, before anything is built or written."""
+    estimate (about 52 GiB) refuses it at once, before anything is built or written."""
     args = {"run": ["run", BAOHE, "--out", tmp_path / "o"],
             "compare": ["compare", BAOHE, "--out", tmp_path / "o", "-r", "2"],
             "dashboard": ["dashboard", BAOHE, "--port", "0"]}[cmd]
@@ -413,7 +413,7 @@ def test_sqlite_file_kept(tmp_path):
 
 def test_estimate_tracks_a_measured_run():
     """A quarter of Baohe for a year in a fresh process: measured peak RSS within 35% of the
-    estimate (0.33 GiB measured, 0.30 GiB estimated when calibrated)."""
+    estimate (0.22 GiB measured, 0.21 GiB estimated when calibrated)."""
     import subprocess
     import sys
 
