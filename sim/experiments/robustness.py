@@ -80,7 +80,8 @@ from ..scenario.loader import (
     uncertain_fields,
     validate_mapping,
 )
-from ..scenario.uncertain import RANGE_KEYS, Uncertain, UncertainError, parse, set_path
+from ..scenario.paths import set_path
+from ..scenario.uncertain import RANGE_KEYS, Uncertain, UncertainError, parse
 from .backends import RunTask, SerialBackend, make_backend
 from .seeds import replication_seeds
 from .stats import numeric_metrics

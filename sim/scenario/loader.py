@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from ..errors import UserError
 from ..yamlsafe import load_text, read_file
+from .paths import set_path
 from .schema import Scenario
 from .uncertain import extract as extract_uncertain
 from .uncertain import restore as restore_uncertain
-from .uncertain import set_path
 
 
 class ScenarioError(UserError):

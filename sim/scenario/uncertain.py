@@ -34,6 +34,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .paths import set_path
+
 FAMILIES = {
     "uniform": ({"low", "high"}, set()),
     "triangular": ({"low", "mode", "high"}, set()),
@@ -268,24 +270,6 @@ def get_path(data: Any, path: str) -> Any:
         else:
             node = node[part]
     return node
-
-
-def set_path(data: Any, path: str, value: Any) -> None:
-    """Set a dotted path in a raw mapping, creating missing mappings (list items by index)."""
-    parts = path.split(".")
-    node = data
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)]
-        else:
-            if not isinstance(node.get(part), (dict, list)):
-                node[part] = {}
-            node = node[part]
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
 
 
 def restore(dumped: dict, specs: dict[str, Uncertain]) -> dict:
