@@ -13,44 +13,49 @@ complaint log, cases, counters) reads as attributes of the model (`model.cases`,
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 from ._mesa import mesa
 from .agents import REGISTRIES
 from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
 from .gcpause import paused_gc
+from .mechanisms import wanted
 from .policies import ROUTING, combine
 from .scenario.schema import Scenario
 from .series import SeriesCollector
 from .streams import spawn_streams
 from .world import problems
-from .world.district import build_district
+from .world.compiled import compile_world
+
+#: an arrivals source: called with the engine (its World in `engine.world`), it fills the
+#: engine's problem table (`add_problems`) and its first contacts (`set_arrivals`)
+Arrivals = Callable[[Engine], None]
 
 
 class GovernanceModel(mesa.Model):
     """The case-lifecycle model of one scenario and one seed. Time is in hours from
-    `run.start_date` 00:00."""
+    `run.start_date` 00:00. `arrivals` fills in the problems of the run (default: the bulk
+    draw, `sim.world.problems.generate`; `cogov replay` gives a case log's)."""
 
     NO_CASE, OPEN_CASE, RESOLVED = NO_CASE, OPEN_CASE, RESOLVED   # problem states
 
-    def __init__(self, scenario: Scenario, seed: int | None = None):
+    def __init__(self, scenario: Scenario, seed: int | None = None,
+                 arrivals: Arrivals | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         self.scenario = s = scenario
         self.seed = seed
-        layout = build_district(s.district)
-        windows = {code: self._shift_windows(spec.shift) for code, spec in s.departments.items()}
+        a = s.agents
+        cit_cls = REGISTRIES["citizen"].lookup(a.citizen.behaviour)
+        self.world = w = compile_world(s, citizen_class=cit_cls)
         # what assessment rewards (the incentives every department sees)
         self.incentives = combine(s.assessment.policies)
-        self.effects = self.incentives
-        self.engine = e = Engine(s, seed, spawn_streams(seed), layout, windows, self.incentives)
+        self.engine = e = Engine(w, seed, spawn_streams(seed), self.incentives)
 
         # Mesa agents, each of the class its scenario names (`agents.<kind>.behaviour`); the
         # engine calls their decision methods
-        a = s.agents
         dept_cls = REGISTRIES["department"].lookup(a.department.behaviour)
         grid_cls = REGISTRIES["grid_worker"].lookup(a.grid_worker.behaviour)
-        cit_cls = REGISTRIES["citizen"].lookup(a.citizen.behaviour)
         plat_cls = REGISTRIES["platform"].lookup(a.platform.behaviour)
         self.departments = [dept_cls(self, u, a.department.params) for u in e.units.values()]
         self.grid_agents = [grid_cls(self, u, a.grid_worker.params) for u in e.grid_workers]
@@ -58,7 +63,7 @@ class GovernanceModel(mesa.Model):
         for g in self.grid_agents:
             g.u = u_grid
         self.citizens = [cit_cls(self, g.index, g.population, a.citizen.params)
-                         for g in layout.grids]
+                         for g in w.layout.grids]
         for c in self.citizens:
             c.setup(e, e.u_citizen)
         self.platforms = {st: plat_cls(self, st, a.platform.params)
@@ -67,25 +72,13 @@ class GovernanceModel(mesa.Model):
             self.platforms[st].desk = desk
             desk.agent = self.platforms[st]
 
-        # policies, per-category rates, the problems of the run, fixed events
-        cats = e.cats
+        # policies, mechanisms, the problems of the run, fixed events
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, e)
-        cdf = problems.channel_cdf(s, cats, e.channel_codes, e.channel_kinds,
-                                   e.citizen_channels)
-        e.attach(self.incentives, self.routing, self.platforms,
-                 cit_cls.report_probability(s, cats).tolist(), cdf.tolist(),
-                 problems.patrol_hazard(s, cats).tolist(), self.citizens, self.grid_agents)
+        e.attach(self.routing, self.platforms, self.citizens, self.grid_agents, wanted(w))
         with paused_gc():   # a million new objects without cycles: no collections meanwhile
-            problems.generate(e)
-        e.schedule_fixed_events()
+            (arrivals or problems.generate)(e)
+        e.start()
         self._setup_collector()
-
-    def __getattr__(self, name: str):
-        # the engine's state reads as the model's (only called when normal lookup fails)
-        engine = self.__dict__.get("engine")
-        if engine is None:
-            raise AttributeError(name)
-        return getattr(engine, name)
 
     # ------------------------------------------------------------------ running
     def run_until(self, t_end: float) -> None:
@@ -131,15 +124,6 @@ class GovernanceModel(mesa.Model):
 
     def platform(self, street: int):
         return self.platforms[street]
-
-    def _shift_windows(self, sh) -> list[tuple[float, float]] | None:
-        """Every working window (start, end) in hours over the run; None = round the clock."""
-        if sh.always:
-            return None
-        wd0 = self.scenario.run.start_date.weekday()
-        days = int(math.ceil(self.scenario.run.horizon_days)) + 8
-        return [(d * 24.0 + sh.start_hour, d * 24.0 + sh.end_hour) for d in range(days)
-                if (wd0 + d) % 7 in sh.days]
 
     # ------------------------------------------------------------------ data collection
     def _setup_collector(self) -> None:
@@ -187,3 +171,36 @@ class GovernanceModel(mesa.Model):
             row[f"queue.{code}"] = queue[code]
         self._row = row
         self.datacollector.record(row)
+
+
+# The engine's state and the ledger's counts that the output code (sim.records, sim.metrics)
+# reads, as read-only properties of the model: declared here, nothing forwarded implicitly.
+ENGINE_STATE = ("now", "horizon", "events", "layout", "streams", "n_streets", "cats",
+                "cat_codes", "channel_codes", "channel_kinds", "deadline", "units",
+                "grid_workers", "desks", "owner_units", "others", "police_code", "seconded",
+                "dept_level", "cases", "problems", "p_cat", "p_grid", "p_t0",
+                "citizen_complaints", "c_t", "c_pid", "c_case", "c_channel", "c_repeat",
+                "c_citizen")
+LEDGER_COUNTS = ("warmup", "transfers", "handbacks", "grid_followups", "settled_by_grid",
+                 "police_nonpolice_hours", "dept_hours", "grid_hours", "problems_resolved",
+                 "escalations", "escalations_petition", "platform_wait_sum", "platform_wait_n",
+                 "wait_sum", "wait_n", "joint_cases", "n_open", "open_area", "open_area_warm")
+
+
+def _engine_property(name: str) -> property:
+    return property(lambda self: getattr(self.engine, name),
+                    doc=f"The engine's `{name}` (read-only).")
+
+
+def _ledger_property(name: str) -> property:
+    return property(lambda self: getattr(self.engine.ledger, name),
+                    doc=f"The ledger's `{name}` (`sim.kernel.ledger.Ledger`, read-only).")
+
+
+for _name in ENGINE_STATE:
+    setattr(GovernanceModel, _name, _engine_property(_name))
+for _name in LEDGER_COUNTS:
+    setattr(GovernanceModel, _name, _ledger_property(_name))
+GovernanceModel._warm_snapshot = property(   # type: ignore[attr-defined]
+    lambda self: self.engine.ledger.warm_snapshot,
+    doc="Units' (busy, capacity) integrals at the end of warm-up, by id(unit).")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .model import GovernanceModel
+from .model import Arrivals, GovernanceModel
 from .progress import Progress
 from .records import (
     by_category,
@@ -72,13 +72,15 @@ class RunResult:
         return by_category(self.model, *self.tables()).to_pandas()
 
 
-def run_scenario(scenario: Scenario, seed: int | None = None, progress: bool = False) -> RunResult:
-    """Run `scenario` (with `seed`, default `run.seed`) to its horizon."""
+def run_scenario(scenario: Scenario, seed: int | None = None, progress: bool = False,
+                 arrivals: Arrivals | None = None) -> RunResult:
+    """Run `scenario` (with `seed`, default `run.seed`) to its horizon. `arrivals` fills in the
+    run's problems (default: the bulk draw; see `GovernanceModel`)."""
     if seed is not None:
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(
             update={"seed": int(seed)})})
     t0 = time.perf_counter()
-    model = GovernanceModel(scenario)
+    model = GovernanceModel(scenario, arrivals=arrivals)
     bar = Progress(100.0, f"{scenario.name} seed {scenario.run.seed}", enabled=None
                    if progress else False, unit="%")
     model.run(progress=(lambda f: bar.update(f * 100, unit="%")) if progress else None)

@@ -27,7 +27,6 @@ built; nothing else of the model changes.
 
 from __future__ import annotations
 
-import contextlib
 import zlib
 from pathlib import Path
 
@@ -36,19 +35,6 @@ import pandas as pd
 
 from ..errors import UserError
 from .read import MAX_DROP_SHARE, CaseLog
-
-
-@contextlib.contextmanager
-def _generate_with(fn):
-    """Let the model's bulk draw be `fn` while a model is built (single-threaded use)."""
-    from ..world import problems
-
-    saved = problems.generate
-    problems.generate = fn
-    try:
-        yield
-    finally:
-        problems.generate = saved
 
 
 def _stable_u(keys: pd.Series) -> np.ndarray:
@@ -168,17 +154,14 @@ def replay(log_path, mapping, mapping_path: str, scenario_path, out, seed=None,
         order = np.argsort(t0, kind="stable")
         shared = np.array(range(len(engine.grid_street)), dtype=object)
         engine.add_problems(shared[grid[order]].tolist(), cat[order].tolist(),
-                            t0[order].tolist(), -1)
+                            t0[order].tolist())
         n = len(order)
         codes = {c: i for i, c in enumerate(engine.channel_codes)}
         kinds = engine.channel_kinds
         chans = np.array([codes.get(c, -1) if c is not None else -1 for c in ch[order]])
         missing = chans < 0
         if missing.any():   # no usable channel in the log: the category's channel weights
-            from ..world.problems import channel_cdf
-
-            cum = channel_cdf(scenario, engine.cats, engine.channel_codes, kinds,
-                              engine.citizen_channels)
+            cum = np.asarray(engine.world.channel_cdf)
             u = engine.streams["channel"].random(int(missing.sum()))
             drawn = (u[:, None] > cum[cat[order][missing]]).sum(axis=1)
             chans[missing] = np.minimum(drawn, len(engine.channel_codes) - 1)
@@ -190,8 +173,7 @@ def replay(log_path, mapping, mapping_path: str, scenario_path, out, seed=None,
 
     from ..runner import run_scenario
 
-    with _generate_with(generate):
-        result = run_scenario(scenario, seed=seed, progress=progress)
+    result = run_scenario(scenario, seed=seed, progress=progress, arrivals=generate)
     out = write_outputs(result, out, fmt)
     (Path(out) / "replay_input.json").write_text(json.dumps(
         {"log": str(log_path), "mapping": mapping.name, "scenario": str(scenario_path),

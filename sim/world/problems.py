@@ -110,13 +110,16 @@ def _thinned(lam, cats, mult, horizon, gen, scenario):
 
 def generate(engine) -> None:
     """Draw every problem of the run, and its first citizen report and patrol detection, into
-    the engine's problem table and arrival arrays."""
-    s = engine.scenario
-    layout = engine.layout
+    the engine's problem table and arrival arrays (the default arrivals of
+    `sim.model.GovernanceModel`). Reads the compiled World (`engine.world`)."""
+    from .compiled import campaign_hazard
+
+    w = engine.world
+    s = w.scenario
     streams = engine.streams
-    horizon = engine.horizon
-    cats = engine.cats
-    pop, street_of, mix = layout.arrays()
+    horizon = w.horizon
+    cats = w.cats
+    pop, street_of, mix = w.layout.arrays()
     inc = np.array([[c.incidence_per_1000_per_year.get(
         u, c.incidence_per_1000_per_year.get("default", 0.0)) for u in LAND_USES]
         for c in cats])
@@ -134,39 +137,28 @@ def generate(engine) -> None:
     order = np.argsort(t0, kind="stable")
     grid, cat, t0 = grid[order], cat[order], t0[order]
     # one shared int object per grid, not one per problem (760k fewer objects in memory)
-    shared = np.array(range(len(engine.grid_street)), dtype=object)
-    engine.add_problems(shared[grid].tolist(), cat.tolist(), t0.tolist(), -1)
+    shared = np.array(range(len(w.grid_street)), dtype=object)
+    engine.add_problems(shared[grid].tolist(), cat.tolist(), t0.tolist())
 
     # contacts: first citizen report (and its channel), patrol detection
     n = t0.size
     g_rep, g_pat, g_ch = streams["reporting"], streams["patrol"], streams["channel"]
-    reports = g_rep.random(n) < np.asarray(engine._p_rep)[cat]   # the citizens' decision
+    reports = g_rep.random(n) < np.asarray(w.p_report)[cat]   # the citizens' decision
     t_cit = np.where(reports, t0 + draw(s.citizens.report_delay, g_rep, n), np.inf)
-    cum = channel_cdf(s, cats, engine.channel_codes, engine.channel_kinds,
-                      engine.citizen_channels)
+    cum = np.asarray(w.channel_cdf)
     ch = (g_ch.random(n)[:, None] > cum[cat]).sum(axis=1)
-    ch = np.minimum(ch, len(engine.channel_codes) - 1)
-    hz = patrol_hazard(s, cats)[cat]
-    for c in s.campaigns:
-        if c.detection_boost == 1.0:
-            continue
-        hit = (t0 >= c.start_day * 24) & (t0 < c.end_day * 24)
-        if c.categories:
-            hit &= np.isin(cat, [engine.cat_index[k] for k in c.categories])
-        if c.streets:
-            names = {st.name: st.index for st in layout.streets}
-            hit &= np.isin(np.asarray(engine.grid_street)[grid], [names[x] for x in c.streets])
-        hz = np.where(hit, hz * c.detection_boost, hz)
+    ch = np.minimum(ch, len(w.channel_codes) - 1)
+    hz = campaign_hazard(w, np.asarray(w.hazard)[cat], cat, grid, t0)
     with np.errstate(divide="ignore"):
         wait = np.where(hz > 0, g_pat.exponential(1.0, n) / np.where(hz > 0, hz, 1.0), np.inf)
-    t_pat = t0 + wait if engine.patrol_channel >= 0 else np.full(n, np.inf)
+    t_pat = t0 + wait if w.patrol_channel >= 0 else np.full(n, np.inf)
 
     pid = np.arange(n)
     cit_ok = t_cit < horizon
     pat_ok = t_pat < horizon
     times = np.concatenate([t_cit[cit_ok], t_pat[pat_ok]])
     pids = np.concatenate([pid[cit_ok], pid[pat_ok]])
-    chans = np.concatenate([ch[cit_ok], np.full(int(pat_ok.sum()), engine.patrol_channel)])
+    chans = np.concatenate([ch[cit_ok], np.full(int(pat_ok.sum()), w.patrol_channel)])
     cits = np.concatenate([np.ones(int(cit_ok.sum()), bool), np.zeros(int(pat_ok.sum()), bool)])
     o = np.lexsort((pids, times))
     engine.set_arrivals(times[o].tolist(), pids[o].tolist(), chans[o].tolist(),

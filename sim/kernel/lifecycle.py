@@ -1,0 +1,541 @@
+"""A case's life, from a citizen's report or a patrol's detection to its closure.
+
+Follow one problem through it:
+1. The bulk draw (`sim.world.problems`) gives every problem of the run and, per problem, when a
+   citizen first reports it and when a patrol detects it: the calendar's arrivals.
+2. `contact` turns a report or detection into a `complaint`; the first complaint with no open
+   case opens a `Case` (`open_case`), which the routing policy sends to a unit.
+3. `arrive`: a dispatch desk triages it; otherwise a mechanism may take it (on-site action), the
+   owner handles it (`handle`: its main task plus what mechanisms add: co-handlers, dual
+   dispatch), or the unit passes it on (a transfer).
+4. `Unit`s queue and work `Task`s in their shifts; `task_done` books the staff time and closes
+   the case with an outcome once no task is pending (or a mechanism takes over: handback).
+5. `close` resolves the problem or leaves it open (a patrol may detect it again); citizens whose
+   patience runs out (`patience_expired`) complain again: repeat complaints.
+
+The lifecycle knows agents and policies only through `sim.kernel.views` and mechanisms only
+through `sim.kernel.hooks`; the numbers it runs on are filled in from the compiled World by
+`sim.engine.Engine`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from .calendar import Calendar
+from .entities import (
+    MAIN,
+    NO_CASE,
+    ONSITE,
+    OPEN_CASE,
+    RESOLVED,
+    RESOLVED_PROBLEM,
+    RESOLVING,
+    TRIAGE,
+    Case,
+    Problem,
+    Task,
+    Unit,
+)
+from .heap import EV_HOOK, EV_SHIFT_ON, Event
+from .hooks import Mechanism
+from .ledger import Ledger
+from .views import CitizenView, GridWorkerView, PlatformView, RoutingView
+
+# the lifecycle's event kinds (the kernel's own are in `heap`)
+EV_ARRIVE: Final = 2       # arg: Case (its unit-to-be in case.dest)
+EV_CONTACT: Final = 4      # a citizen reports: item pid, channel
+EV_PATIENCE: Final = 5     # a citizen's patience runs out: item pid
+EV_WARM: Final = 10        # arg: None
+EV_PATROL: Final = 12      # a patrol detects: item pid, channel
+EV_DAY: Final = 13         # midnight: grid workers plan the day
+
+
+def resolution_probability(p_resolve: float, coverage: float) -> float:
+    """Chance that a handling covering `coverage` of the work a problem needs (1 = all of it)
+    truly resolves it, when full coverage resolves it with `p_resolve`: each needed unit of
+    work an independent try, 1 - (1 - p_resolve) ** coverage."""
+    if coverage <= 0.0:
+        return 0.0
+    return 1.0 - (1.0 - p_resolve) ** coverage
+
+
+class Lifecycle(Calendar):
+    """A case from contact to close, on the calendar. Time is in hours from the run start."""
+
+    horizon: float
+    ledger: Ledger
+    # the organisation
+    units: dict[tuple[str, int], Unit]
+    dept_level: dict[str, str]
+    owner_units: list[list[Unit]]
+    grid_workers: list[Unit]
+    desks: dict[int, Unit]
+    police_code: str | None
+    grid_street: list[int]
+    # channels
+    channel_kinds: list[str]
+    patrol_channel: int
+    petition_channel: int
+    # per category
+    cats: list[Any]
+    owner: list[str]
+    co: list[list[str]]
+    p_resolve0: list[float]
+    p_complex: list[float]
+    co_need: list[float]
+    nonpolice: list[bool]
+    p_grid_settle: list[float]
+    late_after: list[float]
+    hazard: list[float]
+    boosts: list[tuple[float, float, list[int], list[int], float]]
+    max_repeats: int
+    solo_factor: float
+    dual_factor: float
+    # random streams used on the hot path (sim.streams Sampler / Uniforms)
+    handling: list[Any]
+    u_outcome: Any
+    u_redetect: Any
+    u_complex: Any
+    patience: Any
+    triage_time: Any
+    hotline_time: Any
+    # agents and policies, through their views (set by `plug`)
+    platforms: dict[int, PlatformView]
+    citizen_agents: list[CitizenView]
+    grid_agents: list[GridWorkerView]
+    _plan_day: list[Any]
+    _mediate: list[Any]
+    _after_patience: list[Any]
+    _route: Any
+    _transfer: Any
+    # mechanisms, by hook (set by `plug`)
+    mechanisms: list[Mechanism]
+    _on_start: list[Mechanism]
+    _on_opened: list[Mechanism]
+    _on_arrive: list[Mechanism]
+    _on_extend: list[Mechanism]
+    _on_resolved: list[Mechanism]
+    _before: list[Mechanism | None]
+    _after: list[Mechanism | None]
+    # problem table (one entry per problem), complaint log, cases
+    problems: list[Problem | None]
+    p_cat: list[int]
+    p_grid: list[int]
+    p_t0: list[float]
+    citizen_complaints: list[int]
+    c_t: list[float]
+    c_pid: list[int]
+    c_case: list[int]
+    c_channel: list[int]
+    c_repeat: list[bool]
+    c_citizen: list[bool]
+    cases: list[Case]
+
+    def __init__(self, horizon: float, ledger: Ledger) -> None:
+        super().__init__()
+        self.horizon = horizon
+        self.ledger = ledger
+        self.mechanisms = []
+        self._on_start = []
+        self._on_opened = []
+        self._on_arrive = []
+        self._on_extend = []
+        self._on_resolved = []
+        self._before = [None] * 6
+        self._after = [None] * 6
+        self.problems = []
+        self.p_cat = []
+        self.p_grid = []
+        self.p_t0 = []
+        self.c_t = []
+        self.c_pid = []
+        self.c_case = []
+        self.c_channel = []
+        self.c_repeat = []
+        self.c_citizen = []
+        self.cases = []
+        self.platforms = {}
+        self.citizen_agents = []
+        self.grid_agents = []
+        self._plan_day = []
+        self._mediate = []
+        self._after_patience = []
+        self._route = None
+        self._transfer = None
+
+    # ------------------------------------------------------------------ wiring
+    def plug(self, routing: RoutingView, platforms: dict[int, Any], citizens: list[Any],
+             grid_agents: list[Any], mechanisms: list[Mechanism]) -> None:
+        """Wire in the routing policy, the agents and the mechanisms (in hook order)."""
+        self.platforms = platforms
+        self.citizen_agents = citizens
+        self.grid_agents = grid_agents
+        # the methods called for (almost) every event, bound once: no lookup per call
+        self._plan_day = [g.plan_day for g in grid_agents]
+        self._mediate = [g.mediate for g in grid_agents]
+        self._after_patience = [c.after_patience for c in citizens]
+        self._route = routing.route
+        self._transfer = routing.transfer
+        self.mechanisms = list(mechanisms)
+        for i, m in enumerate(self.mechanisms):
+            m.slot = i
+            hooks = type(m).HOOKS
+            if "start" in hooks:
+                self._on_start.append(m)
+            if "opened" in hooks:
+                self._on_opened.append(m)
+            if "arrive" in hooks:
+                self._on_arrive.append(m)
+            if "extend" in hooks:
+                self._on_extend.append(m)
+            if "resolved" in hooks:
+                self._on_resolved.append(m)
+            for r in type(m).roles_before:
+                self._before[r] = m
+            for r in type(m).roles_after:
+                self._after[r] = m
+
+    # ------------------------------------------------------------------ events
+    def on_event(self, ev: Event) -> None:
+        kind = ev.kind
+        if kind == EV_ARRIVE:
+            case: Case = ev.arg
+            dest = case.dest
+            assert dest is not None
+            self.arrive(case, dest)
+        elif kind == EV_HOOK:
+            self.mechanisms[ev.pid].fire(ev.arg)
+        elif kind == EV_DAY:
+            for plan_day in self._plan_day:   # midnight: every grid worker plans the day
+                plan_day()
+        elif kind == EV_WARM:
+            self.ledger.warm(self.now, self.all_units())
+        else:
+            raise ValueError(f"no handler for event kind {kind}")
+
+    def on_item(self, kind: int, pid: int, ch: int) -> None:
+        if kind == EV_PATIENCE:
+            self.patience_expired(pid)
+        else:   # EV_CONTACT, EV_PATROL
+            self.contact(pid, ch, kind == EV_CONTACT)
+
+    def on_arrival(self, pid: int, ch: int, flag: bool) -> None:
+        self.contact(pid, ch, flag)
+
+    def start(self) -> None:
+        """Schedule the fixed events: shifts, end of warm-up, midnights, then the mechanisms'."""
+        for unit in self.units.values():
+            if unit.w_start:
+                self.sched(unit.w_start[0], EV_SHIFT_ON, unit)
+        self.sched(self.ledger.warmup, EV_WARM, None)
+        day = 24.0
+        while day < self.horizon:
+            self.sched(day, EV_DAY, None)
+            day += 24.0
+        for m in self._on_start:
+            m.start()
+
+    def finish(self) -> None:
+        """Close the books at the horizon (integrals up to the end)."""
+        self.run_until(self.horizon)
+        led = self.ledger
+        led.open_change(self.now, 0)
+        for u in self.all_units():
+            u._acc(self.horizon)
+        if led.warm_snapshot is None:
+            led.warm(self.now, self.all_units())
+
+    # ------------------------------------------------------------------ lookups
+    def unit(self, code: str, street: int) -> Unit:
+        return self.units[(code, street if self.dept_level[code] != "district" else -1)]
+
+    def police_unit(self, street: int) -> Unit:
+        code = self.police_code
+        assert code is not None
+        return self.unit(code, street)
+
+    def all_units(self) -> list[Unit]:
+        return list(self.units.values()) + self.grid_workers + list(self.desks.values())
+
+    def detection_boost(self, k: int, grid: int, t0: float) -> float:
+        """The multiplier on the patrol detection hazard of one problem (campaigns)."""
+        f = 1.0
+        for start, end, cats, streets, factor in self.boosts:
+            if start <= t0 < end and (not cats or k in cats) and \
+                    (not streets or self.grid_street[grid] in streets):
+                f *= factor
+        return f
+
+    # ------------------------------------------------------------------ problems, contacts
+    def add_problems(self, grid: list[int], cat: list[int], t0: list[float]) -> None:
+        self.p_grid.extend(grid)
+        self.p_cat.extend(cat)
+        self.p_t0.extend(t0)
+        self.problems.extend([None] * len(t0))   # a record only once something happens to it
+
+    def problem(self, pid: int) -> Problem:
+        """Problem `pid`'s record, made when first needed (most problems are touched only
+        within days of arising, so records made in time order stay close in memory)."""
+        pr = self.problems[pid]
+        if pr is None:
+            pr = Problem(self.p_cat[pid], self.p_grid[pid])
+            self.problems[pid] = pr
+        return pr
+
+    def contact(self, pid: int, ch: int, citizen: bool) -> None:
+        """A citizen reports, or a patrol detects, problem `pid`."""
+        pr = self.problem(pid)
+        state = pr.state
+        if state == RESOLVED:
+            return
+        if not citizen:
+            grid = pr.grid
+            # the day plan cut patrol time (GridWorker.plan_day): ask whether this one happens
+            if self.grid_workers[grid].patrol_share < 1.0 \
+                    and not self.grid_agents[grid].patrols_now():
+                # the day's patrol time was cut: this detection does not happen; the next
+                # chance comes at the full patrol rate (thinning)
+                k = pr.cat
+                hz = self.hazard[k] * self.detection_boost(k, pr.grid, self.now)
+                t_pat = self.now + self.u_redetect.exp(1.0 / hz)
+                if t_pat < self.horizon:
+                    self.sched_far(t_pat, EV_PATROL, pid, ch)
+                return
+            if state == OPEN_CASE:
+                return  # the grid worker sees it is already being handled
+            p_settle = self.p_grid_settle[pr.cat]
+            if p_settle > 0.0 and self._mediate[grid](p_settle):
+                self.settle_on_spot(pid, ch)
+                return
+        self.complaint(pid, ch, citizen)
+
+    def complaint(self, pid: int, ch: int, citizen: bool = True, route: bool = True) -> Case:
+        """Record one complaint about problem `pid`; open (and route) a case if none is open."""
+        t = self.now
+        pr = self.problem(pid)
+        n_before = pr.ncompl
+        pr.ncompl = n_before + 1
+        case = pr.case
+        if case is None:
+            case = self.open_case(pid, ch, route)
+        self.c_t.append(t)
+        self.c_pid.append(pid)
+        self.c_case.append(case.id)
+        self.c_channel.append(ch)
+        self.c_repeat.append(n_before > 0)
+        self.c_citizen.append(citizen)
+        if citizen:
+            pr.channel = ch
+            pr.ncit += 1
+            if n_before < self.max_repeats:  # repeats so far, this one included, stay capped
+                self.sched_far(t + self.patience.next(), EV_PATIENCE, pid, -1)
+        return case
+
+    def patience_expired(self, pid: int) -> None:
+        """A citizen's patience has run out on problem `pid`: complain again, maybe elsewhere,
+        or give up (the citizen agent decides)."""
+        pr = self.problem(pid)
+        if pr.state == RESOLVED or pr.gaveup:
+            return
+        channel = self._after_patience[pr.grid](pr, pr.case)
+        if channel < 0:
+            pr.gaveup = True
+            return
+        self.citizen_complaints[pr.grid] += 1
+        self.complaint(pid, channel, True)
+
+    def note_escalation(self, channel: int) -> None:
+        """A citizen went one rung up the ladder (counted after warm-up)."""
+        led = self.ledger
+        if self.now >= led.warmup:
+            led.escalations += 1
+            if channel == self.petition_channel:
+                led.escalations_petition += 1
+
+    def settle_on_spot(self, pid: int, ch: int) -> None:
+        """A grid worker mediates a minor matter on the spot: opened and closed at once."""
+        case = self.complaint(pid, ch, False, False)
+        case.dispatched = self.now
+        case.started = self.now
+        case.agency = "grid"
+        if self.now >= self.ledger.warmup:
+            self.ledger.grid_hours += self.grid_agents[case.grid].mediation_hours
+        self.close(case, "settled_on_spot")
+
+    # ------------------------------------------------------------------ cases
+    def open_case(self, pid: int, ch: int, route: bool = True) -> Case:
+        """The platform opens a case for problem `pid` and routes it (unless `route` is
+        False: the grid worker settles it on the spot)."""
+        pr = self.problem(pid)
+        k = pr.cat
+        grid = pr.grid
+        t = self.now
+        case = Case(len(self.cases), pid, k, self.cats[k], self.grid_street[grid], grid, ch,
+                    self.channel_kinds[ch], t)
+        case.repeat = pr.ncompl > 1
+        if ch == self.petition_channel:
+            case.prio = 0     # petitions (信访) are supervised: they jump every queue
+        for m in self._on_opened:
+            m.opened(case)
+        self.cases.append(case)
+        pr.case = case
+        pr.state = OPEN_CASE
+        self.ledger.open_change(t, 1)
+        if not route:
+            return case
+        dest, delay = self._route(case)
+        self.send(case, dest, delay)
+        return case
+
+    def send(self, case: Case, dest: Unit, delay: float) -> None:
+        if delay > 0:
+            case.dest = dest
+            self.sched_after(delay, EV_ARRIVE, case)
+        else:
+            self.arrive(case, dest)
+
+    def arrive(self, case: Case, unit: Unit) -> None:
+        """The case reaches a unit's desk."""
+        if unit.code == "platform" or unit.code == "hotline":
+            # a dispatch desk: triage takes staff time in its queue (分拨)
+            case.dest = unit
+            hours = self.triage_time.next() if unit.code == "platform" else self.hotline_time.next()
+            unit.submit(Task(case, TRIAGE, hours, case.prio, self.next_seq(), unit))
+            return
+        if case.dispatched < 0:
+            case.dispatched = self.now
+        for m in self._on_arrive:
+            if m.arrive(case, unit):
+                return
+        if unit.code == self.owner[case.k]:
+            self.handle(case, unit)
+        else:
+            case.transfers += 1
+            if self.now >= self.ledger.warmup:
+                self.ledger.transfers += 1
+            nxt, delay = self._transfer(case, unit)
+            self.send(case, nxt, delay)
+
+    def handle(self, case: Case, unit: Unit) -> None:
+        """The owner handles the case: its main task, and what mechanisms add (co-handlers,
+        dual dispatch).
+
+        Each department decides the priority and the effort of its task (`Department.priority`
+        and `.effort`); `case.need` is the work the problem needs (the owner's drawn handling
+        hours, plus `co_need_share` of them per co-handler for a complex case) and
+        `case.cover` the effort-weighted part of it that the tasks give."""
+        k = case.k
+        case.unit = unit
+        dept = unit.agent
+        need = self.handling[k].next()
+        if case.need == 0.0:   # first handling: is the case complex (needs co-handlers)?
+            pc = self.p_complex[k]
+            case.complex = pc > 0 and self.u_complex.next() < pc
+        e = unit.fixed_main if unit.fixed_main >= 0.0 else dept.effort(case, MAIN)
+        case.need = need
+        case.cover = need * e
+        prio = dept.priority(case, MAIN) if unit.prio_main < 0 else \
+            (0 if case.prio == 0 else unit.prio_main)
+        pending = 1
+        if case.complex:
+            case.need += need * self.co_need[k] * len(self.co[k])
+        for m in self._on_extend:
+            pending += m.extend(case, unit, need)
+        case.pending += pending
+        unit.submit(Task(case, MAIN, need * e + unit.response, prio, self.next_seq(), unit))
+
+    def task_done(self, task: Task, unit: Unit) -> None:
+        """A unit finished a task: book staff time, then move the case on."""
+        case = task.case
+        kind = task.role
+        before = self._before[kind]
+        if before is not None:
+            before.task_done(task, unit)
+            return
+        led = self.ledger
+        post = self.now >= led.warmup
+        if kind == TRIAGE:
+            if post:
+                led.platform_wait_sum += self.now - task.queued
+                led.platform_wait_n += 1
+            router = unit.router
+            if router is not None:
+                dest, delay = router(case)
+            else:
+                dest, delay = self.platforms[unit.street].dispatch(case)
+            case.dest = None
+            self.send(case, dest, delay)
+            return
+        if post:
+            led.dept_hours[unit.code] += task.hours
+            if unit.is_police and self.nonpolice[case.k]:
+                led.police_nonpolice_hours += task.hours
+        if kind == MAIN or kind == ONSITE:
+            if case.started < 0:
+                case.started = task.started
+            if task.started >= led.warmup:
+                led.wait_sum += task.started - task.queued
+                led.wait_n += 1
+        after = self._after[kind]
+        if after is not None:
+            after.task_done(task, unit)
+            return
+        case.pending -= 1
+        if case.pending > 0:
+            return
+        self.close(case, "resolved" if self.u_outcome.next() < self.p_resolve(case)
+                   else "closed_unresolved")
+
+    def p_resolve(self, case: Case) -> float:
+        """Chance that this handling truly resolves the problem: the owner's
+        `p_true_resolution` of the share of the needed work the tasks covered (see
+        docs/ODD.md, submodels), times the assumed extra factors (neutral 1)."""
+        unit = case.unit
+        assert unit is not None
+        cov = case.cover / case.need if case.need > 0 else 1.0
+        if unit.custom_resolution:
+            p: float = unit.agent.p_true_resolution(case, cov)
+        else:
+            p = resolution_probability(self.p_resolve0[case.k], cov)
+        if case.complex and case.joint is None:
+            p *= self.solo_factor
+        if case.dual:
+            p *= self.dual_factor
+        return p
+
+    def close(self, case: Case, outcome: str) -> None:
+        """Close the case; resolve its problem or leave it for the citizen's patience."""
+        t = self.now
+        case.closed = t
+        case.outcome = outcome
+        led = self.ledger
+        led.open_change(t, -1)
+        pid = case.pid
+        k = case.k
+        pr = self.problem(pid)
+        pr.case = None
+        resolved = outcome in RESOLVING
+        if resolved:
+            pr.state = RESOLVED
+            self.problems[pid] = RESOLVED_PROBLEM   # its record is no longer needed: free it
+            if t >= led.warmup:
+                led.problems_resolved += 1
+            for m in self._on_resolved:
+                m.resolved(case)
+        else:
+            pr.state = NO_CASE
+            # the grid may detect it again on patrol (a fresh detection time)
+            hz = self.hazard[k]
+            if hz > 0 and self.patrol_channel >= 0:
+                t_pat = t + self.u_redetect.exp(1.0 / (hz * self.detection_boost(k, case.grid, t)))
+                if t_pat < self.horizon:
+                    self.sched_far(t_pat, EV_PATROL, pid, self.patrol_channel)
+        late = t - case.opened > self.late_after[k]
+        case.dissatisfied = (not resolved) or late
+        unit = case.unit
+        if unit is not None:
+            unit.closed += 1
+            if unit.observes:
+                unit.agent.observe_closure(case)
+

@@ -1,0 +1,61 @@
+"""What the kernel sees of agents and policies: Protocol-typed views. The agents' and
+policies' classes (sim.agents, sim.policies) satisfy them structurally; the kernel never
+imports them. Decisions are made behind these methods; the kernel only acts on the answers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .entities import Case, Problem, Unit
+
+
+class DepartmentView(Protocol):
+    """A department (`sim.agents.department.Department`): how much effort and which priority
+    it gives a task, how likely its handling resolves a problem, what it learns at closure."""
+
+    def effort(self, case: Case, role: int) -> float: ...
+
+    def priority(self, case: Case, role: int) -> int: ...
+
+    def p_true_resolution(self, case: Case, coverage: float) -> float: ...
+
+    def observe_closure(self, case: Case) -> None: ...
+
+
+class GridWorkerView(Protocol):
+    """The grid workers of one grid (`sim.agents.grid_worker.GridWorker`)."""
+
+    mediation_hours: float
+
+    def plan_day(self) -> None: ...
+
+    def patrols_now(self) -> bool: ...
+
+    def mediate(self, p_settle: float) -> bool: ...
+
+    def visit_done(self) -> None: ...
+
+
+class CitizenView(Protocol):
+    """The citizens of one grid (`sim.agents.citizen.Citizen`)."""
+
+    def after_patience(self, problem: Problem, case: Case | None) -> int: ...
+
+
+class PlatformView(Protocol):
+    """A street platform or the district hotline (`sim.agents.platform.DispatchPlatform`)."""
+
+    handbacks: int
+
+    def dispatch(self, case: Case) -> tuple[Unit, float]: ...
+
+
+class RoutingView(Protocol):
+    """A routing policy (`sim.policies.routing`): decisions only, no counters."""
+
+    platform_led: bool
+
+    def route(self, case: Case) -> tuple[Unit, float]: ...
+
+    def transfer(self, case: Case, unit: Unit) -> tuple[Unit, float]: ...
