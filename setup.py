@@ -1,4 +1,5 @@
-"""Builds cogov's engine (`sim/engine.py`, `sim/streams.py`) as C extensions with mypyc.
+"""Builds cogov's engine (the kernel, the mechanisms, `sim/engine.py`, `sim/streams.py`) as C
+extensions with mypyc, as ONE group: calls between these modules are direct C calls.
 
 Everything else is in pyproject.toml. The compiled modules are optional: where mypyc or a C
 compiler is missing, or with COGOV_PURE_PYTHON=1, cogov installs and runs as plain Python from
@@ -12,7 +13,20 @@ import sys
 
 from setuptools import setup
 
-COMPILED = ["sim/engine.py", "sim/streams.py"]
+
+# the modules compiled together, from sim.ENGINE_MODULES (read from the file, not imported:
+# importing sim here would import numpy and pydantic at build time)
+def _engine_modules() -> list[str]:
+    import ast
+    with open("sim/__init__.py", encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ENGINE_MODULES":
+            return list(ast.literal_eval(node.value))
+    raise RuntimeError("sim/__init__.py: ENGINE_MODULES not found")
+
+
+COMPILED = ["sim/" + m.replace(".", "/") + ".py" for m in _engine_modules()]
 
 
 def ext_modules():
@@ -25,10 +39,11 @@ def ext_modules():
         print(f"cogov: mypyc not available ({exc}); the engine stays pure Python",
               file=sys.stderr)
         return []
-    exts = mypycify(COMPILED, opt_level="3", debug_level="0")
+    # separate=False: one shared library for the whole group (cross-module native calls)
+    exts = mypycify(COMPILED, opt_level="3", debug_level="0", separate=False)
     # record what was compiled, so `sim` can tell a stale build (edited sources) at import
-    record = {os.path.basename(p)[:-3]: hashlib.sha256(open(p, "rb").read()).hexdigest()
-              for p in COMPILED}
+    record = {p[len("sim/"):-len(".py")].replace("/", "."):
+              hashlib.sha256(open(p, "rb").read()).hexdigest() for p in COMPILED}
     with open("sim/_engine_build.json", "w", encoding="utf-8") as f:
         json.dump(record, f)
     for ext in exts:

@@ -1,8 +1,9 @@
 """cogov: an agent-based simulator of enforcement governance (Hefei Baohe "大共治").
 
-The engine (`sim.engine`, `sim.streams`) is compiled with mypyc at install time where it can
-be (see setup.py). The compiled modules are used only if they were built from the sources now
-on disk; otherwise, or with COGOV_PURE_PYTHON=1, the same code runs as plain Python.
+The engine (`sim.kernel`, `sim.mechanisms`, `sim.engine`, `sim.streams`: `ENGINE_MODULES`) is
+compiled with mypyc at install time, as one group, where it can be (see setup.py). The
+compiled modules are used only if they were built from the sources now on disk; otherwise,
+or with COGOV_PURE_PYTHON=1, the same code runs as plain Python.
 `engine_info()` says which and why.
 """
 
@@ -18,17 +19,25 @@ import warnings
 
 __version__ = "0.1.0"
 
-ENGINE_MODULES = ("streams", "engine")     # import order matters: engine imports streams
+#: the modules compiled with mypyc as one group, in import order (each imports only earlier ones)
+ENGINE_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar", "kernel.ledger",
+                  "kernel.hooks", "kernel.views", "kernel.lifecycle", "mechanisms.joint",
+                  "mechanisms.dual", "mechanisms.onsite", "mechanisms.campaigns",
+                  "mechanisms.recurrence", "engine")
 BUILD_RECORD = "_engine_build.json"        # written by setup.py: hashes of the compiled sources
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _engine_state = {"compiled": False, "reason": "not imported yet"}
+
+
+def _source(name: str) -> str:
+    return os.path.join(_HERE, *name.split(".")) + ".py"
 
 
 def source_hashes() -> dict[str, str]:
     """sha256 of each engine module's source."""
     out = {}
     for name in ENGINE_MODULES:
-        with open(os.path.join(_HERE, f"{name}.py"), "rb") as f:
+        with open(_source(name), "rb") as f:
             out[name] = hashlib.sha256(f.read()).hexdigest()
     return out
 
@@ -47,7 +56,8 @@ def _compiled_available() -> tuple[bool, str]:
         return True, "compiled with mypyc"
     if built != source_hashes():
         warnings.warn("cogov: the compiled engine was built from older sources than "
-                      "sim/engine.py or sim/streams.py; running them as plain Python (slower). "
+                      "sim/engine.py, sim/streams.py, sim/kernel/ or sim/mechanisms/; running "
+                      "them as plain Python (slower). "
                       "Rebuild with `pip install -e .`.", stacklevel=2)
         return False, "compiled modules are stale (sources changed since the build)"
     return True, "compiled with mypyc"
@@ -57,7 +67,7 @@ def _load_engine_source() -> None:
     """Import the engine modules from their .py files even where extensions exist."""
     for name in ENGINE_MODULES:
         full = f"{__name__}.{name}"
-        spec = importlib.util.spec_from_file_location(full, os.path.join(_HERE, f"{name}.py"))
+        spec = importlib.util.spec_from_file_location(full, _source(name))
         module = importlib.util.module_from_spec(spec)
         sys.modules[full] = module
         spec.loader.exec_module(module)

@@ -19,7 +19,7 @@ from ._mesa import mesa
 from .agents import REGISTRIES
 from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
 from .gcpause import paused_gc
-from .mechanisms import wanted
+from .mechanisms.registry import wanted
 from .policies import ROUTING, combine
 from .scenario.schema import Scenario
 from .series import SeriesCollector
