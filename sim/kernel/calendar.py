@@ -63,8 +63,11 @@ class FarBucket:
 class Calendar:
     """The clock (`now`, hours) and the event calendar. Subclasses say what events do:
     `on_event` (kinds the kernel does not know), `on_item` (far events about an item, e.g. a
-    problem), `on_arrival` (the bulk arrivals) and `task_done` (a unit finished a task)."""
+    problem), `on_arrival` (the bulk arrivals) and `task_done` (a unit finished a task).
+    On the base class these call `listener(what, *args)` if one is set (what: "event",
+    "item", "arrival", "done"; tests and small tools use it instead of a subclass)."""
 
+    listener: Any
     now: float
     events: int
     _heap: list[Event]
@@ -82,6 +85,7 @@ class Calendar:
     _a_i: int
 
     def __init__(self) -> None:
+        self.listener = None
         self.now = 0.0
         self.events = 0            # events processed (arrivals + calendar entries)
         self._heap = []            # near-term events: (time, seq, kind, argument)
@@ -101,18 +105,26 @@ class Calendar:
     # ------------------------------------------------------------------ what events do
     def on_event(self, ev: Event) -> None:
         """An event of a kind the kernel does not know."""
-        raise ValueError(f"no handler for event kind {ev.kind}")
+        if self.listener is None:
+            raise ValueError(f"no handler for event kind {ev.kind}")
+        self.listener("event", ev)
 
     def on_item(self, kind: int, pid: int, ch: int) -> None:
         """A far event of `kind` about item `pid` (channel `ch`)."""
-        raise ValueError(f"no handler for far event kind {kind}")
+        if self.listener is None:
+            raise ValueError(f"no handler for far event kind {kind}")
+        self.listener("item", kind, pid, ch)
 
     def on_arrival(self, pid: int, ch: int, flag: bool) -> None:
         """A bulk arrival (see `set_arrivals`)."""
-        raise ValueError("no handler for arrivals")
+        if self.listener is None:
+            raise ValueError("no handler for arrivals")
+        self.listener("arrival", pid, ch, flag)
 
     def task_done(self, task: Task, unit: Unit) -> None:
         """`unit` finished `task` (called by `Unit.finish`)."""
+        if self.listener is not None:
+            self.listener("done", task, unit)
 
     # ------------------------------------------------------------------ scheduling
     def set_arrivals(self, times: list[float], pids: list[int], chans: list[int],
