@@ -20,10 +20,10 @@ import warnings
 __version__ = "0.1.0"
 
 #: the modules compiled with mypyc as one group, in import order (each imports only earlier ones)
-ENGINE_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar", "kernel.ledger",
-                  "kernel.hooks", "kernel.views", "kernel.lifecycle", "mechanisms.joint",
-                  "mechanisms.dual", "mechanisms.onsite", "mechanisms.campaigns",
-                  "mechanisms.recurrence", "engine")
+ENGINE_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar",
+                  "kernel.ledger", "kernel.hooks", "kernel.views", "kernel.contacts",
+                  "kernel.lifecycle", "mechanisms.joint", "mechanisms.dual", "mechanisms.onsite",
+                  "mechanisms.campaigns", "mechanisms.recurrence", "engine")
 BUILD_RECORD = "_engine_build.json"        # written by setup.py: hashes of the compiled sources
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _engine_state = {"compiled": False, "reason": "not imported yet"}

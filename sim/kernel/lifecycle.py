@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .calendar import Calendar
+from .contacts import EV_CONTACT, EV_PATIENCE, EV_PATROL, Contacts
 from .entities import (
     MAIN,
     NO_CASE,
@@ -33,21 +33,17 @@ from .entities import (
     RESOLVING,
     TRIAGE,
     Case,
-    Problem,
     Task,
     Unit,
 )
 from .heap import EV_HOOK, EV_SHIFT_ON, Event
 from .hooks import Mechanism
 from .ledger import Ledger
-from .views import CitizenView, GridWorkerView, PlatformView, RoutingView
+from .views import CitizenView, PlatformView, RoutingView
 
 # the lifecycle's event kinds (the kernel's own are in `heap`)
 EV_ARRIVE: Final = 2       # arg: Case (its unit-to-be in case.dest)
-EV_CONTACT: Final = 4      # a citizen reports: item pid, channel
-EV_PATIENCE: Final = 5     # a citizen's patience runs out: item pid
 EV_WARM: Final = 10        # arg: None
-EV_PATROL: Final = 12      # a patrol detects: item pid, channel
 EV_DAY: Final = 13         # midnight: grid workers plan the day
 
 
@@ -60,23 +56,17 @@ def resolution_probability(p_resolve: float, coverage: float) -> float:
     return 1.0 - (1.0 - p_resolve) ** coverage
 
 
-class Lifecycle(Calendar):
+class Lifecycle(Contacts):
     """A case from contact to close, on the calendar. Time is in hours from the run start."""
 
-    horizon: float
-    ledger: Ledger
     # the organisation
     units: dict[tuple[str, int], Unit]
     dept_level: dict[str, str]
     owner_units: list[list[Unit]]
-    grid_workers: list[Unit]
     desks: dict[int, Unit]
     police_code: str | None
-    grid_street: list[int]
     # channels
     channel_kinds: list[str]
-    patrol_channel: int
-    petition_channel: int
     # per category
     cats: list[Any]
     owner: list[str]
@@ -85,28 +75,19 @@ class Lifecycle(Calendar):
     p_complex: list[float]
     co_need: list[float]
     nonpolice: list[bool]
-    p_grid_settle: list[float]
     late_after: list[float]
-    hazard: list[float]
-    boosts: list[tuple[float, float, list[int], list[int], float]]
-    max_repeats: int
     solo_factor: float
     dual_factor: float
     # random streams used on the hot path (sim.streams Sampler / Uniforms)
     handling: list[Any]
     u_outcome: Any
-    u_redetect: Any
     u_complex: Any
-    patience: Any
     triage_time: Any
     hotline_time: Any
     # agents and policies, through their views (set by `plug`)
     platforms: dict[int, PlatformView]
     citizen_agents: list[CitizenView]
-    grid_agents: list[GridWorkerView]
     _plan_day: list[Any]
-    _mediate: list[Any]
-    _after_patience: list[Any]
     _route: Any
     _transfer: Any
     # mechanisms, by hook (set by `plug`)
@@ -118,24 +99,10 @@ class Lifecycle(Calendar):
     _on_resolved: list[Mechanism]
     _before: list[Mechanism | None]
     _after: list[Mechanism | None]
-    # problem table (one entry per problem), complaint log, cases
-    problems: list[Problem | None]
-    p_cat: list[int]
-    p_grid: list[int]
-    p_t0: list[float]
-    citizen_complaints: list[int]
-    c_t: list[float]
-    c_pid: list[int]
-    c_case: list[int]
-    c_channel: list[int]
-    c_repeat: list[bool]
-    c_citizen: list[bool]
     cases: list[Case]
 
     def __init__(self, horizon: float, ledger: Ledger) -> None:
-        super().__init__()
-        self.horizon = horizon
-        self.ledger = ledger
+        super().__init__(horizon, ledger)
         self.mechanisms = []
         self._on_start = []
         self._on_opened = []
@@ -144,23 +111,10 @@ class Lifecycle(Calendar):
         self._on_resolved = []
         self._before = [None] * 6
         self._after = [None] * 6
-        self.problems = []
-        self.p_cat = []
-        self.p_grid = []
-        self.p_t0 = []
-        self.c_t = []
-        self.c_pid = []
-        self.c_case = []
-        self.c_channel = []
-        self.c_repeat = []
-        self.c_citizen = []
         self.cases = []
         self.platforms = {}
         self.citizen_agents = []
-        self.grid_agents = []
         self._plan_day = []
-        self._mediate = []
-        self._after_patience = []
         self._route = None
         self._transfer = None
 
@@ -257,111 +211,6 @@ class Lifecycle(Calendar):
 
     def all_units(self) -> list[Unit]:
         return list(self.units.values()) + self.grid_workers + list(self.desks.values())
-
-    def detection_boost(self, k: int, grid: int, t0: float) -> float:
-        """The multiplier on the patrol detection hazard of one problem (campaigns)."""
-        f = 1.0
-        for start, end, cats, streets, factor in self.boosts:
-            if start <= t0 < end and (not cats or k in cats) and \
-                    (not streets or self.grid_street[grid] in streets):
-                f *= factor
-        return f
-
-    # ------------------------------------------------------------------ problems, contacts
-    def add_problems(self, grid: list[int], cat: list[int], t0: list[float]) -> None:
-        self.p_grid.extend(grid)
-        self.p_cat.extend(cat)
-        self.p_t0.extend(t0)
-        self.problems.extend([None] * len(t0))   # a record only once something happens to it
-
-    def problem(self, pid: int) -> Problem:
-        """Problem `pid`'s record, made when first needed (most problems are touched only
-        within days of arising, so records made in time order stay close in memory)."""
-        pr = self.problems[pid]
-        if pr is None:
-            pr = Problem(self.p_cat[pid], self.p_grid[pid])
-            self.problems[pid] = pr
-        return pr
-
-    def contact(self, pid: int, ch: int, citizen: bool) -> None:
-        """A citizen reports, or a patrol detects, problem `pid`."""
-        pr = self.problem(pid)
-        state = pr.state
-        if state == RESOLVED:
-            return
-        if not citizen:
-            grid = pr.grid
-            # the day plan cut patrol time (GridWorker.plan_day): ask whether this one happens
-            if self.grid_workers[grid].patrol_share < 1.0 \
-                    and not self.grid_agents[grid].patrols_now():
-                # the day's patrol time was cut: this detection does not happen; the next
-                # chance comes at the full patrol rate (thinning)
-                k = pr.cat
-                hz = self.hazard[k] * self.detection_boost(k, pr.grid, self.now)
-                t_pat = self.now + self.u_redetect.exp(1.0 / hz)
-                if t_pat < self.horizon:
-                    self.sched_far(t_pat, EV_PATROL, pid, ch)
-                return
-            if state == OPEN_CASE:
-                return  # the grid worker sees it is already being handled
-            p_settle = self.p_grid_settle[pr.cat]
-            if p_settle > 0.0 and self._mediate[grid](p_settle):
-                self.settle_on_spot(pid, ch)
-                return
-        self.complaint(pid, ch, citizen)
-
-    def complaint(self, pid: int, ch: int, citizen: bool = True, route: bool = True) -> Case:
-        """Record one complaint about problem `pid`; open (and route) a case if none is open."""
-        t = self.now
-        pr = self.problem(pid)
-        n_before = pr.ncompl
-        pr.ncompl = n_before + 1
-        case = pr.case
-        if case is None:
-            case = self.open_case(pid, ch, route)
-        self.c_t.append(t)
-        self.c_pid.append(pid)
-        self.c_case.append(case.id)
-        self.c_channel.append(ch)
-        self.c_repeat.append(n_before > 0)
-        self.c_citizen.append(citizen)
-        if citizen:
-            pr.channel = ch
-            pr.ncit += 1
-            if n_before < self.max_repeats:  # repeats so far, this one included, stay capped
-                self.sched_far(t + self.patience.next(), EV_PATIENCE, pid, -1)
-        return case
-
-    def patience_expired(self, pid: int) -> None:
-        """A citizen's patience has run out on problem `pid`: complain again, maybe elsewhere,
-        or give up (the citizen agent decides)."""
-        pr = self.problem(pid)
-        if pr.state == RESOLVED or pr.gaveup:
-            return
-        channel = self._after_patience[pr.grid](pr, pr.case)
-        if channel < 0:
-            pr.gaveup = True
-            return
-        self.citizen_complaints[pr.grid] += 1
-        self.complaint(pid, channel, True)
-
-    def note_escalation(self, channel: int) -> None:
-        """A citizen went one rung up the ladder (counted after warm-up)."""
-        led = self.ledger
-        if self.now >= led.warmup:
-            led.escalations += 1
-            if channel == self.petition_channel:
-                led.escalations_petition += 1
-
-    def settle_on_spot(self, pid: int, ch: int) -> None:
-        """A grid worker mediates a minor matter on the spot: opened and closed at once."""
-        case = self.complaint(pid, ch, False, False)
-        case.dispatched = self.now
-        case.started = self.now
-        case.agency = "grid"
-        if self.now >= self.ledger.warmup:
-            self.ledger.grid_hours += self.grid_agents[case.grid].mediation_hours
-        self.close(case, "settled_on_spot")
 
     # ------------------------------------------------------------------ cases
     def open_case(self, pid: int, ch: int, route: bool = True) -> Case:

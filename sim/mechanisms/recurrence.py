@@ -7,9 +7,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..kernel.contacts import EV_CONTACT, EV_PATROL
 from ..kernel.entities import Case
 from ..kernel.hooks import Mechanism
-from ..kernel.lifecycle import EV_CONTACT, EV_PATROL
 
 if TYPE_CHECKING:
     from ..engine import Engine
