@@ -9,10 +9,12 @@ Values are drawn in numpy blocks and handed out one by one (cheap on the hot pat
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .scenario.schema import Distribution
+if TYPE_CHECKING:   # types only: the compiled kernel imports this module, not the schema
+    from .scenario.schema import Distribution
 
 STREAMS = ("arrivals", "reporting", "patrol", "channel", "handling", "outcome", "patience",
            "routing", "followup", "recurrence", "coordination", "report_delay", "redetect",

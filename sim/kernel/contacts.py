@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ..streams import Sampler, Uniforms
 from .calendar import Calendar
 from .entities import OPEN_CASE, RESOLVED, Case, Problem, Unit
 from .ledger import Ledger
@@ -30,8 +31,8 @@ class Contacts(Calendar):
     hazard: list[float]
     boosts: list[tuple[float, float, list[int], list[int], float]]
     max_repeats: int
-    u_redetect: Any
-    patience: Any
+    u_redetect: Uniforms
+    patience: Sampler
     grid_agents: list[GridWorkerView]
     _mediate: list[Any]
     _after_patience: list[Any]

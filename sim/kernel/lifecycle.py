@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ..streams import Sampler, Uniforms
 from .contacts import EV_CONTACT, EV_PATIENCE, EV_PATROL, Contacts
 from .entities import (
     MAIN,
@@ -79,11 +80,11 @@ class Lifecycle(Contacts):
     solo_factor: float
     dual_factor: float
     # random streams used on the hot path (sim.streams Sampler / Uniforms)
-    handling: list[Any]
-    u_outcome: Any
-    u_complex: Any
-    triage_time: Any
-    hotline_time: Any
+    handling: list[Sampler]
+    u_outcome: Uniforms
+    u_complex: Uniforms
+    triage_time: Sampler
+    hotline_time: Sampler
     # agents and policies, through their views (set by `plug`)
     platforms: dict[int, PlatformView]
     citizen_agents: list[CitizenView]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..kernel.entities import CO, Case, Task, Unit
 from ..kernel.heap import EV_SUBMIT
 from ..kernel.hooks import Mechanism
+from ..streams import Sampler
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -80,7 +81,7 @@ class MainCoHandling(JointHandling):
     SUMMARY: ClassVar[str] = ("co-handlers join complex cases after a coordination delay "
                               "(needs a platform-led routing policy)")
 
-    coordination: Any
+    coordination: Sampler
 
     def __init__(self, eng: Engine, world: World) -> None:
         super().__init__(eng, world)
@@ -88,8 +89,7 @@ class MainCoHandling(JointHandling):
         self.coordination = eng.coordination
 
     def delay(self) -> float:
-        d: float = self.coordination.next()
-        return d
+        return self.coordination.next()
 
     @staticmethod
     def wanted(world: World) -> bool:

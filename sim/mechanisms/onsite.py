@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..kernel.entities import ONSITE, VISIT, Case, Task, Unit
 from ..kernel.heap import EV_HOOK
 from ..kernel.hooks import Mechanism
+from ..streams import Uniforms
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -40,8 +41,8 @@ class OnSiteHandback(Mechanism):
     p_redispatch: float
     limit: int
     interval: float
-    u_outcome: Any
-    u_followup: Any
+    u_outcome: Uniforms
+    u_followup: Uniforms
 
     def __init__(self, eng: Engine, world: World) -> None:
         super().__init__(eng)

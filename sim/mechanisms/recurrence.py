@@ -5,11 +5,12 @@ category, reported and detected by the same rules as the bulk draw (scalar draws
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..kernel.contacts import EV_CONTACT, EV_PATROL
 from ..kernel.entities import Case
 from ..kernel.hooks import Mechanism
+from ..streams import Sampler, Uniforms
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -30,8 +31,8 @@ class Recurrence(Mechanism):
     cdf_rows: list[list[float]]
     hazard: list[float]
     n_channels: int
-    u_recur: Any
-    report_delay: Any
+    u_recur: Uniforms
+    report_delay: Sampler
 
     def __init__(self, eng: Engine, world: World) -> None:
         super().__init__(eng)

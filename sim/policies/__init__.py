@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from .assessment import ASSESSMENT, AssessmentPolicy, Effects, combine
+from .assessment import ASSESSMENT, AssessmentPolicy, combine
 from .routing import ROUTING, RoutingPolicy
 
-__all__ = ["ASSESSMENT", "ROUTING", "AssessmentPolicy", "Effects", "RoutingPolicy", "combine",
+__all__ = ["ASSESSMENT", "ROUTING", "AssessmentPolicy", "RoutingPolicy", "combine",
            "validate_policies"]
 
 

@@ -136,7 +136,3 @@ def combine(choices) -> Incentives:
             else:
                 setattr(inc, key, getattr(inc, key) + value)
     return inc
-
-
-# kept for code that imported the old name
-Effects = Incentives

@@ -9,6 +9,9 @@ A policy answers three questions for the engine:
 - `transfer(case, unit)`: the case sits at a unit that does not own it (a bounce, 推诿):
   the next unit and the delay.
 `platform_led` says whether the street platform leads multi-department cases (主协办).
+
+A policy only decides: it returns (unit, delay) and changes no counter (the engine and the
+agents keep those). It sees the engine through `model`, which the engine passes in.
 """
 
 from __future__ import annotations
@@ -169,8 +172,7 @@ class Territorial(RoutingPolicy):
         to_desk = self._to_desk[street]
         if to_desk is not None:
             return to_desk
-        self.model.platforms[street].triaged += 1
-        return self.pick(case, self._accuracy), self._delay
+        return self.pick(case, self._accuracy), self._delay   # a platform with no desk
 
     def after_triage(self, case):
         acc = self._accuracy if case.transfers == 0 else self._retriage
@@ -183,5 +185,4 @@ class Territorial(RoutingPolicy):
         desk = self._desks.get(case.street)
         if desk is not None:   # back to the platform, which triages it again
             return desk, p.transfer_delay_hours
-        self.model.platform(case.street).triaged += 1
         return self.pick(case, p.retriage_accuracy), p.transfer_delay_hours
