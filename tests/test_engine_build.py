@@ -50,6 +50,25 @@ def test_compiled_and_pure_engine_give_identical_results(scenario):
     assert pure["summary"]["complaints"] > 1000   # a run with something in it
 
 
+def test_the_engine_modules_are_one_compiled_group():
+    """Kernel, mechanisms, engine and streams compiled together (setup.py, separate=False):
+    every module of `sim.ENGINE_MODULES` is an extension and they share ONE mypyc library, so
+    calls between them are direct C calls."""
+    code = ("import importlib, json, sys, sim; "
+            "mods = [importlib.import_module('sim.' + m) for m in sim.ENGINE_MODULES]; "
+            "print(json.dumps({'info': sim.engine_info(), "
+            "'files': [m.__file__ for m in mods], "
+            "'groups': sorted(n for n in sys.modules if n.endswith('__mypyc'))}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "COGOV_PURE_PYTHON": "0"})
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    if not got["info"]["compiled"]:
+        pytest.skip(f"engine not compiled here ({got['info']['reason']})")
+    assert all(not f.endswith(".py") for f in got["files"]), got["files"]
+    assert len(got["groups"]) == 1, got["groups"]
+
+
 def test_engine_info_reports_a_reason():
     info = sim.engine_info()
     assert isinstance(info["compiled"], bool) and info["reason"]
@@ -62,10 +81,10 @@ def test_a_stale_build_record_falls_back_to_the_sources(tmp_path):
         pytest.skip("no compiled build in this checkout (nothing can be stale)")
     saved = record.read_text()
     try:
-        record.write_text(json.dumps({"engine": "0" * 64, "streams": "0" * 64}))
+        record.write_text(json.dumps({m: "0" * 64 for m in sim.ENGINE_MODULES}))
         code = ("import warnings, json; warnings.simplefilter('always'); import sim; "
                 "print(json.dumps(sim.engine_info())); import sim.engine as e; "
-                "print(e.__file__)")
+                "import sim.kernel.lifecycle as k; print(e.__file__); print(k.__file__)")
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                              text=True, timeout=120,
                              env={**os.environ, "COGOV_PURE_PYTHON": "0"})
@@ -73,6 +92,7 @@ def test_a_stale_build_record_falls_back_to_the_sources(tmp_path):
         info = json.loads(out.stdout.splitlines()[0])
         assert info["compiled"] is False and "stale" in info["reason"]
         assert out.stdout.splitlines()[1].endswith("engine.py")
+        assert out.stdout.splitlines()[2].endswith("lifecycle.py")
         assert "Rebuild with `pip install -e .`" in out.stderr
     finally:
         record.write_text(saved)
