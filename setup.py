@@ -14,16 +14,22 @@ import sys
 from setuptools import setup
 
 
-# the modules compiled together, from sim.ENGINE_MODULES (read from the file, not imported:
-# importing sim here would import numpy and pydantic at build time)
+# the modules compiled together: sim.KERNEL_MODULES (read from the file, not imported:
+# importing sim here would import numpy and pydantic at build time), every module of
+# sim/mechanisms/ but the registry, and sim/engine.py: sim.ENGINE_MODULES
 def _engine_modules() -> list[str]:
     import ast
     with open("sim/__init__.py", encoding="utf-8") as f:
         tree = ast.parse(f.read())
+    kernel = None
     for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ENGINE_MODULES":
-            return list(ast.literal_eval(node.value))
-    raise RuntimeError("sim/__init__.py: ENGINE_MODULES not found")
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "KERNEL_MODULES":
+            kernel = list(ast.literal_eval(node.value))
+    if kernel is None:
+        raise RuntimeError("sim/__init__.py: KERNEL_MODULES not found")
+    mechanisms = sorted(f[:-3] for f in os.listdir("sim/mechanisms")
+                        if f.endswith(".py") and f not in ("__init__.py", "registry.py"))
+    return kernel + [f"mechanisms.{m}" for m in mechanisms] + ["engine"]
 
 
 COMPILED = ["sim/" + m.replace(".", "/") + ".py" for m in _engine_modules()]

@@ -19,13 +19,24 @@ import warnings
 
 __version__ = "0.1.0"
 
-#: the modules compiled with mypyc as one group, in import order (each imports only earlier ones)
-ENGINE_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar",
+#: the kernel's modules compiled with mypyc, in import order (each imports only earlier ones)
+KERNEL_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar",
                   "kernel.ledger", "kernel.hooks", "kernel.views", "kernel.contacts",
-                  "kernel.lifecycle", "mechanisms.joint", "mechanisms.dual", "mechanisms.onsite",
-                  "mechanisms.campaigns", "mechanisms.recurrence", "engine")
-BUILD_RECORD = "_engine_build.json"        # written by setup.py: hashes of the compiled sources
+                  "kernel.lifecycle")
 _HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _mechanism_modules() -> tuple[str, ...]:
+    """Every module of sim/mechanisms/ but the package's and the registry's (setup.py does the
+    same): a new mechanism module is compiled with the group without being listed."""
+    names = sorted(f[:-3] for f in os.listdir(os.path.join(_HERE, "mechanisms"))
+                   if f.endswith(".py") and f not in ("__init__.py", "registry.py"))
+    return tuple(f"mechanisms.{n}" for n in names)
+
+
+#: the modules compiled with mypyc as ONE group (setup.py), in import order
+ENGINE_MODULES = KERNEL_MODULES + _mechanism_modules() + ("engine",)
+BUILD_RECORD = "_engine_build.json"        # written by setup.py: hashes of the compiled sources
 _engine_state = {"compiled": False, "reason": "not imported yet"}
 
 

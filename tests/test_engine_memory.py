@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 import sim.records as records
-from sim import engine as E
+from sim.kernel import calendar as C
+from sim.kernel import contacts as P
+from sim.kernel import entities as E
 from sim.model import GovernanceModel
 from sim.scenario.loader import load_scenario
 
@@ -26,24 +28,24 @@ def model():
     return m
 
 
-@pytest.mark.parametrize("kind", [E.EV_CONTACT, E.EV_PATIENCE, E.EV_PATROL])
+@pytest.mark.parametrize("kind", [P.EV_CONTACT, P.EV_PATIENCE, P.EV_PATROL])
 @pytest.mark.parametrize("pid,ch", [(0, -1), (1, 0), (762_118, 3), (2 ** 40, 253)])
 def test_a_far_event_code_unpacks_to_what_was_packed(kind, pid, ch):
-    code = E._far_pack(kind, pid, ch)
-    assert code >> (E._FAR_CH_BITS + E._FAR_KIND_BITS) == pid
-    assert (code >> E._FAR_CH_BITS) & E._FAR_KIND_MASK == kind
-    assert (code & E._FAR_CH_MASK) - 1 == ch
+    code = C.far_pack(kind, pid, ch)
+    assert code >> (C.FAR_CH_BITS + C.FAR_KIND_BITS) == pid
+    assert (code >> C.FAR_CH_BITS) & C.FAR_KIND_MASK == kind
+    assert (code & C.FAR_CH_MASK) - 1 == ch
 
 
 def test_problem_records_exist_only_while_something_can_happen(model):
     e = model.engine
     probs = e.problems
     assert len(probs) == len(e.p_t0) == len(e.p_cat) == len(e.p_grid)
-    resolved = sum(1 for p in probs if p is E._RESOLVED)
+    resolved = sum(1 for p in probs if p is E.RESOLVED_PROBLEM)
     untouched = sum(1 for p in probs if p is None)
-    live = [p for p in probs if p is not None and p is not E._RESOLVED]
+    live = [p for p in probs if p is not None and p is not E.RESOLVED_PROBLEM]
     # every resolved problem shares one record, counted in the summary's own counter
-    assert resolved >= e.problems_resolved > 0
+    assert resolved >= e.ledger.problems_resolved > 0
     # problems nobody reported or detected (yet) have no record at all
     assert untouched > 0
     assert all(p.state != E.RESOLVED for p in live)

@@ -22,6 +22,7 @@ class Campaigns(Mechanism):
     KEY: ClassVar[str] = "campaigns"
     SUMMARY: ClassVar[str] = ("extra staff, queue priority and stronger patrol detection for "
                               "some categories and streets over some days")
+    ORDER: ClassVar[float] = 40.0
     HOOKS: ClassVar[tuple[str, ...]] = ("start", "opened")
 
     start_h: list[float]
@@ -57,8 +58,8 @@ class Campaigns(Mechanism):
         self.active = [False] * len(cs)
         self.any_active = False
 
-    @staticmethod
-    def wanted(world: World) -> bool:
+    @classmethod
+    def wanted(cls, world: Any) -> bool:
         return bool(world.campaigns)
 
     def start(self) -> None:

@@ -21,6 +21,7 @@ class DualDispatch(Mechanism):
     NAME: ClassVar[str] = "dual_dispatch"
     KEY: ClassVar[str] = "dispatch.default_mode / dispatch.dual_families / dispatch.modes"
     SUMMARY: ClassVar[str] = "the police get a task beside the owner's on dual-dispatched cases"
+    ORDER: ClassVar[float] = 20.0
     HOOKS: ClassVar[tuple[str, ...]] = ("extend",)
 
     dual: list[bool]
@@ -38,8 +39,8 @@ class DualDispatch(Mechanism):
         self.police_code = world.police_code or ""
         self.police_share = float(sc.dispatch.police_hours_share)
 
-    @staticmethod
-    def wanted(world: World) -> bool:
+    @classmethod
+    def wanted(cls, world: Any) -> bool:
         return any(world.dual)
 
     def extend(self, case: Case, unit: Unit, need: float) -> int:

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 class JointHandling(Mechanism):
     """Co-handlers' tasks for complex cases of categories with co-handlers."""
 
-    NAME: ClassVar[str] = ""
-    KEY: ClassVar[str] = ""
     HOOKS: ClassVar[tuple[str, ...]] = ("extend",)
 
     joint_possible: list[bool]
@@ -77,6 +75,7 @@ class MainCoHandling(JointHandling):
     hours."""
 
     NAME: ClassVar[str] = "main_co"
+    ORDER: ClassVar[float] = 10.0
     KEY: ClassVar[str] = "main_co.enabled"
     SUMMARY: ClassVar[str] = ("co-handlers join complex cases after a coordination delay "
                               "(needs a platform-led routing policy)")
@@ -91,8 +90,8 @@ class MainCoHandling(JointHandling):
     def delay(self) -> float:
         return self.coordination.next()
 
-    @staticmethod
-    def wanted(world: World) -> bool:
+    @classmethod
+    def wanted(cls, world: Any) -> bool:
         return world.main_co_on
 
 
@@ -101,6 +100,7 @@ class Linkage(JointHandling):
     `linkage.co_share` of the hours."""
 
     NAME: ClassVar[str] = "linkage"
+    ORDER: ClassVar[float] = 11.0
     KEY: ClassVar[str] = "linkage.enabled"
     SUMMARY: ClassVar[str] = "co-handlers join complex cases after a fixed delay"
 
@@ -115,6 +115,6 @@ class Linkage(JointHandling):
     def delay(self) -> float:
         return self.fixed_delay
 
-    @staticmethod
-    def wanted(world: World) -> bool:
+    @classmethod
+    def wanted(cls, world: Any) -> bool:
         return world.linkage_on and not world.main_co_on

@@ -28,6 +28,7 @@ class OnSiteHandback(Mechanism):
     KEY: ClassVar[str] = "handback.enabled (on-site action: catalogue.<k>.police_on_site)"
     SUMMARY: ClassVar[str] = ("police act on site on 110 reports; unsettled cases go back to "
                               "the grid for follow-up visits")
+    ORDER: ClassVar[float] = 30.0
     HOOKS: ClassVar[tuple[str, ...]] = ("arrive",)
     roles_before: ClassVar[tuple[int, ...]] = (VISIT,)
     roles_after: ClassVar[tuple[int, ...]] = (ONSITE,)
@@ -59,8 +60,8 @@ class OnSiteHandback(Mechanism):
         self.u_outcome = eng.u_outcome
         self.u_followup = eng.u_followup
 
-    @staticmethod
-    def wanted(world: World) -> bool:
+    @classmethod
+    def wanted(cls, world: Any) -> bool:
         return any(world.police_on_site) or any(world.handback_on)
 
     def arrive(self, case: Case, unit: Unit) -> bool:

@@ -5,7 +5,7 @@ category, reported and detected by the same rules as the bulk draw (scalar draws
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..kernel.contacts import EV_CONTACT, EV_PATROL
 from ..kernel.entities import Case
@@ -23,6 +23,7 @@ class Recurrence(Mechanism):
     NAME: ClassVar[str] = "recurrence"
     KEY: ClassVar[str] = "catalogue.<k>.recurrence_prob"
     SUMMARY: ClassVar[str] = "a resolved problem comes back as a new one"
+    ORDER: ClassVar[float] = 50.0
     HOOKS: ClassVar[tuple[str, ...]] = ("resolved",)
 
     recur_prob: list[float]
@@ -45,8 +46,8 @@ class Recurrence(Mechanism):
         self.u_recur = eng.u_recur
         self.report_delay = eng.report_delay
 
-    @staticmethod
-    def wanted(world: World) -> bool:
+    @classmethod
+    def wanted(cls, world: Any) -> bool:
         return any(p > 0 for p in world.recur_prob)
 
     def resolved(self, case: Case) -> None:

@@ -232,9 +232,10 @@ def validate_mapping(data: dict, path: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(_uncertain_hint(_format_validation(path, exc), specs, path)) \
             from None
+    from ..mechanisms.registry import validate_mechanisms
     from ..policies import validate_policies  # late: policies import the schema
 
-    errors = validate_policies(scenario)
+    errors = validate_policies(scenario) + validate_mechanisms(scenario)
     if specs and not errors:
         errors = _check_support(data, specs)
     from ..world.district import street_names as _street_names

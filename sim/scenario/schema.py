@@ -616,6 +616,10 @@ class Scenario(Strict):
     linkage: Linkage = Field(default_factory=Linkage, description="routine linkage")
     campaigns: list[Campaign] = Field(default_factory=list, description="special campaigns")
     platform: Platform = Field(default_factory=Platform, description="dispatch desks")
+    mechanisms: dict[str, dict[str, float | int | str | bool] | None] = Field(
+        default_factory=dict, description="mechanisms without a section of their own, by "
+        "registry name, with their parameters (e.g. `supervision: {after_hours: 72}`; the list: "
+        "`python -m sim.mechanisms.registry`, docs/design.md)")
     agents: Agents = Field(default_factory=Agents, description="agents' decision rules")
     run: Run = Field(default_factory=Run, description="run control")
 
