@@ -34,7 +34,8 @@ def _scale(metric: str) -> float:
 
 
 def save(fig, stem: Path) -> list[Path]:
-    """Save `fig` as STEM.png and STEM.pdf and close it."""
+    """Save `fig` as STEM.png and STEM.pdf (150 dpi, tight) and close it: cogov's one figure
+    saver (the brief's `sim.report.figures.save` writes through it)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "pdf"):

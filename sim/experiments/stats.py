@@ -10,23 +10,31 @@ import pandas as pd
 LEVEL = 0.95
 
 
-def t_interval(x) -> dict:
-    """mean, ci_low, ci_high, sd, n of the non-missing values of `x` (t-interval, 95%).
+def t_ci(x, level: float = LEVEL) -> tuple[float, float, float, float, int]:
+    """(mean, low, high, sd, n) of a t confidence interval for the mean of the finite values
+    of `x` (non-numbers, NaN and infinities dropped): cogov's one t-interval.
 
     With fewer than two values the interval (and sd) are NaN: one run says nothing about noise.
     """
-    a = pd.to_numeric(pd.Series(x), errors="coerce").dropna().to_numpy(float)
+    a = pd.to_numeric(pd.Series(x, dtype=object), errors="coerce").to_numpy(float)
+    a = a[np.isfinite(a)]
     n = int(a.size)
     if n == 0:
-        return {"mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "sd": np.nan, "n": 0}
+        return math.nan, math.nan, math.nan, math.nan, 0
     mean = float(a.mean())
     if n < 2:
-        return {"mean": mean, "ci_low": np.nan, "ci_high": np.nan, "sd": np.nan, "n": n}
+        return mean, math.nan, math.nan, math.nan, n
     sd = float(a.std(ddof=1))
     from scipy.stats import t as _t
 
-    half = float(_t.ppf(0.5 + LEVEL / 2, n - 1)) * sd / math.sqrt(n)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n}
+    half = float(_t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half, sd, n
+
+
+def t_interval(x) -> dict:
+    """mean, ci_low, ci_high, sd, n of the finite values of `x` (`t_ci`, 95%)."""
+    mean, low, high, sd, n = t_ci(x)
+    return {"mean": mean, "ci_low": low, "ci_high": high, "sd": sd, "n": n}
 
 
 def numeric_metrics(runs: pd.DataFrame, exclude=()) -> list[str]:

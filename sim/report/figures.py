@@ -7,7 +7,6 @@ Labels follow `lang` ("en" or "zh"); Chinese names render through `fonts.use_cjk
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,15 +62,12 @@ class Fig:
 
 
 def save(f: Fig, folder: Path) -> bytes:
-    """Write `folder/NAME.png` and `folder/NAME.pdf`; return the PNG bytes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    f.fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
-    data = buf.getvalue()
-    (folder / f"{f.name}.png").write_bytes(data)
-    f.fig.savefig(folder / f"{f.name}.pdf", bbox_inches="tight")
-    plt.close(f.fig)
-    return data
+    """Write `folder/NAME.png` and `folder/NAME.pdf` (`sim.experiments.figures.save`, the one
+    figure saver); return the PNG bytes."""
+    from ..experiments.figures import save as save_figure
+
+    png = save_figure(f.fig, folder / f.name)[0]
+    return png.read_bytes()
 
 
 # ----------------------------------------------------------------------------- labels

@@ -81,18 +81,11 @@ class Results:
 
 # ----------------------------------------------------------------------------- statistics
 def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
-    """(mean, low, high, sd) of a t confidence interval for the mean of `x` (NaNs dropped)."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    n = x.size
-    if n == 0:
-        return (math.nan,) * 4
-    m = float(x.mean())
-    if n == 1:
-        return m, math.nan, math.nan, math.nan
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return m, m - half, m + half, sd
+    """(mean, low, high, sd) of a t confidence interval for the mean of `x` (non-finite
+    values dropped): `sim.experiments.stats.t_ci`, the one t-interval."""
+    from ..experiments.stats import t_ci
+
+    return t_ci(x, level)[:4]
 
 
 def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float,
