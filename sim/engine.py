@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .kernel.calendar import MAX_CHANNELS
 from .kernel.entities import (  # noqa: F401  (the stable import path of the entities)
     CO,
     DUAL,
@@ -55,7 +56,6 @@ class Engine(Lifecycle):
     deadline: list[float]
     incentives: Any
     routing: Any
-    u_patience: Uniforms
     u_followup: Uniforms
     u_recur: Uniforms
     report_delay: Sampler
@@ -85,8 +85,8 @@ class Engine(Lifecycle):
         self.citizen_channels = list(w.citizen_channels)
         self.patrol_channel = w.patrol_channel
         self.petition_channel = w.petition_channel
-        if len(self.channel_codes) > 254:   # see kernel.calendar.far_pack
-            raise ValueError("at most 254 channels are supported")
+        if len(self.channel_codes) > MAX_CHANNELS:   # see kernel.calendar.far_pack
+            raise ValueError(f"at most {MAX_CHANNELS} channels are supported")
         self._build_units(w)
         # per category
         self.owner = list(w.owner)
@@ -108,7 +108,6 @@ class Engine(Lifecycle):
         pf = s.platform
         self.handling = [Sampler(c.handling, rs["handling"]) for c in self.cats]
         self.u_outcome = Uniforms(rs["outcome"])
-        self.u_patience = Uniforms(rs["patience"])
         self.u_followup = Uniforms(rs["followup"])
         self.u_recur = Uniforms(rs["recurrence"])
         self.patience = Sampler(s.citizens.repeat.patience, rs["patience"])

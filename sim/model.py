@@ -129,9 +129,6 @@ class GovernanceModel(mesa.Model):
     def _setup_collector(self) -> None:
         self._prev = {"complaints": 0, "repeats": 0, "opened": 0, "closed": 0}
         self._prev_util = {id(u): (0.0, 0.0) for u in self.units.values()}
-        self._n_repeats = 0
-        self._n_closed = 0
-        self._row: dict = {}
         names = ["time_hours", "complaints", "repeats", "opened", "closed", "backlog",
                  "open_followups", "platform_queue", "patrol_share"]
         for code in self.scenario.departments:
@@ -169,7 +166,6 @@ class GovernanceModel(mesa.Model):
         for code in self.scenario.departments:
             row[f"utilization.{code}"] = busy[code] / cap[code] if cap[code] > 0 else 0.0
             row[f"queue.{code}"] = queue[code]
-        self._row = row
         self.datacollector.record(row)
 
 

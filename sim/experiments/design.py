@@ -129,9 +129,3 @@ def make_design(exp: Experiment) -> Design:
                            for j, f in enumerate(factors)})
     points.insert(0, "point", np.arange(len(points)))
     return Design(d.kind, factors, X, points)
-
-
-def design_size(exp: Experiment) -> tuple[int, int]:
-    """(design points, runs) of an experiment."""
-    n = len(make_design(exp))
-    return n, n * exp.replications

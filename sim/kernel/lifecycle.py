@@ -40,7 +40,7 @@ from .entities import (
 from .heap import EV_HOOK, EV_SHIFT_ON, Event
 from .hooks import Mechanism
 from .ledger import Ledger
-from .views import CitizenView, PlatformView, RoutingView
+from .views import PlatformView, RoutingView
 
 # the lifecycle's event kinds (the kernel's own are in `heap`)
 EV_ARRIVE: Final = 2       # arg: Case (its unit-to-be in case.dest)
@@ -87,7 +87,6 @@ class Lifecycle(Contacts):
     hotline_time: Sampler
     # agents and policies, through their views (set by `plug`)
     platforms: dict[int, PlatformView]
-    citizen_agents: list[CitizenView]
     _plan_day: list[Any]
     _route: Any
     _transfer: Any
@@ -114,7 +113,6 @@ class Lifecycle(Contacts):
         self._after = [None] * 6
         self.cases = []
         self.platforms = {}
-        self.citizen_agents = []
         self._plan_day = []
         self._route = None
         self._transfer = None
@@ -124,7 +122,6 @@ class Lifecycle(Contacts):
              grid_agents: list[Any], mechanisms: list[Mechanism]) -> None:
         """Wire in the routing policy, the agents and the mechanisms (in hook order)."""
         self.platforms = platforms
-        self.citizen_agents = citizens
         self.grid_agents = grid_agents
         # the methods called for (almost) every event, bound once: no lookup per call
         self._plan_day = [g.plan_day for g in grid_agents]

@@ -119,7 +119,7 @@ def generate(engine) -> None:
     streams = engine.streams
     horizon = w.horizon
     cats = w.cats
-    pop, street_of, mix = w.layout.arrays()
+    pop, _, mix = w.layout.arrays()
     inc = np.array([[c.incidence_per_1000_per_year.get(
         u, c.incidence_per_1000_per_year.get("default", 0.0)) for u in LAND_USES]
         for c in cats])
