@@ -9,8 +9,8 @@ _ = object()
 # mechanisms: found by scanning sim/mechanisms (sim.mechanisms.registry)
 Campaigns, DualDispatch, MainCoHandling, OnSiteHandback, Recurrence, Supervision
 _.supervised                    # supervision's count, read by its test and by users
-# kernel views: Protocol types documenting what the kernel calls on agents
-DepartmentView, CitizenView
+# kernel views: Protocol types documenting what the kernel calls on agents and what agents see
+DepartmentView, CitizenView, CitizenContext
 # entity state read by the case table, dashboards and tests (sim.records, sim.dashboard)
 _.redispatched, _.settled, _.role_name
 # agents' state shown by the dashboard and read by users (the day plan of a grid worker)

@@ -59,3 +59,31 @@ class RoutingView(Protocol):
     def route(self, case: Case) -> tuple[Unit, float]: ...
 
     def transfer(self, case: Case, unit: Unit) -> tuple[Unit, float]: ...
+
+
+class RoutingContext(Protocol):
+    """What a routing policy sees of the engine (`RoutingPolicy(params, model)`): the
+    organisation and its random stream, nothing to change."""
+
+    streams: dict
+    desks: dict[int, Unit]
+    owner_units: list[list[Unit]]
+    others: dict[str, list[str]]
+    police_code: str | None
+    n_streets: int
+    cats: list
+
+    def unit(self, code: str, street: int) -> Unit: ...
+
+    def police_unit(self, street: int) -> Unit: ...
+
+
+class CitizenContext(Protocol):
+    """What a citizen agent sees of the engine (`Citizen.setup(engine, u)`)."""
+
+    scenario: object
+    channel_codes: list[str]
+    channel_kinds: list[str]
+    citizen_complaints: list[int]
+
+    def note_escalation(self, channel: int) -> None: ...

@@ -16,10 +16,15 @@ agents keep those). It sees the engine through `model`, which the engine passes 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
 from ..streams import Uniforms
 from .registry import Params, Registry
+
+if TYPE_CHECKING:
+    from ..kernel.views import RoutingContext
 
 ROUTING = Registry("routing")
 
@@ -33,7 +38,7 @@ class RoutingPolicy:
     class Params(Params):
         pass
 
-    def __init__(self, params: dict | None, model):
+    def __init__(self, params: dict | None, model: RoutingContext):
         self.params = self.Params(**(params or {}))
         self.model = model
         self.u = Uniforms(model.streams["routing"])
@@ -153,7 +158,7 @@ class Territorial(RoutingPolicy):
                                                                    "the case to the platform")
         retriage_accuracy: float = Field(0.98, ge=0, le=1, description="accuracy on re-triage")
 
-    def __init__(self, params: dict | None, model):
+    def __init__(self, params: dict | None, model: RoutingContext):
         super().__init__(params, model)
         self._accuracy = self.params.triage_accuracy
         self._delay = self.params.triage_delay_hours
