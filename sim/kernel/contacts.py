@@ -166,11 +166,7 @@ class Contacts(Calendar):
 
     def note_escalation(self, channel: int) -> None:
         """A citizen went one rung up the ladder (counted after warm-up)."""
-        led = self.ledger
-        if self.now >= led.warmup:
-            led.escalations += 1
-            if channel == self.petition_channel:
-                led.escalations_petition += 1
+        self.ledger.escalation(self.now, channel == self.petition_channel)
 
     def settle_on_spot(self, pid: int, ch: int) -> None:
         """A grid worker mediates a minor matter on the spot: opened and closed at once."""
@@ -178,6 +174,5 @@ class Contacts(Calendar):
         case.dispatched = self.now
         case.started = self.now
         case.agency = "grid"
-        if self.now >= self.ledger.warmup:
-            self.ledger.grid_hours += self.grid_agents[case.grid].mediation_hours
+        self.ledger.grid_time(self.now, self.grid_agents[case.grid].mediation_hours)
         self.close(case, "settled_on_spot")

@@ -8,7 +8,9 @@ from .entities import Unit
 
 class Ledger:
     """Counters after warm-up, the integral of open cases over time and the units' utilisation
-    integrals at the end of warm-up. `counts(t)`: whether an event at `t` is counted."""
+    integrals at the end of warm-up. Every count goes through a method that applies the
+    warm-up rule (nothing else in the kernel or the mechanisms compares a time with
+    `warmup`)."""
 
     warmup: float
     transfers: int
@@ -55,9 +57,61 @@ class Ledger:
         self.open_last = 0.0
         self.warm_snapshot = None        # id(unit) -> (busy_area, cap_area) at warm-up's end
 
-    def counts(self, t: float) -> bool:
-        """Whether what happens at `t` is counted (after warm-up)."""
-        return t >= self.warmup
+    # what is counted, each at time `t` (hours), only after warm-up
+    def transfer(self, t: float) -> None:
+        if t >= self.warmup:
+            self.transfers += 1
+
+    def escalation(self, t: float, to_petition: bool) -> None:
+        if t >= self.warmup:
+            self.escalations += 1
+            if to_petition:
+                self.escalations_petition += 1
+
+    def grid_time(self, t: float, hours: float) -> None:
+        """Grid workers' hours (mediation on the spot, follow-up visits)."""
+        if t >= self.warmup:
+            self.grid_hours += hours
+
+    def platform_wait(self, t: float, hours: float) -> None:
+        """A triage task ended: the hours since the case reached the desk."""
+        if t >= self.warmup:
+            self.platform_wait_sum += hours
+            self.platform_wait_n += 1
+
+    def staff_time(self, t: float, dept: str, hours: float, police_on_nonpolice: bool) -> None:
+        """A department's task ended: its staff hours."""
+        if t >= self.warmup:
+            self.dept_hours[dept] += hours
+            if police_on_nonpolice:
+                self.police_nonpolice_hours += hours
+
+    def owner_wait(self, started: float, hours: float) -> None:
+        """The owner's handling (or on-site action) started after waiting `hours`: counted by
+        its start time."""
+        if started >= self.warmup:
+            self.wait_sum += hours
+            self.wait_n += 1
+
+    def resolved(self, t: float) -> None:
+        if t >= self.warmup:
+            self.problems_resolved += 1
+
+    def joint(self, t: float) -> None:
+        if t >= self.warmup:
+            self.joint_cases += 1
+
+    def handback(self, t: float) -> None:
+        if t >= self.warmup:
+            self.handbacks += 1
+
+    def followup(self, t: float) -> None:
+        if t >= self.warmup:
+            self.grid_followups += 1
+
+    def settled(self, t: float) -> None:
+        if t >= self.warmup:
+            self.settled_by_grid += 1
 
     def open_change(self, t: float, delta: int) -> None:
         """Keep the integral of open cases over time (for `mean_open_cases`)."""

@@ -259,8 +259,7 @@ class Lifecycle(Contacts):
             self.handle(case, unit)
         else:
             case.transfers += 1
-            if self.now >= self.ledger.warmup:
-                self.ledger.transfers += 1
+            self.ledger.transfer(self.now)
             nxt, delay = self._transfer(case, unit)
             self.send(case, nxt, delay)
 
@@ -301,11 +300,8 @@ class Lifecycle(Contacts):
             before.task_done(task, unit)
             return
         led = self.ledger
-        post = self.now >= led.warmup
         if kind == TRIAGE:
-            if post:
-                led.platform_wait_sum += self.now - task.queued
-                led.platform_wait_n += 1
+            led.platform_wait(self.now, self.now - task.queued)
             router = unit.router
             if router is not None:
                 dest, delay = router(case)
@@ -314,16 +310,11 @@ class Lifecycle(Contacts):
             case.dest = None
             self.send(case, dest, delay)
             return
-        if post:
-            led.dept_hours[unit.code] += task.hours
-            if unit.is_police and self.nonpolice[case.k]:
-                led.police_nonpolice_hours += task.hours
+        led.staff_time(self.now, unit.code, task.hours, unit.is_police and self.nonpolice[case.k])
         if kind == MAIN or kind == ONSITE:
             if case.started < 0:
                 case.started = task.started
-            if task.started >= led.warmup:
-                led.wait_sum += task.started - task.queued
-                led.wait_n += 1
+            led.owner_wait(task.started, task.started - task.queued)
         after = self._after[kind]
         if after is not None:
             after.task_done(task, unit)
@@ -366,8 +357,7 @@ class Lifecycle(Contacts):
         if resolved:
             pr.state = RESOLVED
             self.problems[pid] = RESOLVED_PROBLEM   # its record is no longer needed: free it
-            if t >= led.warmup:
-                led.problems_resolved += 1
+            led.resolved(t)
             for m in self._on_resolved:
                 m.resolved(case)
         else:

@@ -47,8 +47,7 @@ class JointHandling(Mechanism):
         case.joint = self.NAME
         delay = self.delay()
         share = self.share
-        if eng.now >= eng.ledger.warmup:
-            eng.ledger.joint_cases += 1
+        eng.ledger.joint(eng.now)
         co_need_share = self.co_need[k]
         co_need = need * co_need_share
         pending = 0

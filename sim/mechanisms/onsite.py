@@ -86,8 +86,7 @@ class OnSiteHandback(Mechanism):
             eng.close(case, "resolved")
         elif self.handback_on[k]:
             eng.platforms[case.street].handbacks += 1
-            if eng.now >= eng.ledger.warmup:
-                eng.ledger.handbacks += 1
+            eng.ledger.handback(eng.now)
             self.visit(case)
         else:
             eng.close(case, "closed_unresolved")
@@ -109,18 +108,14 @@ class OnSiteHandback(Mechanism):
         eng = self.eng
         case = task.case
         led = eng.ledger
-        post = eng.now >= led.warmup
-        if post:
-            led.grid_hours += gw.visit_hours
+        led.grid_time(eng.now, gw.visit_hours)
         eng.grid_agents[case.grid].visit_done()
         gw.visits += 1
-        if post:
-            led.grid_followups += 1
+        led.followup(eng.now)
         u = self.u_followup
         if u.next() < self.p_grid_settle[case.k]:
             gw.settled += 1
-            if post:
-                led.settled_by_grid += 1
+            led.settled(eng.now)
             eng.close(case, "settled_by_grid")
         elif u.next() < self.p_redispatch:
             case.redispatched = True
