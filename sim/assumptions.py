@@ -200,6 +200,9 @@ LEVERS: tuple[Declared, ...] = (
              "police act on site on the category when 110 reaches them"),
     Declared("catalogue.*.deadline_hours", "lever", "deadlines", _INPUT,
              "time limit of the category (办理时限)"),
+    Declared("agents.platform.params", "lever", "platform", "sim/agents/platform.py",
+             "how the street platform dispatches (load balancing between a split "
+             "department's street team and district pool)"),
     Declared("agents.*.behaviour", "lever", "agents", "sim/agents (docs/ODD.md, "
              "decision-making)", "which decision rule an agent follows (a registered class)"),
 )
