@@ -107,7 +107,8 @@ class Citizen(mesa.Agent):
         (`observe_closure`)."""
         if u_rep is None or not citizens or not any(c.learns for c in citizens):
             return   # no learning, or the reports are given (a replayed case log)
-        shared = {"p_rep": p_rep.tolist(), "p_cand": p_cand.tolist(), "u": u_rep.tolist(),
+        # the uniforms stay one numpy array (8 bytes a problem, not a float object each)
+        shared = {"p_rep": p_rep.tolist(), "p_cand": p_cand.tolist(), "u": u_rep,
                   "salt": int(engine.seed) * 0x9E3779B97F4A7C15 & _MASK64}
         for c in citizens:
             c._shared = shared
