@@ -37,7 +37,7 @@ from ..errors import UserError
 from ..scenario.loader import load_raw, load_scenario
 from ..scenario.schema import FAMILIES, Scenario
 from ..world.district import build_district
-from .fit import Calibration
+from .fit import BETA, Calibration
 
 #: categories with at least this many citizen-channel cases get their own channel weights
 MIN_CASES_CHANNEL_WEIGHTS = 50
@@ -143,7 +143,19 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
         if sizing == "keep" and code in base.departments:
             continue
         d = cal.departments.get(code)
-        staff = d.staff_no_queue if d else 1
+        staff = d.staff_inferred if d else 1
+        if d is not None:
+            grow = d.backlog_growth_per_day
+            notes.append(
+                f"department {code}: staff {staff} inferred from the log (the most cases it "
+                f"held open at once, {d.in_hand_peak:,}, 90% interval {d.in_hand_peak_lo:,.0f}"
+                f" to {d.in_hand_peak_hi:,.0f}, plus {BETA:g} sqrt for the simulation's own "
+                f"variation: staff interval {d.staff_lo} to {d.staff_hi}); mean open "
+                f"{d.in_hand_mean:,.1f}, busiest window {d.in_hand_busiest_window:,.1f}"
+                + (f"; cases open grew by {grow:,.2f} a day (second half of the window "
+                   f"against the first; the log starts empty): the capacity does not cap "
+                   f"that backlog, it is kept through the log's times to close, open cases "
+                   f"censored" if np.isfinite(grow) and grow > 0 else ""))
         if sizing == "keep":  # a department the base lacks: size it anyway
             notes.append(f"department {code!r} is not in the base: sized for no queueing")
         departments[code] = {
@@ -156,7 +168,11 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
     any_patrol = False
     for c in cal.categories.values():
         entry: dict = {}
-        rate_year = c.rate_per_day * 365.0
+        # divided by the mean factor of the category's demand profile over the fit window, so
+        # that the simulated arrivals over the window add up to the log's (demand.anchor_factors)
+        demand = getattr(cal, "demand", None)
+        anchor = demand.anchor.get(c.code, 1.0) if demand is not None else 1.0
+        rate_year = c.rate_per_day * 365.0 / (anchor if anchor > 0 else 1.0)
         if c.code in base.catalogue and _base_rate_per_year(base, c.code) > 0:
             factor = rate_year / _base_rate_per_year(base, c.code)
             inc = {k: _r(v * factor) for k, v in

@@ -366,8 +366,8 @@ def validate_against(log_path: str | Path, mapping: Mapping, mapping_path: str,
                      scenario_path: str | Path, out: str | Path, replications: int = 3,
                      seed: int | None = None, overrides: list[str] = (),
                      rel_tol: float = 0.20, allow_drop: bool = False,
-                     since: pd.Timestamp | None = None, force: bool = False
-                     ) -> tuple[Validation, Path]:
+                     since: pd.Timestamp | None = None, force: bool = False,
+                     until: pd.Timestamp | None = None) -> tuple[Validation, Path]:
     """Read the log, run the scenario, compare, and write the report into `out`
     (index.md, validation.csv, validation.json, tables, figures; checked before the runs,
     written safely: `sim.outdir`)."""
@@ -382,7 +382,8 @@ def validate_against(log_path: str | Path, mapping: Mapping, mapping_path: str,
     target = OutputDir(out, force=force, inputs=[log_path, mapping_path, scenario_path],
                        command="validate-against")
     target.check()
-    obs_log = read_log(log_path, mapping, mapping_path, allow_drop=allow_drop, since=since)
+    obs_log = read_log(log_path, mapping, mapping_path, allow_drop=allow_drop, since=since,
+                       until=until)
     overrides = list(overrides)
     if since is not None:
         overrides = out_of_sample_overrides(scenario_path, since, obs_log, overrides)
