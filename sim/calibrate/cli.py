@@ -93,6 +93,16 @@ def _trend_bound(text: str) -> float:
     return v
 
 
+def _minutes(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{text}: give a positive number of minutes")
+    return v
+
+
 def _overlap(a: Path, b: Path) -> bool:
     try:
         a.resolve().relative_to(b.resolve())
@@ -158,7 +168,8 @@ def cmd_calibrate(args) -> int:
                                      abc_population=args.abc_population,
                                      abc_generations=args.abc_generations, seed=args.seed,
                                      workers=args.workers, force=args.force,
-                                     trend_beyond=args.trend_beyond)
+                                     trend_beyond=args.trend_beyond,
+                                     abc_max_minutes=args.abc_max_minutes)
     q = cal.log.quality
     print(f"{args.log}: {cal.quality_line()}")
     odd = [(item, n) for item, n, _ in q.rows()[2:] if n]
@@ -169,7 +180,9 @@ def cmd_calibrate(args) -> int:
     print(f"calibrated scenario: {path}")
     if cal.posterior is not None:
         for r in cal.posterior.table.itertuples():
-            print(f"  {r.parameter}: {r.mean:.4g} (90% interval {r.q05:.4g} to {r.q95:.4g})")
+            flag = "" if r.identified else "  NOT IDENTIFIED (as wide as its prior)"
+            print(f"  {r.parameter}: {r.mean:.4g} (90% interval {r.q05:.4g} to {r.q95:.4g})"
+                  f"{flag}")
     if args.report is not None:
         print(f"report: {Path(args.report) / 'index.md'}")
     return 0
@@ -248,6 +261,9 @@ def register(subparsers) -> None:
                    help="ABC-SMC particles per generation (default: by log size)")
     p.add_argument("--abc-generations", type=int, default=None, metavar="G",
                    help="ABC-SMC generations at most (default 8; stops at 14 minutes)")
+    p.add_argument("--abc-max-minutes", type=_minutes, default=14.0, metavar="M",
+                   help="time limit of the ABC-SMC inference (held within about one "
+                        "simulation: a generation still running at the limit is abandoned)")
     p.add_argument("--seed", type=int, default=1, help="seed of the ABC-SMC sampler")
     p.add_argument("--workers", type=int, default=1,
                    help="processes for ABC-SMC simulations (1 = reproducible order)")

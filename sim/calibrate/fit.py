@@ -66,7 +66,7 @@ class DepartmentFit:
     #: capacity read off the log (`cases_in_hand`): cases open at once, Little's law over windows
     in_hand_mean: float = float("nan")      # mean cases open over the window (L)
     in_hand_peak: int = 0                   # most cases open at one instant
-    in_hand_peak_lo: float = float("nan")   # 90% bootstrap interval of the peak (cases resampled)
+    in_hand_peak_lo: float = float("nan")   # 90% interval of the peak (a Poisson count)
     in_hand_peak_hi: float = float("nan")
     busiest_window_throughput: float = float("nan")   # closures per day in the busiest window
     in_hand_busiest_window: float = float("nan")   # max over windows of L_w
@@ -258,10 +258,6 @@ def busy_profile(cases: pd.DataFrame, start, end) -> tuple[float, int]:
     return float(inside.sum() / max(span, 1e-9)), peak
 
 
-#: bootstrap replicates of the peak number of cases in hand
-CAPACITY_BOOTSTRAP = 200
-
-
 def _open_intervals(cases: pd.DataFrame, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
     """(opened, closed) hours from `start` of every timed case (duplicates out; a case whose
     close time is unknown but that is not open is left out; an open case is open until the
@@ -287,8 +283,7 @@ def _in_hand_integral(s: np.ndarray, e: np.ndarray, t: np.ndarray) -> np.ndarray
     return (ks * t - cs[ks]) - (ke * t - ce[ke])
 
 
-def cases_in_hand(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
-                  seed: int = 0) -> dict:
+def cases_in_hand(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> dict:
     """A department's effective capacity read off its log (effective capacity from the log:
     the cases it demonstrably held open at once).
 
@@ -297,8 +292,9 @@ def cases_in_hand(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
       of open cases is the sum of their times in system; Kim and Whitt 2013, "Statistical
       analysis with Little's law"); its mean over the whole window and its busiest window;
     - the throughput of the busiest window (closures per day);
-    - the peak number open at one instant, with a 90% interval from resampling the cases
-      (`CAPACITY_BOOTSTRAP` replicates);
+    - the peak number open at one instant, with a 90% interval reading it as a Poisson count
+      (the number open at an instant of an M(t)/G/infinity system is Poisson; resampling cases
+      would bias a maximum upward);
     - the backlog's growth: the mean number open over the second half of the window minus the
       first half, per day of half-window spacing (positive = a growing backlog)."""
     s, e = _open_intervals(cases, start)
@@ -322,11 +318,13 @@ def cases_in_hand(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
         out["backlog_growth_per_day"] = float((L_w[half:].mean() - L_w[:half].mean())
                                               / (half * width / 24.0))
     out["in_hand_peak"] = _peak(s, e_c)
-    gen = np.random.default_rng(seed)
-    boots = [_peak(s[i], e_c[i]) for i in
-             (gen.integers(0, len(s), len(s)) for _ in range(CAPACITY_BOOTSTRAP))]
+    # the count at its peak read as a Poisson count (cases open at an instant of an
+    # M(t)/G/infinity system are Poisson): its 90% interval
+    from scipy.stats import poisson
+
+    peak = out["in_hand_peak"]
     out["in_hand_peak_lo"], out["in_hand_peak_hi"] = (float(x) for x in
-                                                      np.quantile(boots, [0.05, 0.95]))
+                                                      poisson.ppf([0.05, 0.95], max(peak, 1e-9)))
     return out
 
 

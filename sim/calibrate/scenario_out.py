@@ -25,6 +25,7 @@ channel mix and time to close. What it sets (see docs/calibration.md for the why
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -306,6 +307,36 @@ def dump_yaml(data: dict) -> str:
 FIT_WINDOW = "# fit-window:"
 
 
+#: header line recording the fit's category grouping (raw code -> the fit's code; read by
+#: validate-against so that a validation window is grouped the fit's way)
+GROUPS = "# category-groups:"
+
+
+def category_groups(cal: Calibration) -> dict[str, str]:
+    c = cal.log.cases
+    if "category_unlumped" not in c:
+        return {}
+    pairs = c[["category_unlumped", "category"]].drop_duplicates()
+    return dict(zip(pairs["category_unlumped"].astype(str), pairs["category"].astype(str)))
+
+
+def read_category_groups(path: str | Path) -> dict[str, str] | None:
+    """The fit's category grouping from a calibrated scenario's header (None: not recorded)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for k, line in enumerate(fh):
+                if line.startswith(GROUPS):
+                    return {str(a): str(b) for a, b in
+                            json.loads(line[len(GROUPS):]).items()}
+                if k > 400 or not line.startswith("#"):
+                    return None
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def read_fit_window(path: str | Path) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """(first created, end) of the rows a calibrated scenario was fitted on, from its header;
     end is the `--until` date, or just after the last case. None when not recorded."""
@@ -346,6 +377,8 @@ def write_scenario(cal: Calibration, base_path: str | Path, out_path: str | Path
             f"# mapping: {cal.log.mapping.name}; base: {rel}",
             f"{FIT_WINDOW} {cal.log.window_start.isoformat()} {fit_end.isoformat()}"
             f"  (cases created in [first, end) were fitted)",
+            f"{GROUPS} " + json.dumps(category_groups(cal), ensure_ascii=False,
+                                      sort_keys=True),
             "# A reproduction scenario (mechanisms off). Tables, fits and figures: the --report "
             "directory.", "# Notes:"]
     head += [f"#  - {n}" for n in (cal.notes + notes)] or ["#  (none)"]
