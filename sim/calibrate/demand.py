@@ -60,6 +60,8 @@ class DemandFit:
     season: str = "none"       # day_of_year / month / none
     #: per category, the mean profile factor over the fit window (incidence is divided by it)
     anchor: dict[str, float] = field(default_factory=dict)
+    #: per category, the largest profile factor over the fit window (peak sizing)
+    peak: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -283,7 +285,7 @@ def fit_demand(arrivals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
     else:
         out.notes.append(f"no trend: the log spans {span_days:,.1f} days (needs "
                          f"{MIN_DAYS_TREND:g}); arrivals are flat in the long run")
-    out.anchor = anchor_factors(out.profiles, start, end)
+    out.anchor, out.peak = anchor_factors(out.profiles, start, end, with_peak=True)
     if out.anchor:
         lo, hi = min(out.anchor.values()), max(out.anchor.values())
         out.notes.append(f"incidence anchored on the fit window: each category's rate is "
@@ -293,20 +295,21 @@ def fit_demand(arrivals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
     return out
 
 
-def anchor_factors(profiles: dict[str, dict], start: pd.Timestamp, end: pd.Timestamp
-                   ) -> dict[str, float]:
+def anchor_factors(profiles: dict[str, dict], start: pd.Timestamp, end: pd.Timestamp,
+                   with_peak: bool = False):
     """Per category, the mean over the fit window [start, end] of the factor its demand
     profile applies in the model (`world.problems.demand_multipliers`, the very code the model
     runs): dividing the category's mean rate by it makes the integral of the simulated rate
     over the window equal the log's count, whatever the trend and season do (anchoring the
-    trend at the window's middle inflates a growing log's arrivals: convexity)."""
+    trend at the window's middle inflates a growing log's arrivals: convexity). With
+    `with_peak`: (mean factors, peak factors over the window)."""
     from types import SimpleNamespace
 
     from ..scenario.schema import DemandProfile
     from ..world.problems import demand_multipliers
 
     if not profiles:
-        return {}
+        return ({}, {}) if with_peak else {}
     codes = list(profiles)
     cats = [SimpleNamespace(demand=DemandProfile(**profiles[c])) for c in codes]
     day0 = start.normalize()
@@ -315,4 +318,7 @@ def anchor_factors(profiles: dict[str, dict], start: pd.Timestamp, end: pd.Times
     mult = demand_multipliers(sc, cats, max(hours, 1.0))
     h0 = int((start - day0) / pd.Timedelta(hours=1))
     win = mult[:, h0:max(h0 + 1, int(math.ceil(hours)))]
-    return {c: float(win[k].mean()) for k, c in enumerate(codes)}
+    mean = {c: float(win[k].mean()) for k, c in enumerate(codes)}
+    if with_peak:
+        return mean, {c: float(win[k].max()) for k, c in enumerate(codes)}
+    return mean

@@ -38,7 +38,7 @@ from ..errors import UserError
 from ..scenario.loader import load_raw, load_scenario
 from ..scenario.schema import FAMILIES, Scenario
 from ..world.district import build_district
-from .fit import BETA, Calibration
+from .fit import BETA, Calibration, staff_for
 
 #: categories with at least this many citizen-channel cases get their own channel weights
 MIN_CASES_CHANNEL_WEIGHTS = 50
@@ -75,6 +75,26 @@ def horizon_days(cal: Calibration) -> float:
     qs = [q for q in qs if np.isfinite(q)]
     follow = min(max(qs) / 24.0 if qs else MAX_FOLLOW_UP_DAYS, MAX_FOLLOW_UP_DAYS)
     return float(math.ceil(span + follow))
+
+
+def peak_load_erlangs(cal: Calibration, dept: str, horizon_hours: float) -> float:
+    """Cases a department holds at once in an M/G/infinity system fed at its categories' peak
+    rates (the demand profile's largest factor over the fit window, on the anchored rate) with
+    the fitted handling cut at the run's horizon: sum of lambda_peak x E[min(S, H)]. Staff
+    sized on this holds peaks, not only the average load."""
+    demand = getattr(cal, "demand", None)
+    u = (np.arange(400) + 0.5) / 400.0
+    load = 0.0
+    for c in cal.categories.values():
+        if c.department != dept:
+            continue
+        anchor = demand.anchor.get(c.code, 1.0) if demand is not None else 1.0
+        peak = demand.peak.get(c.code, 1.0) if demand is not None else 1.0
+        lam = c.rate_per_day / 24.0 * peak / (anchor if anchor > 0 else 1.0)
+        q = np.array([c.handling.chosen.quantile(float(x)) for x in u])
+        q = np.where(np.isfinite(q), q, horizon_hours)
+        load += lam * float(np.mean(np.minimum(q, horizon_hours)))
+    return load
 
 
 def _base_rate_per_year(base: Scenario, code: str) -> float:
@@ -145,6 +165,16 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
             continue
         d = cal.departments.get(code)
         staff = d.staff_inferred if d else 1
+        peak_load = peak_load_erlangs(cal, code, horizon_days(cal) * 24.0)
+        staff_model = staff_for(peak_load)
+        if staff_model > staff:
+            notes.append(f"department {code}: staff raised from the log's {staff} to "
+                         f"{staff_model}: at the fitted peak arrival rate, with the fitted "
+                         f"handling cut at the run's horizon, an M/G/infinity system holds "
+                         f"{peak_load:,.1f} cases at once (an upper bound on the peaks the "
+                         f"run can reach; the log's window, which starts empty, showed "
+                         f"fewer)")
+            staff = staff_model
         if d is not None:
             grow = d.backlog_growth_per_day
             notes.append(
