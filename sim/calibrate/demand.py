@@ -12,16 +12,21 @@ For each category, from the created times of its arrivals (duplicates left out):
   (a log shorter than a week, e.g. LA's 2.6 days), the same is done on the 24 hours of the day
   and repeated on each weekday. When most created times are date-only (no time of day), the
   weekday is used and spread flat over its hours.
-- **month of year** (12 weights), only when the log spans at least `MIN_DAYS_SEASON` days:
-  counts per calendar month over exposure days, shrunk toward the pooled months the same way.
+- **season**: with a year of log or more (`MIN_DAYS_SEASON`), a day-of-year profile (366
+  weights): counts over exposure days in a `DOY_WINDOW`-day moving window, shrunk toward the
+  pooled profile; under a year, 12 calendar-month weights only when every month is covered
+  for `MIN_DAYS_PER_MONTH` days; else no season ("seasonality not fitted", said in the notes).
 - **trend** (relative change per year), only when the log spans at least `MIN_DAYS_TREND`
   days (about two years): a Poisson regression of daily counts on calendar month and a
-  log-linear trend, fitted jointly (so a within-year trend does not leak into the months);
-  then the months are re-estimated from the detrended counts and shrunk as above. A category
-  keeps its own trend when it has `MIN_CASES_TREND` cases and its estimate is at least 2
-  standard errors from the pooled one, else the pooled trend is used. The reference date
-  (factor 1) is the middle of the fitted window, so the category's incidence (its mean rate
-  over the window) is the rate there.
+  log-linear trend, fitted jointly (so a within-year trend does not leak into the season);
+  the season is then read off the detrended counts. A category keeps its own trend when it
+  has `MIN_CASES_TREND` cases and its estimate is at least 2 standard errors from the pooled
+  one, else the pooled trend is used. The trend applies over the fit window
+  (`trend_window`); beyond it, flat unless `trend_beyond_max` > 1 (bounded extrapolation).
+- **anchor**: per category, the mean of the whole profile over the fit window
+  (`anchor_factors`, with the model's own `demand_multipliers`); the calibrated incidence is
+  the log's mean rate divided by it, so the simulated arrivals over the window add up to the
+  log's count.
 
 Holidays are not modelled (a holiday reads as its weekday).
 """

@@ -15,6 +15,11 @@ the log's timestamp resolution count as equal). Categories not compared are list
 reason ("not compared"). `share_within_20pct` = within / compared. Also: the log-distance
 measures of `distances` (cycle-time EMD, arrival EMD, circadian EMD) and the repeat share.
 
+Judged fairly: beside the share, what a perfect model reaches on the same rows
+(`perfect_model_reference`, a bootstrap of the compared cases) and the gap to it. The compared
+rows are grouped into categories the fit's way (the scenario header's `# category-groups:`).
+Chases and re-complaints are counted with the agreed names (`chases_and_recomplaints`).
+
 Out of sample: `--from DATE` compares with the cases created from DATE on only; the scenario
 is run from DATE. `in_sample` in validation.json is false only when the scenario's header
 records a fit window that ends at or before DATE (`calibrate --until`).
