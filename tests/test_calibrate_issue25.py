@@ -290,6 +290,7 @@ def test_behaviour_memory_flat_over_200_simulations(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=3600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"--behaviour memory: {r}")
     assert r["simulations"] >= 200, r
     assert r["peak_rss_gb"] < 1.5, r
     assert r["registry"] <= 1, r       # at most the model of the last, unfinished call

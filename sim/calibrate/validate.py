@@ -409,8 +409,9 @@ def compare(obs_log: CaseLog, sim_logs: list[CaseLog], rel_tol: float = 0.20) ->
     gap = gof["gap_to_perfect_model_points"]
     gof["perfect_model_verdict"] = (
         NOT_COMPARED if not np.isfinite(gap) else
-        f"{'holds' if gap <= PERFECT_GAP_POINTS else 'fails'}: {gap:+.0f} points below it "
-        f"(fair if at most {PERFECT_GAP_POINTS:g})")
+        f"{'holds' if gap <= PERFECT_GAP_POINTS else 'fails'}: "
+        + (f"{gap:.0f} points below it" if gap > 0 else f"{-gap:.0f} points above it")
+        + f" (holds when at most {PERFECT_GAP_POINTS:g} below)")
     window = obs_log.mapping.repeat_window_days
     co = chases_and_recomplaints(obs.cases, window, obs_log.extracted_at)
     cs = [chases_and_recomplaints(s.cases, window, s.extracted_at) for s in sim_logs]
