@@ -53,7 +53,7 @@ P_AGAIN = (0.02, 1.0)
 LOG10_PATIENCE = (0.0, 2.7)        # 1 h to 500 h
 SWITCH = (0.0, 1.0)
 #: complaints per simulation (the horizon is cut to this many at the calibrated rate)
-SIM_COMPLAINTS = 20_000
+SIM_COMPLAINTS = 5_000
 MAX_REPEATS = 5
 #: a posterior whose 90% interval is at least this share of the prior's 90% width is flagged
 #: as not identified (a uniform posterior gives 1)
@@ -344,8 +344,13 @@ def infer_behaviour(cal, scenario, population: int | None = None,
     horizon = max(horizon, min(span_h / 24.0, 1.0))
     fwd = Forward(fwd_scenario, params, cats, channels, window_h, horizon, rest)
     n = len(obs)
-    population = population or (100 if n < 20_000 else 150)
     generations = generations or 8
+    t0 = time.perf_counter()
+    if population is None:
+        population, note = _population_for_budget(fwd, params, 100 if n < 20_000 else 150,
+                                                  max_minutes, seed)
+        if note:
+            notes.append(note)
     prior = pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.low, p.high - p.low)
                                   for p in params})
     sampler = (pyabc.sampler.SingleCoreSampler() if workers <= 1 else
@@ -362,7 +367,6 @@ def infer_behaviour(cal, scenario, population: int | None = None,
         print(f"calibrate --behaviour: ABC-SMC over {len(params)} parameters, {population} "
               f"particles, at most {generations} generations, each simulation "
               f"{horizon:.1f} days", file=sys.stderr)
-    t0 = time.perf_counter()
     # the limit is enforced inside the forward model (OutOfTime), not only between
     # generations: a generation still running at the limit is abandoned
     fwd.deadline = t0 + max_minutes * 60.0
@@ -419,6 +423,34 @@ def infer_behaviour(cal, scenario, population: int | None = None,
               f"{seconds:,.0f} s", file=sys.stderr)
     return Posterior(table, pd.DataFrame(samples), w, observed, gens, sims, seconds, notes), \
         fwd_scenario
+
+
+#: pilot simulations timed before the inference (they count in the time limit)
+PILOT_RUNS = 3
+#: the default population is lowered so that about this many generations fit the time limit
+#: (generation 0 costs about two populations: pyabc's calibration sample and the first one)
+TARGET_GENERATIONS = 3
+MIN_POPULATION = 20
+
+
+def _population_for_budget(fwd, params, default: int, max_minutes: float, seed: int
+                           ) -> tuple[int, str | None]:
+    """Time `PILOT_RUNS` simulations at the prior's centre and lower the default population
+    so that about `TARGET_GENERATIONS` generations fit in the time limit (a log whose
+    simulations are slow would otherwise not finish its first generation)."""
+    mid = {p.path: (10.0 ** ((p.low + p.high) / 2) if p.log10 else (p.low + p.high) / 2)
+           for p in params}
+    t = time.perf_counter()
+    for k in range(PILOT_RUNS):
+        fwd.stats(mid, seed + k)
+    per_sim = (time.perf_counter() - t) / PILOT_RUNS
+    fits = int(max_minutes * 60.0 / max(per_sim, 1e-6) / (TARGET_GENERATIONS + 1))
+    if fits >= default:
+        return default, None
+    pop = max(MIN_POPULATION, fits)
+    return pop, (f"ABC-SMC population lowered from {default} to {pop}: a simulation takes "
+                 f"{per_sim:.1f} s, so about {TARGET_GENERATIONS} generations fit in "
+                 f"{max_minutes:g} minutes (give --abc-population to choose)")
 
 
 def _is_citizen(scenario, code: str) -> bool:
