@@ -306,17 +306,22 @@ NYC = SHARED_DATA / "case-logs" / "nyc_council_constituent_services_2018_2019.cs
                                              f"../shared/data next to the repository)")
 def test_nyc_council_slice_behaviour_within_time_limit(tmp_path):
     """A 10,000-row slice of the NYC Council log calibrates with --behaviour within its time
-    limit (4 minutes) plus 10%, reading and fitting included in the clock's slack."""
+    limit (6 minutes) plus 10% (the default population, lowered by the pilot runs to fit the
+    limit), with at least one completed generation; reading and fitting get 2 more minutes."""
     pytest.importorskip("pyabc")
     from sim.calibrate.cli import calibrate_log
 
     df = pd.read_csv(NYC, dtype=str, nrows=10_000)
     df.to_csv(tmp_path / "nyc.csv", index=False)
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(BASE), encoding="utf-8")
-    limit = 4.0
+    limit = 6.0
     t = time.perf_counter()
     cal, _, _ = calibrate_log(tmp_path / "nyc.csv", ROOT / "mappings" / "nyc_council.yaml",
                               tmp_path / "base.yaml", tmp_path / "out.yaml", behaviour=True,
                               progress=False, abc_max_minutes=limit, seed=1)
-    assert cal.posterior.seconds <= limit * 60 * 1.10, cal.posterior.seconds
+    post = cal.posterior
+    print(f"NYC slice --behaviour: {post.simulations} simulations, {post.generations} "
+          f"generations, {post.seconds:.0f} s (limit {limit * 60:.0f} s); notes {post.notes}")
+    assert post.generations >= 1
+    assert post.seconds <= limit * 60 * 1.10, post.seconds
     assert time.perf_counter() - t <= limit * 60 * 1.10 + 120
