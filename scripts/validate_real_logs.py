@@ -179,8 +179,8 @@ def table(results: dict) -> str:
                 ok = "met" if v["out_of_sample_ok"] else "NOT met"
             lines.append(
                 f"| {name} | {r['split'][:16]} | {label.replace('_', ' ')} | "
-                f"{x['observed_cases']:,} | {x['share_within_20pct']:.0%} of "
-                f"{x['categories_compared']} | {x['perfect_model_share_within']:.0%} "
+                f"{x['observed_cases']:,} | {x['share_within_20pct']:.1%} of "
+                f"{x['categories_compared']} | {x['perfect_model_share_within']:.1%} "
                 f"({x['perfect_model_share_q05']:.0%}-{x['perfect_model_share_q95']:.0%}) | "
                 f"{x['gap_to_perfect_model_points']:+.0f} | "
                 + (f"{x['persistence_share_within']:.0%} of {x['persistence_categories']} | "
