@@ -48,6 +48,9 @@ MIN_DAYS_TREND = 700.0    # about two years
 #: every weekday twice, so a weekday pattern does not leak into the season)
 DOY_WINDOW = 14
 MIN_CASES_TREND = 200
+#: a fitted trend outside this range (relative change a year) is not a trend but a category
+#: that starts or stops within the window (the schema allows -1 < trend <= 10)
+TREND_RANGE = (-0.95, 10.0)
 #: a log whose created times are mostly date-only cannot give an hour-of-week profile
 MAX_DATE_ONLY_SHARE = 0.5
 
@@ -228,13 +231,20 @@ def fit_demand(arrivals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
         day_month = (pd.date_range(start.normalize(), periods=n_days, freq="D").month
                      .to_numpy() - 1)
         _, b_pool, _ = _season_trend(day, day_month)
+        b_pool = math.log1p(min(max(math.expm1(b_pool), TREND_RANGE[0]), TREND_RANGE[1]))
         out.pooled_trend = math.expm1(b_pool)
+        degenerate: list[str] = []
         for code in codes:
             m = cats == code
             b = b_pool
             if m.sum() >= MIN_CASES_TREND:
                 _, b_own, se = _season_trend(day[m], day_month)
-                if abs(b_own - b_pool) >= 2 * se:
+                if not (np.isfinite(b_own) and np.isfinite(se)
+                        and TREND_RANGE[0] <= math.expm1(b_own) <= TREND_RANGE[1]):
+                    # a category that starts or stops within the window has no log-linear
+                    # trend (the regression runs off to +-infinity): it keeps the pooled one
+                    degenerate.append(code)
+                elif abs(b_own - b_pool) >= 2 * se:
                     b = b_own
             b_of[code] = b
     # detrended weights of each arrival (1 without a trend): seasonality is read off them
@@ -280,6 +290,10 @@ def fit_demand(arrivals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
             p["reference_date"] = first
             p["trend_window"] = [first, last]
             p["trend_beyond_max"] = float(trend_beyond_max)
+        if degenerate:
+            out.notes.append(f"trend: {len(degenerate)} categories start or stop within the "
+                             f"window (no log-linear trend fits them) and keep the pooled "
+                             f"trend: {', '.join(degenerate[:8])}")
         beyond = ("flat beyond it" if trend_beyond_max <= 1.0 else
                   f"extrapolated beyond it within a factor {trend_beyond_max:g} of its value "
                   f"at the window's end (--trend-beyond)")
