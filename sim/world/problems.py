@@ -70,6 +70,8 @@ def demand_multipliers(scenario, cats, horizon: float) -> np.ndarray | None:
     stamps = start + np.arange(n_hours).astype("timedelta64[h]")
     how = (scenario.run.start_date.weekday() * 24 + np.arange(n_hours)) % 168
     month = stamps.astype("datetime64[M]").astype(int) % 12
+    day = stamps.astype("datetime64[D]")
+    doy = (day - day.astype("datetime64[Y]").astype("datetime64[D]")).astype(int)
     out = np.ones((len(cats), n_hours))
     for k, c in enumerate(cats):
         d = c.demand
@@ -78,14 +80,35 @@ def demand_multipliers(scenario, cats, horizon: float) -> np.ndarray | None:
         if d.hour_of_week is not None:
             w = np.asarray(d.hour_of_week, dtype=float)
             out[k] *= w[how] / w.mean()
-        if d.month is not None:
+        if d.day_of_year is not None:
+            w = np.asarray(d.day_of_year, dtype=float)
+            out[k] *= w[doy] / w.mean()
+        elif d.month is not None:
             w = np.asarray(d.month, dtype=float)
             out[k] *= w[month] / w.mean()
         if d.trend_per_year:
-            ref = np.datetime64(d.reference_date or scenario.run.start_date, "h")
-            years = (stamps - ref).astype(float) / (365.25 * 24.0)
-            out[k] *= (1.0 + d.trend_per_year) ** years
+            out[k] *= trend_factor(d, stamps, scenario.run.start_date)
     return out
+
+
+def trend_factor(d, stamps: np.ndarray, start_date) -> np.ndarray:
+    """(1 + trend) ** (years from the reference date) at each hour stamp; outside
+    `trend_window` held at the nearer end's value, except after it when `trend_beyond_max` > 1:
+    then extrapolated within [f_end / max, f_end x max]."""
+    ref = np.datetime64(d.reference_date or start_date, "h")
+    g = 1.0 + d.trend_per_year
+    years = (stamps - ref).astype(float) / (365.25 * 24.0)
+    if d.trend_window is None:
+        return g ** years
+    lo = (np.datetime64(d.trend_window[0], "h") - ref).astype(float) / (365.25 * 24.0)
+    hi = ((np.datetime64(d.trend_window[1], "h") + np.timedelta64(24, "h")) - ref
+          ).astype(float) / (365.25 * 24.0)
+    f = g ** np.clip(years, lo, hi)
+    if d.trend_beyond_max > 1.0:
+        f_end = g ** hi
+        ext = np.clip(g ** years, f_end / d.trend_beyond_max, f_end * d.trend_beyond_max)
+        f = np.where(years > hi, ext, f)
+    return f
 
 
 def _thinned(lam, cats, mult, horizon, gen, scenario):
