@@ -25,6 +25,13 @@ def _set(d: dict, path: list[str], value) -> None:
     d[path[-1]] = value
 
 
+def _already_neutral(eff) -> bool:
+    try:
+        return float(eff.value) == float(eff.neutral)
+    except (TypeError, ValueError):
+        return False
+
+
 def neutral(which: str) -> str:
     base = ROOT / "scenarios" / f"baohe_{which}.yaml"
     raw = load_raw(base)
@@ -34,13 +41,14 @@ def neutral(which: str) -> str:
                   "display_name_zh": ("改革前" if which == "before" else "改革后")
                   + "的包河区（假定效应取中性值）"}
     for eff in ASSUMED_EFFECTS:
-        if eff.applies == "before" and not sectoral:
+        if eff.applies == "before" and not sectoral or eff.applies == "after" and sectoral:
             continue
+        if _already_neutral(eff):
+            continue   # the shipped value is the neutral one: nothing to set
         parts = eff.path.split(".")
-        if parts[0] == "catalogue" and parts[1] == "*":
-            for code, cat in raw["catalogue"].items():
-                if parts[2] in cat:
-                    _set(over, ["catalogue", code, parts[2]], eff.neutral)
+        if len(parts) == 3 and parts[1] == "*":   # every category (department) of the file
+            for code in raw[parts[0]]:
+                _set(over, [parts[0], code, parts[2]], eff.neutral)
             continue
         if parts[0] == "routing" and sectoral:
             _set(over, parts, eff.neutral)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from ._mesa import mesa
 from .agents import REGISTRIES
 from .engine import NO_CASE, OPEN_CASE, RESOLVED, Engine
@@ -28,8 +30,10 @@ from .world import problems
 from .world.compiled import compile_world
 
 #: an arrivals source: called with the engine (its World in `engine.world`), it fills the
-#: engine's problem table (`add_problems`) and its first contacts (`set_arrivals`)
-Arrivals = Callable[[Engine], None]
+#: engine's problem table (`add_problems`) and its first contacts (`set_arrivals`); it returns
+#: each problem's reporting uniform when citizens decide at their first report (the bulk
+#: draw), or None when the reports are given (a replayed case log)
+Arrivals = Callable[[Engine], "np.ndarray | None"]
 
 
 class GovernanceModel(mesa.Model):
@@ -76,7 +80,12 @@ class GovernanceModel(mesa.Model):
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, e)
         e.attach(self.routing, self.platforms, self.citizens, self.grid_agents, wanted(w))
         with paused_gc():   # a million new objects without cycles: no collections meanwhile
-            (arrivals or problems.generate)(e)
+            u_rep = (arrivals or problems.generate)(e)
+        # citizens who learn: reports are drawn as candidates up to the highest probability
+        # trust can give (World.p_candidate), and each citizen decides at the moment of
+        # reporting (nothing is wired when they do not learn, or the reports are given)
+        cit_cls.wire_learning(e, self.citizens, np.asarray(w.p_report),
+                              np.asarray(w.p_candidate), u_rep)
         e.start()
         self._setup_collector()
 

@@ -53,8 +53,11 @@ P_AGAIN = (0.02, 1.0)
 LOG10_PATIENCE = (0.0, 2.7)        # 1 h to 500 h
 SWITCH = (0.0, 1.0)
 #: complaints per simulation (the horizon is cut to this many at the calibrated rate)
-SIM_COMPLAINTS = 20_000
+SIM_COMPLAINTS = 5_000
 MAX_REPEATS = 5
+#: a posterior whose 90% interval is at least this share of the prior's 90% width is flagged
+#: as not identified (a uniform posterior gives 1)
+FLAT_POSTERIOR = 0.8
 
 
 @dataclass
@@ -93,6 +96,15 @@ def complaint_frame(cases: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
                          "channel": c["channel"].astype(str).to_numpy()})
 
 
+def _gap_bins(window_h: float) -> list[tuple[str, float, float]]:
+    """Bins of the gap to the previous complaint at the same place and category (hours)."""
+    edges = [("le_1h", -1.0, 1.0), ("1h_to_24h", 1.0, 24.0)]
+    if window_h > 24.0:
+        edges.append(("24h_to_window", 24.0, window_h))
+    edges.append(("over_window", max(window_h, 24.0), np.inf))
+    return edges
+
+
 def repeat_stats(f: pd.DataFrame, window_h: float, categories: list[str],
                  channels: list[str], span_h: float) -> dict[str, float]:
     """The summary statistics (see the module docstring), vectorised with numpy."""
@@ -128,6 +140,12 @@ def repeat_stats(f: pd.DataFrame, window_h: float, categories: list[str],
     for q in (25, 50, 75):
         out[f"repeat_gap_log_hours.p{q}"] = float(np.log1p(np.percentile(g, q))) if g.size \
             else 0.0
+    # the distribution of gaps to the previous complaint at the same place and category,
+    # whatever the gap (a log's quick re-reports: 41% of NYC 311's repeats within 1 h)
+    prev = same & elig
+    gp = gap[prev]
+    for label, lo, hi in _gap_bins(window_h):
+        out[f"gap_share.{label}"] = float(((gp > lo) & (gp <= hi)).mean()) if gp.size else 0.0
     prev_rep = np.zeros(len(t), bool)
     prev_rep[1:] = rep[:-1]
     out["repeat_of_repeat_share"] = share(prev_rep, rep & elig)
@@ -146,6 +164,27 @@ def repeat_stats(f: pd.DataFrame, window_h: float, categories: list[str],
 
 
 # ----------------------------------------------------------------------------- forward model
+#: full garbage collection every this many simulations (a model holds reference cycles)
+FREE_EVERY = 10
+
+
+class OutOfTime(Exception):
+    """Raised by the forward model once the time limit has passed: the running generation is
+    abandoned and the last completed one is the posterior (pyabc's own `max_walltime` is only
+    checked between generations, so a generation could overrun the limit by minutes)."""
+
+
+def free_model(model) -> None:
+    """Let a finished model be freed: Mesa 3.3 keeps every model ever built in
+    `Agent._ids` (mesa #3179). One call, so the one helper (`sim.lifetime.release`) replaces
+    the interim one (`sim.experiments.backends._release`) where it exists."""
+    try:
+        from ..lifetime import release
+    except ImportError:
+        from ..experiments.backends import _release as release
+    release(model)
+
+
 def _set(d: dict, path: str, value) -> None:
     keys = path.split(".")
     for k in keys[:-1]:
@@ -168,6 +207,7 @@ class Forward:
         self.window_h, self.span_h = window_h, horizon_days * 24.0
         self.rest = rest       # categories that get the mean inferred p_resolve
         self.calls = 0
+        self.deadline: float | None = None    # perf_counter time after which runs stop
 
     def scenario(self, values: dict[str, float]):
         d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.base.items()}
@@ -203,12 +243,15 @@ class Forward:
                           "closed": np.where(closed >= 0, closed, np.inf),
                           "channel": chans[comp["channel"]]})
         self.calls += 1
-        del m
-        if self.calls % 50 == 0:   # Mesa agents hold cycles; runs pause the collector
+        free_model(m)
+        del m, comp, cases
+        if self.calls % FREE_EVERY == 0:   # Mesa agents hold cycles; runs pause the collector
             gc.collect()
         return repeat_stats(f, self.window_h, self.categories, self.channels, self.span_h)
 
     def __call__(self, par):
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OutOfTime()
         values = {p.path: (10.0 ** par[p.name] if p.log10 else par[p.name]) for p in self.params}
         seed = int(np.random.randint(0, 2 ** 31 - 1))   # pyabc's seeded global stream
         return self.stats(values, seed)
@@ -301,8 +344,13 @@ def infer_behaviour(cal, scenario, population: int | None = None,
     horizon = max(horizon, min(span_h / 24.0, 1.0))
     fwd = Forward(fwd_scenario, params, cats, channels, window_h, horizon, rest)
     n = len(obs)
-    population = population or (100 if n < 20_000 else 150)
     generations = generations or 8
+    t0 = time.perf_counter()
+    if population is None:
+        population, note = _population_for_budget(fwd, params, 100 if n < 20_000 else 150,
+                                                  max_minutes, seed)
+        if note:
+            notes.append(note)
     prior = pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.low, p.high - p.low)
                                   for p in params})
     sampler = (pyabc.sampler.SingleCoreSampler() if workers <= 1 else
@@ -319,15 +367,31 @@ def infer_behaviour(cal, scenario, population: int | None = None,
         print(f"calibrate --behaviour: ABC-SMC over {len(params)} parameters, {population} "
               f"particles, at most {generations} generations, each simulation "
               f"{horizon:.1f} days", file=sys.stderr)
-    t0 = time.perf_counter()
+    # the limit is enforced inside the forward model (OutOfTime), not only between
+    # generations: a generation still running at the limit is abandoned
+    fwd.deadline = t0 + max_minutes * 60.0
+    stopped = False
     with tempfile.TemporaryDirectory() as tmp:
         abc.new("sqlite:///" + str(Path(tmp) / "abc.db"), observed)
-        history = abc.run(max_nr_populations=generations,
-                          max_walltime=dt.timedelta(minutes=max_minutes))
+        try:
+            history = abc.run(max_nr_populations=generations,
+                              max_walltime=dt.timedelta(minutes=max_minutes))
+        except OutOfTime:
+            stopped = True
+            history = abc.history
+        if history.max_t < 0:
+            raise UserError([f"calibrate --behaviour: no ABC-SMC generation completed within "
+                             f"the time limit of {max_minutes:g} minutes ({fwd.calls:,} "
+                             f"simulations): raise --abc-max-minutes or lower "
+                             f"--abc-population (now {population})"])
         df, w = history.get_distribution(m=0, t=history.max_t)
-        sims = int(history.total_nr_simulations)
+        sims = int(fwd.calls)
         gens = int(history.max_t) + 1
     seconds = time.perf_counter() - t0
+    gc.collect()
+    if stopped:
+        notes.append(f"ABC-SMC stopped at the time limit ({max_minutes:g} min) during "
+                     f"generation {gens + 1}: the posterior is generation {gens}'s")
     from pyabc.weighted_statistics import weighted_quantile
 
     w = np.asarray(w, float) / np.sum(w)
@@ -336,12 +400,21 @@ def infer_behaviour(cal, scenario, population: int | None = None,
         x = df[p.name].to_numpy(float)
         x = 10.0 ** x if p.log10 else x
         samples[p.path] = x
-        rows.append({"parameter": p.path, "mean": float(np.sum(w * x)),
-                     "q05": float(weighted_quantile(x, w, alpha=0.05)),
-                     "q95": float(weighted_quantile(x, w, alpha=0.95)),
-                     "prior_low": 10.0 ** p.low if p.log10 else p.low,
-                     "prior_high": 10.0 ** p.high if p.log10 else p.high})
+        q05 = float(weighted_quantile(x, w, alpha=0.05))
+        q95 = float(weighted_quantile(x, w, alpha=0.95))
+        # width of the 90% interval against the prior's own 90% width (in the sampled scale)
+        lo_s, hi_s = (np.log10(q05), np.log10(q95)) if p.log10 else (q05, q95)
+        ratio = float((hi_s - lo_s) / (0.9 * (p.high - p.low)))
+        rows.append({"parameter": p.path, "mean": float(np.sum(w * x)), "q05": q05,
+                     "q95": q95, "prior_low": 10.0 ** p.low if p.log10 else p.low,
+                     "prior_high": 10.0 ** p.high if p.log10 else p.high,
+                     "width_vs_prior": ratio, "identified": bool(ratio < FLAT_POSTERIOR)})
     table = pd.DataFrame(rows)
+    flat = table.loc[~table["identified"], "parameter"].tolist()
+    if flat:
+        notes.append(f"not identified by the log (posterior 90% interval at least "
+                     f"{FLAT_POSTERIOR:.0%} as wide as the prior's): {', '.join(flat)}; their "
+                     f"values are the prior's, not the log's")
     if rest:
         notes.append(f"{len(rest)} smaller categories take the mean of the inferred p_resolve "
                      f"values (only the {len(cats)} largest are inferred)")
@@ -350,6 +423,34 @@ def infer_behaviour(cal, scenario, population: int | None = None,
               f"{seconds:,.0f} s", file=sys.stderr)
     return Posterior(table, pd.DataFrame(samples), w, observed, gens, sims, seconds, notes), \
         fwd_scenario
+
+
+#: pilot simulations timed before the inference (they count in the time limit)
+PILOT_RUNS = 3
+#: the default population is lowered so that about this many generations fit the time limit
+#: (generation 0 costs about two populations: pyabc's calibration sample and the first one)
+TARGET_GENERATIONS = 3
+MIN_POPULATION = 20
+
+
+def _population_for_budget(fwd, params, default: int, max_minutes: float, seed: int
+                           ) -> tuple[int, str | None]:
+    """Time `PILOT_RUNS` simulations at the prior's centre and lower the default population
+    so that about `TARGET_GENERATIONS` generations fit in the time limit (a log whose
+    simulations are slow would otherwise not finish its first generation)."""
+    mid = {p.path: (10.0 ** ((p.low + p.high) / 2) if p.log10 else (p.low + p.high) / 2)
+           for p in params}
+    t = time.perf_counter()
+    for k in range(PILOT_RUNS):
+        fwd.stats(mid, seed + k)
+    per_sim = (time.perf_counter() - t) / PILOT_RUNS
+    fits = int(max_minutes * 60.0 / max(per_sim, 1e-6) / (TARGET_GENERATIONS + 1))
+    if fits >= default:
+        return default, None
+    pop = max(MIN_POPULATION, fits)
+    return pop, (f"ABC-SMC population lowered from {default} to {pop}: a simulation takes "
+                 f"{per_sim:.1f} s, so about {TARGET_GENERATIONS} generations fit in "
+                 f"{max_minutes:g} minutes (give --abc-population to choose)")
 
 
 def _is_citizen(scenario, code: str) -> bool:
@@ -399,10 +500,13 @@ def write_posterior(post: Posterior, report: str | Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .report import figure_fonts
+
+    figure_fonts()
     report = Path(report)
     report.mkdir(parents=True, exist_ok=True)
-    post.table[["parameter", "mean", "q05", "q95"]].to_csv(report / "posterior.csv",
-                                                            index=False)
+    post.table[["parameter", "mean", "q05", "q95", "width_vs_prior", "identified"]].to_csv(
+        report / "posterior.csv", index=False)
     pd.DataFrame(list(post.observed.items()), columns=["statistic", "observed"]).to_csv(
         report / "posterior_statistics.csv", index=False)
     n = len(post.table)

@@ -17,7 +17,8 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
                   allow_drop: bool = False, until: str | None = None,
                   behaviour: bool = False, abc_population: int | None = None,
                   abc_generations: int | None = None, seed: int = 1, workers: int = 1,
-                  progress: bool = True, force: bool = False, abc_max_minutes: float = 14.0):
+                  progress: bool = True, force: bool = False, abc_max_minutes: float = 14.0,
+                  trend_beyond: float = 1.0):
     """Read, fit, write the calibrated scenario (and the report). Returns (Calibration, path,
     notes). `until`: fit on the cases created before this date only (out-of-sample checks).
     `behaviour`: also infer the behaviour parameters by ABC-SMC (`behaviour`); the posterior
@@ -52,7 +53,7 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     cal = fit_log(read_log(log, mapping, str(mapping_path), allow_drop=allow_drop,
                            until=until_ts), base=base_scenario)
     arrivals = cal.log.cases[cal.log.cases["kind"] != "duplicate"]
-    demand = fit_demand(arrivals, cal.log.window_start, cal.log.window_end)
+    demand = fit_demand(arrivals, cal.log.window_start, cal.log.window_end, trend_beyond)
     cal.notes += demand.notes
     cal.demand = demand
     extra = {"catalogue": {code: {"demand": p} for code, p in demand.profiles.items()
@@ -79,6 +80,27 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
             write_posterior(cal.posterior, target.final.with_name(target.final.stem
                                                                   + "_report"))
     return cal, target.final, notes
+
+
+def _trend_bound(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 1.0 <= v <= 10.0:
+        raise argparse.ArgumentTypeError(f"{text}: give a factor from 1 (flat beyond the fit "
+                                         f"window) to 10")
+    return v
+
+
+def _minutes(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{text}: give a positive number of minutes")
+    return v
 
 
 def _overlap(a: Path, b: Path) -> bool:
@@ -145,7 +167,9 @@ def cmd_calibrate(args) -> int:
                                      behaviour=args.behaviour,
                                      abc_population=args.abc_population,
                                      abc_generations=args.abc_generations, seed=args.seed,
-                                     workers=args.workers, force=args.force)
+                                     workers=args.workers, force=args.force,
+                                     trend_beyond=args.trend_beyond,
+                                     abc_max_minutes=args.abc_max_minutes)
     q = cal.log.quality
     print(f"{args.log}: {cal.quality_line()}")
     odd = [(item, n) for item, n, _ in q.rows()[2:] if n]
@@ -156,7 +180,9 @@ def cmd_calibrate(args) -> int:
     print(f"calibrated scenario: {path}")
     if cal.posterior is not None:
         for r in cal.posterior.table.itertuples():
-            print(f"  {r.parameter}: {r.mean:.4g} (90% interval {r.q05:.4g} to {r.q95:.4g})")
+            flag = "" if r.identified else "  NOT IDENTIFIED (as wide as its prior)"
+            print(f"  {r.parameter}: {r.mean:.4g} (90% interval {r.q05:.4g} to {r.q95:.4g})"
+                  f"{flag}")
     if args.report is not None:
         print(f"report: {Path(args.report) / 'index.md'}")
     return 0
@@ -170,9 +196,13 @@ def cmd_validate_against(args) -> int:
         raise UserError([f"--replications {args.replications}: must be at least 1"])
     mapping = load_mapping(args.mapping)
     since = parse_date(args.since, "--from") if args.since else None
+    until = parse_date(args.until, "--until") if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise UserError([f"--until {args.until}: must be after --from {args.since}"])
     v, index = validate_against(args.log, mapping, str(args.mapping), args.scenario, args.out,
                                 args.replications, args.seed, args.overrides, args.tolerance,
-                                allow_drop=args.allow_drop, since=since, force=args.force)
+                                allow_drop=args.allow_drop, since=since, force=args.force,
+                                until=until)
     print(v.summary_line(args.scenario, args.log))
     for n in v.notes:
         print(f"note: {n}")
@@ -217,6 +247,10 @@ def register(subparsers) -> None:
     p.add_argument("--until", default=None, metavar="DATE",
                    help="fit on the cases created before DATE only (closures after DATE are "
                         "not known yet); validate on the rest with validate-against --from")
+    p.add_argument("--trend-beyond", type=_trend_bound, default=1.0, metavar="FACTOR",
+                   help="beyond the fit window the fitted trend is flat (1); a FACTOR > 1 "
+                        "extrapolates it, its factor kept within [f/FACTOR, f x FACTOR] of its "
+                        "value f at the window's end (at most 10)")
     p.add_argument("--allow-drop", action="store_true",
                    help="go on when over 5%% of the rows have no usable created time")
     p.add_argument("--behaviour", action="store_true",
@@ -227,6 +261,9 @@ def register(subparsers) -> None:
                    help="ABC-SMC particles per generation (default: by log size)")
     p.add_argument("--abc-generations", type=int, default=None, metavar="G",
                    help="ABC-SMC generations at most (default 8; stops at 14 minutes)")
+    p.add_argument("--abc-max-minutes", type=_minutes, default=14.0, metavar="M",
+                   help="time limit of the ABC-SMC inference (held within about one "
+                        "simulation: a generation still running at the limit is abandoned)")
     p.add_argument("--seed", type=int, default=1, help="seed of the ABC-SMC sampler")
     p.add_argument("--workers", type=int, default=1,
                    help="processes for ABC-SMC simulations (1 = reproducible order)")
@@ -252,6 +289,10 @@ def register(subparsers) -> None:
     p.add_argument("--from", dest="since", default=None, metavar="DATE",
                    help="compare with the cases created from DATE on only (out of sample "
                         "when the scenario was calibrated with --until DATE or earlier)")
+    p.add_argument("--until", default=None, metavar="DATE",
+                   help="compare with the cases created before DATE only, knowing what was "
+                        "known then (closures after DATE censored there), e.g. the fit window "
+                        "of calibrate --until DATE: an in-sample check on the fitted rows")
     p.add_argument("--allow-drop", action="store_true",
                    help="go on when over 5%% of the rows have no usable created time")
     p.add_argument("--set", dest="overrides", action="append", default=[],

@@ -63,6 +63,17 @@ class DepartmentFit:
     staff_no_queue: int        # ceil(load + BETA sqrt(load)) + 1
     mean_busy: float = float("nan")         # observed mean cases in handling (needs started)
     peak_busy: int = 0                      # observed peak cases in handling (needs started)
+    #: capacity read off the log (`cases_in_hand`): cases open at once, Little's law over windows
+    in_hand_mean: float = float("nan")      # mean cases open over the window (L)
+    in_hand_peak: int = 0                   # most cases open at one instant
+    in_hand_peak_lo: float = float("nan")   # 90% interval of the peak (a Poisson count)
+    in_hand_peak_hi: float = float("nan")
+    busiest_window_throughput: float = float("nan")   # closures per day in the busiest window
+    in_hand_busiest_window: float = float("nan")   # max over windows of L_w
+    backlog_growth_per_day: float = float("nan")      # slope of cases open, last half vs first
+    staff_inferred: int = 0                 # ceil(peak + BETA sqrt(peak)) + 1
+    staff_lo: int = 0                       # the same rule on the interval's ends
+    staff_hi: int = 0
 
 
 @dataclass
@@ -128,6 +139,12 @@ class Calibration:
             "ttc_km_median_hours": d.ttc.km.quantile(0.5), "ttc_chosen": d.ttc.chosen.kind,
             "load_erlangs": d.load_erlangs, "staff_no_queue": d.staff_no_queue,
             "observed_mean_in_handling": d.mean_busy, "observed_peak_in_handling": d.peak_busy,
+            "mean_open": d.in_hand_mean, "busiest_window_open": d.in_hand_busiest_window,
+            "peak_open": d.in_hand_peak, "peak_open_q05": d.in_hand_peak_lo,
+            "peak_open_q95": d.in_hand_peak_hi,
+            "busiest_window_closures_per_day": d.busiest_window_throughput,
+            "backlog_growth_per_day": d.backlog_growth_per_day,
+            "staff_inferred": d.staff_inferred, "staff_q05": d.staff_lo, "staff_q95": d.staff_hi,
         } for d in self.departments.values()]).sort_values("cases", ascending=False)
 
 
@@ -241,6 +258,84 @@ def busy_profile(cases: pd.DataFrame, start, end) -> tuple[float, int]:
     return float(inside.sum() / max(span, 1e-9)), peak
 
 
+def _open_intervals(cases: pd.DataFrame, start: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """(opened, closed) hours from `start` of every timed case (duplicates out; a case whose
+    close time is unknown but that is not open is left out; an open case is open until the
+    export time, where its time to close is censored)."""
+    c = cases[(cases["kind"] != "duplicate") & cases["ttc_event"].notna()]
+    s = ((c["created"] - start) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
+    e = s + np.maximum(c["ttc_hours"].to_numpy(dtype=float), 0.0)
+    return s, e
+
+
+def _peak(s: np.ndarray, e: np.ndarray) -> int:
+    ev = np.concatenate([s, e])
+    step = np.concatenate([np.ones(len(s)), -np.ones(len(e))])
+    order = np.lexsort((step, ev))          # closures before openings at the same instant
+    return int(np.max(np.cumsum(step[order]))) if len(order) else 0
+
+
+def _in_hand_integral(s: np.ndarray, e: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Integral over [0, t] of the number of cases open (case-hours), at each t."""
+    ss, es = np.sort(s), np.sort(e)
+    cs, ce = np.concatenate([[0.0], np.cumsum(ss)]), np.concatenate([[0.0], np.cumsum(es)])
+    ks, ke = np.searchsorted(ss, t, "right"), np.searchsorted(es, t, "right")
+    return (ks * t - cs[ks]) - (ke * t - ce[ke])
+
+
+def cases_in_hand(cases: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> dict:
+    """A department's effective capacity read off its log (effective capacity from the log:
+    the cases it demonstrably held open at once).
+
+    - L_w, the time-average number of cases open in each window w (a day; an hour when the log
+      spans under 30 days): Little's law over windows, L = lambda W (the area under the count
+      of open cases is the sum of their times in system; Kim and Whitt 2013, "Statistical
+      analysis with Little's law"); its mean over the whole window and its busiest window;
+    - the throughput of the busiest window (closures per day);
+    - the peak number open at one instant, with a 90% interval reading it as a Poisson count
+      (the number open at an instant of an M(t)/G/infinity system is Poisson; resampling cases
+      would bias a maximum upward);
+    - the backlog's growth: the mean number open over the second half of the window minus the
+      first half, per day of half-window spacing (positive = a growing backlog)."""
+    s, e = _open_intervals(cases, start)
+    span = max((end - start) / pd.Timedelta(hours=1), 1e-9)
+    out = {"in_hand_mean": float("nan"), "in_hand_peak": 0, "in_hand_peak_lo": float("nan"),
+           "in_hand_peak_hi": float("nan"), "busiest_window_throughput": float("nan"),
+           "in_hand_busiest_window": float("nan"), "backlog_growth_per_day": float("nan")}
+    if not len(s):
+        return out
+    e_c = np.minimum(e, span)
+    width = 24.0 if span >= 30 * 24 else 1.0
+    edges = np.arange(0.0, span + width, width)
+    integ = _in_hand_integral(s, e_c, edges)
+    L_w = np.diff(integ) / width
+    out["in_hand_mean"] = float(integ[-1] / span)
+    closed_w = np.histogram(e[e <= span], bins=edges)[0]
+    out["busiest_window_throughput"] = float(closed_w.max() * 24.0 / width)
+    out["in_hand_busiest_window"] = float(L_w.max())
+    half = len(L_w) // 2
+    if half >= 1:
+        out["backlog_growth_per_day"] = float((L_w[half:].mean() - L_w[:half].mean())
+                                              / (half * width / 24.0))
+    out["in_hand_peak"] = _peak(s, e_c)
+    # the count at its peak read as a Poisson count (cases open at an instant of an
+    # M(t)/G/infinity system are Poisson): its 90% interval
+    from scipy.stats import poisson
+
+    peak = out["in_hand_peak"]
+    out["in_hand_peak_lo"], out["in_hand_peak_hi"] = (float(x) for x in
+                                                      poisson.ppf([0.05, 0.95], max(peak, 1e-9)))
+    return out
+
+
+def staff_for(peak: float) -> int:
+    """Servers that hold `peak` cases at once with a margin for the simulation's own Poisson
+    variation (Halfin-Whitt, BETA standard deviations): ceil(peak + BETA sqrt(peak)) + 1."""
+    if not np.isfinite(peak):
+        return 1
+    return int(math.ceil(peak + BETA * math.sqrt(max(peak, 0.0)))) + 1
+
+
 def on_shift_hours_until(t: pd.Series, shift) -> np.ndarray:
     """Working hours of a `Shift` from a fixed Monday epoch up to each time (vectorised)."""
     x = ((t - pd.Timestamp("1970-01-05")) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
@@ -345,11 +440,18 @@ def fit_log(log: CaseLog, ks_floor: float = 0.05, base=None) -> Calibration:
                    for c in owned)
         mean_busy, peak = (busy_profile(g, log.window_start, log.extracted_at)
                            if started_mapped else (float("nan"), 0))
+        # the simulation routes each category to its owner: the owner's capacity must hold
+        # the cases of every category it owns (whichever office handled them in the log)
+        cap = cases_in_hand(cases[cases["category"].isin(owned)], log.window_start,
+                            log.extracted_at)
         depts[code] = DepartmentFit(
             code=code, name=_mode(g["department_raw"]) or code, categories=owned, cases=len(g),
             ttc=fit_durations(g["ttc_hours"], g["ttc_event"], res, ks_floor),
             load_erlangs=load, staff_no_queue=int(math.ceil(load + BETA * math.sqrt(load))) + 1,
-            mean_busy=mean_busy, peak_busy=peak)
+            mean_busy=mean_busy, peak_busy=peak, **cap,
+            staff_inferred=staff_for(cap["in_hand_peak"]),
+            staff_lo=staff_for(cap["in_hand_peak_lo"]),
+            staff_hi=staff_for(cap["in_hand_peak_hi"]))
 
     hod, dow, hw, dw = time_weights(arrivals, log.window_start, log.window_end, notes)
 

@@ -505,7 +505,8 @@ MAX_DROP_SHARE = 0.05
 
 def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: str = "<mapping>",
              extracted_at: pd.Timestamp | None = None, lump: bool = True,
-             allow_drop: bool = False, until=None, since=None) -> CaseLog:
+             allow_drop: bool = False, until=None, since=None,
+             groups: dict[str, str] | None = None) -> CaseLog:
     """Read a log (a CSV/.xlsx/.xls path or a DataFrame of strings) through a mapping into a
     `CaseLog`.
 
@@ -513,7 +514,9 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
     (else `UserError`). `until`: keep only cases created before it, and know only what was
     known then (close times after it are unknown: the case is open, censored at `until`).
     `since`: keep only cases created at or after it (the held-out rows of an out-of-sample
-    check).
+    check). `groups`: the category grouping of a fit (code -> the fit's code, as recorded in
+    the calibrated scenario's header): used instead of lumping this log's rare categories anew
+    (`group_as_fit`).
     """
     dq = DataQuality()
     if isinstance(source, pd.DataFrame):
@@ -672,7 +675,10 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
         "complaints": complaints.to_numpy(),
         "ttc_hours": ttc, "ttc_event": ttc_ev, "handling_hours": hand, "handling_event": hand_ev,
     })
-    if lump and not mapping.categories.identity:
+    cases["category_unlumped"] = cases["category"]
+    if groups is not None:
+        cases = group_as_fit(cases, groups, dq)
+    elif lump and not mapping.categories.identity:
         cases = lump_rare(cases, mapping.categories.min_cases, dq)
     _clock_spike(cases, dq)
     dq.rows_used = len(cases)
@@ -711,6 +717,26 @@ def lump_rare(cases: pd.DataFrame, min_cases: int, dq: DataQuality) -> pd.DataFr
     cases.loc[mask, "category"] = cases.loc[mask, "category"].map(owner) + "_other"
     dq.lumped_categories = int(len(rare))
     dq.lumped_cases = int(mask.sum())
+    return cases
+
+
+def group_as_fit(cases: pd.DataFrame, groups: dict[str, str], dq: DataQuality
+                 ) -> pd.DataFrame:
+    """Group categories the way the fit did (`validate-against` on a calibrated scenario): a
+    code the fit saw takes the fit's code (its own, or the `<department>_other` it was lumped
+    into); a code the fit never saw (0 cases there, so rare) goes to `<department>_other` when
+    the fit has that group, else keeps its own code (and has no simulated counterpart)."""
+    fit_codes = set(groups.values())
+    cases = cases.copy()
+    cat = cases["category"]
+    known = cat.isin(list(groups))
+    mapped = cat.map(groups)
+    other = cases["department"].astype(str) + "_other"
+    new = mapped.where(known, other.where(other.isin(list(fit_codes)), cat))
+    moved = new != cat
+    cases["category"] = new
+    dq.lumped_categories = int(cat[moved].nunique())
+    dq.lumped_cases = int(moved.sum())
     return cases
 
 

@@ -25,6 +25,7 @@ channel mix and time to close. What it sets (see docs/calibration.md for the why
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -37,7 +38,7 @@ from ..errors import UserError
 from ..scenario.loader import load_raw, load_scenario
 from ..scenario.schema import FAMILIES, Scenario
 from ..world.district import build_district
-from .fit import Calibration
+from .fit import BETA, Calibration, staff_for
 
 #: categories with at least this many citizen-channel cases get their own channel weights
 MIN_CASES_CHANNEL_WEIGHTS = 50
@@ -74,6 +75,26 @@ def horizon_days(cal: Calibration) -> float:
     qs = [q for q in qs if np.isfinite(q)]
     follow = min(max(qs) / 24.0 if qs else MAX_FOLLOW_UP_DAYS, MAX_FOLLOW_UP_DAYS)
     return float(math.ceil(span + follow))
+
+
+def peak_load_erlangs(cal: Calibration, dept: str, horizon_hours: float) -> float:
+    """Cases a department holds at once in an M/G/infinity system fed at its categories' peak
+    rates (the demand profile's largest factor over the fit window, on the anchored rate) with
+    the fitted handling cut at the run's horizon: sum of lambda_peak x E[min(S, H)]. Staff
+    sized on this holds peaks, not only the average load."""
+    demand = getattr(cal, "demand", None)
+    u = (np.arange(400) + 0.5) / 400.0
+    load = 0.0
+    for c in cal.categories.values():
+        if c.department != dept:
+            continue
+        anchor = demand.anchor.get(c.code, 1.0) if demand is not None else 1.0
+        peak = demand.peak.get(c.code, 1.0) if demand is not None else 1.0
+        lam = c.rate_per_day / 24.0 * peak / (anchor if anchor > 0 else 1.0)
+        q = np.array([c.handling.chosen.quantile(float(x)) for x in u])
+        q = np.where(np.isfinite(q), q, horizon_hours)
+        load += lam * float(np.mean(np.minimum(q, horizon_hours)))
+    return load
 
 
 def _base_rate_per_year(base: Scenario, code: str) -> float:
@@ -143,7 +164,29 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
         if sizing == "keep" and code in base.departments:
             continue
         d = cal.departments.get(code)
-        staff = d.staff_no_queue if d else 1
+        staff = d.staff_inferred if d else 1
+        peak_load = peak_load_erlangs(cal, code, horizon_days(cal) * 24.0)
+        staff_model = staff_for(peak_load)
+        if staff_model > staff:
+            notes.append(f"department {code}: staff raised from the log's {staff} to "
+                         f"{staff_model}: at the fitted peak arrival rate, with the fitted "
+                         f"handling cut at the run's horizon, an M/G/infinity system holds "
+                         f"{peak_load:,.1f} cases at once (an upper bound on the peaks the "
+                         f"run can reach; the log's window, which starts empty, showed "
+                         f"fewer)")
+            staff = staff_model
+        if d is not None:
+            grow = d.backlog_growth_per_day
+            notes.append(
+                f"department {code}: staff {staff} inferred from the log (the most cases it "
+                f"held open at once, {d.in_hand_peak:,}, 90% interval {d.in_hand_peak_lo:,.0f}"
+                f" to {d.in_hand_peak_hi:,.0f}, plus {BETA:g} sqrt for the simulation's own "
+                f"variation: staff interval {d.staff_lo} to {d.staff_hi}); mean open "
+                f"{d.in_hand_mean:,.1f}, busiest window {d.in_hand_busiest_window:,.1f}"
+                + (f"; cases open grew by {grow:,.2f} a day (second half of the window "
+                   f"against the first; the log starts empty): the capacity does not cap "
+                   f"that backlog, it is kept through the log's times to close, open cases "
+                   f"censored" if np.isfinite(grow) and grow > 0 else ""))
         if sizing == "keep":  # a department the base lacks: size it anyway
             notes.append(f"department {code!r} is not in the base: sized for no queueing")
         departments[code] = {
@@ -156,7 +199,11 @@ def build_overrides(cal: Calibration, base: Scenario, base_raw: dict
     any_patrol = False
     for c in cal.categories.values():
         entry: dict = {}
-        rate_year = c.rate_per_day * 365.0
+        # divided by the mean factor of the category's demand profile over the fit window, so
+        # that the simulated arrivals over the window add up to the log's (demand.anchor_factors)
+        demand = getattr(cal, "demand", None)
+        anchor = demand.anchor.get(c.code, 1.0) if demand is not None else 1.0
+        rate_year = c.rate_per_day * 365.0 / (anchor if anchor > 0 else 1.0)
         if c.code in base.catalogue and _base_rate_per_year(base, c.code) > 0:
             factor = rate_year / _base_rate_per_year(base, c.code)
             inc = {k: _r(v * factor) for k, v in
@@ -290,6 +337,36 @@ def dump_yaml(data: dict) -> str:
 FIT_WINDOW = "# fit-window:"
 
 
+#: header line recording the fit's category grouping (raw code -> the fit's code; read by
+#: validate-against so that a validation window is grouped the fit's way)
+GROUPS = "# category-groups:"
+
+
+def category_groups(cal: Calibration) -> dict[str, str]:
+    c = cal.log.cases
+    if "category_unlumped" not in c:
+        return {}
+    pairs = c[["category_unlumped", "category"]].drop_duplicates()
+    return dict(zip(pairs["category_unlumped"].astype(str), pairs["category"].astype(str)))
+
+
+def read_category_groups(path: str | Path) -> dict[str, str] | None:
+    """The fit's category grouping from a calibrated scenario's header (None: not recorded)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for k, line in enumerate(fh):
+                if line.startswith(GROUPS):
+                    return {str(a): str(b) for a, b in
+                            json.loads(line[len(GROUPS):]).items()}
+                if k > 400 or not line.startswith("#"):
+                    return None
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def read_fit_window(path: str | Path) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """(first created, end) of the rows a calibrated scenario was fitted on, from its header;
     end is the `--until` date, or just after the last case. None when not recorded."""
@@ -330,6 +407,8 @@ def write_scenario(cal: Calibration, base_path: str | Path, out_path: str | Path
             f"# mapping: {cal.log.mapping.name}; base: {rel}",
             f"{FIT_WINDOW} {cal.log.window_start.isoformat()} {fit_end.isoformat()}"
             f"  (cases created in [first, end) were fitted)",
+            f"{GROUPS} " + json.dumps(category_groups(cal), ensure_ascii=False,
+                                      sort_keys=True),
             "# A reproduction scenario (mechanisms off). Tables, fits and figures: the --report "
             "directory.", "# Notes:"]
     head += [f"#  - {n}" for n in (cal.notes + notes)] or ["#  (none)"]

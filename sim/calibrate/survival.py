@@ -306,10 +306,16 @@ class DurationFit:
         return out
 
 
+#: a fitted family whose median is further than this from the Kaplan-Meier median is not
+#: kept (with 20+ closures): the time to close a calibration must reproduce is the median's
+MEDIAN_TOL = 0.10
+
+
 def fit_durations(hours, event, res: float, ks_floor: float = 0.05,
                   allow_empirical: bool = True) -> DurationFit:
     """Fit every family; keep the best AIC unless its KS distance to Kaplan-Meier exceeds
-    max(ks_floor, 1.36 / sqrt(closed)) (rejected at about 5%): then use the empirical one."""
+    max(ks_floor, 1.36 / sqrt(closed)) (rejected at about 5%), or its median is more than
+    `MEDIAN_TOL` off the Kaplan-Meier median: then use the empirical one."""
     hours = np.asarray(hours, dtype=float)
     event = np.asarray(event, dtype=float)
     ok = np.isfinite(hours) & np.isfinite(event)
@@ -346,14 +352,21 @@ def fit_durations(hours, event, res: float, ks_floor: float = 0.05,
     if not allow_empirical or out.n_events < 20:
         out.chosen = best or out.candidates["exponential"]
         return out
-    if best is not None and best.ks <= out.ks_limit:
+    km_med = out.km.quantile(0.5)
+    med_off = (abs(max(best.quantile(0.5), res) - max(km_med, res)) / max(km_med, res)
+               if best is not None and np.isfinite(km_med) else 0.0)
+    if best is not None and best.ks <= out.ks_limit and med_off <= MEDIAN_TOL:
         out.chosen = best
         return out
     emp = FamilyFit("empirical", {}, values=empirical_from_km(out.km, res, longest))
     emp.ks = ks_distance(emp, out.km)
     out.candidates["empirical"] = emp
     out.chosen = emp
-    if best is None:
+    if best is not None and best.ks <= out.ks_limit:
+        out.note = (f"best family {best.kind} passes KS ({best.ks:.3f}) but its median is "
+                    f"{med_off:.0%} off the Kaplan-Meier median (over {MEDIAN_TOL:.0%}): "
+                    f"empirical")
+    elif best is None:
         out.note = (f"best family {ranked[0].kind} has mean {ranked[0].mean_hours:.4g} h beyond "
                     f"the longest observed {longest:.4g} h: empirical")
     else:

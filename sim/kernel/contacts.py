@@ -22,6 +22,7 @@ class Contacts(Calendar):
     """Problems, contacts and complaints on the calendar (the cases: `Lifecycle`)."""
 
     horizon: float
+    warmup: float      # hours (the ledger's; read by agents through their unit's `eng`)
     ledger: Ledger
     grid_workers: list[Unit]
     grid_street: list[int]
@@ -36,6 +37,8 @@ class Contacts(Calendar):
     grid_agents: list[GridWorkerView]
     _mediate: list[Any]
     _after_patience: list[Any]
+    # citizens who learn (Citizen.reports, by grid), or None when they do not (nothing called)
+    report_decision: Any
     # problem table (one entry per problem), complaint log
     problems: list[Problem | None]
     p_cat: list[int]
@@ -52,6 +55,7 @@ class Contacts(Calendar):
     def __init__(self, horizon: float, ledger: Ledger) -> None:
         super().__init__()
         self.horizon = horizon
+        self.warmup = ledger.warmup
         self.ledger = ledger
         self.problems = []
         self.p_cat = []
@@ -68,6 +72,7 @@ class Contacts(Calendar):
         self._after_patience = []
         self.grid_workers = []
         self.citizen_complaints = []
+        self.report_decision = None
 
     def open_case(self, pid: int, ch: int, route: bool = True) -> Case:
         """Open a case for problem `pid` (defined by `Lifecycle`)."""
@@ -107,6 +112,11 @@ class Contacts(Calendar):
         pr = self.problem(pid)
         state = pr.state
         if state == RESOLVED:
+            return
+        # citizens who learn decide now whether to report (their pre-drawn uniform against
+        # a probability that moves with what they saw of their grid's service)
+        if citizen and self.report_decision is not None \
+                and not self.report_decision[pr.grid](pid, pr.cat):
             return
         if not citizen:
             grid = pr.grid

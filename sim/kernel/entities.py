@@ -168,7 +168,7 @@ class Unit:
     The fields after `busy_area` are what the agent of the unit declared or counts.
     """
 
-    cal: Calendar
+    eng: Calendar
     code: str
     street: int
     grid: int
@@ -209,7 +209,7 @@ class Unit:
 
     def __init__(self, cal: Calendar, code: str, street: int, grid: int, staff: int,
                  windows: list[tuple[float, float]] | None, spec: Any) -> None:
-        self.cal = cal
+        self.eng = cal
         self.code = code          # department code, "grid", "platform" or "hotline"
         self.street = street      # street index; -1 = district level
         self.grid = grid          # grid index for grid workers, else -1
@@ -266,7 +266,7 @@ class Unit:
 
     def submit(self, task: Task) -> None:
         """Put a task in the queue, or start it at once if staff are free and on duty."""
-        t = self.cal.now
+        t = self.eng.now
         task.queued = t
         if self.on and self.busy < self.staff:
             self._start(task, t)
@@ -282,7 +282,7 @@ class Unit:
         self.busy += 1
         task.started = t
         end = t + task.hours if self.always else self.work_end(t, task.hours)
-        self.cal.sched_task(task, end, EV_FINISH)
+        self.eng.sched_task(task, end, EV_FINISH)
 
     def work_end(self, t: float, hours: float) -> float:
         """When `hours` of work started at `t` end, counting only shift time."""
@@ -306,13 +306,13 @@ class Unit:
             t = starts[i]
 
     def finish(self, task: Task) -> None:
-        t = self.cal.now
+        t = self.eng.now
         self._acc(t)
         self.busy -= 1
         self.hours_done += task.hours
         self.tasks_done += 1
         self._fill(t)
-        self.cal.task_done(task, self)
+        self.eng.task_done(task, self)
 
     def _fill(self, t: float) -> None:
         while self.on and self.busy < self.staff:
@@ -327,24 +327,24 @@ class Unit:
 
     def shift_on(self) -> None:
         """A shift starts (each shift event schedules the next)."""
-        now = self.cal.now
+        now = self.eng.now
         self._acc(now)
         self.on = True
-        self.cal.sched(self.w_end[self.shift_i], EV_SHIFT_OFF, self)
+        self.eng.sched(self.w_end[self.shift_i], EV_SHIFT_OFF, self)
         self._fill(now)
 
     def shift_off(self) -> None:
-        self._acc(self.cal.now)
+        self._acc(self.eng.now)
         self.on = False
         self.shift_i += 1
         if self.shift_i < len(self.w_start):
-            self.cal.sched(self.w_start[self.shift_i], EV_SHIFT_ON, self)
+            self.eng.sched(self.w_start[self.shift_i], EV_SHIFT_ON, self)
 
     def add_staff(self, n: int) -> None:
         """Change the staff on duty (campaigns); busy staff finish their task."""
-        self._acc(self.cal.now)
+        self._acc(self.eng.now)
         self.staff += n
-        self._fill(self.cal.now)
+        self._fill(self.eng.now)
 
     @property
     def queue_length(self) -> int:

@@ -90,6 +90,8 @@ class Lifecycle(Contacts):
     _plan_day: list[Any]
     _route: Any
     _transfer: Any
+    # citizens who learn (Citizen.observe_closure, by grid), or None (nothing called)
+    citizen_observe: Any
     # mechanisms, by hook (set by `plug`)
     mechanisms: list[Mechanism]
     _on_start: list[Mechanism]
@@ -116,6 +118,7 @@ class Lifecycle(Contacts):
         self._plan_day = []
         self._route = None
         self._transfer = None
+        self.citizen_observe = None
 
     # ------------------------------------------------------------------ wiring
     def plug(self, routing: RoutingView, platforms: dict[int, Any], citizens: list[Any],
@@ -375,4 +378,6 @@ class Lifecycle(Contacts):
             unit.closed += 1
             if unit.observes:
                 unit.agent.observe_closure(case)
+        if self.citizen_observe is not None:   # the grid's residents see how it ended
+            self.citizen_observe[case.grid](case)
 

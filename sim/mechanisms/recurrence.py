@@ -39,7 +39,7 @@ class Recurrence(Mechanism):
         super().__init__(eng)
         self.recur_prob = list(world.recur_prob)
         self.recur_mean_h = list(world.recur_mean_h)
-        self.p_rep = list(world.p_report)
+        self.p_rep = list(world.p_candidate)   # the bound citizens who learn decide below
         self.cdf_rows = [list(r) for r in world.channel_cdf]
         self.hazard = list(world.hazard)
         self.n_channels = len(world.channel_codes)

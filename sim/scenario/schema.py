@@ -146,8 +146,9 @@ class District(Strict):
 class DemandProfile(Strict):
     """How one category's arrival rate varies in time (fitted by `cogov calibrate`).
 
-    rate(t) = base rate x `hour_of_week`[hour of the week] x `month`[calendar month] x
-    (1 + `trend_per_year`) ** (years from `reference_date`), where the base rate is the one
+    rate(t) = base rate x `hour_of_week`[hour of the week] x `month`[calendar month] (or
+    `day_of_year`[day of the year]) x (1 + `trend_per_year`) ** (years from `reference_date`,
+    held flat outside `trend_window`, see there), where the base rate is the one
     `incidence_per_1000_per_year` gives. The weights have mean 1, so the base rate is the mean
     over a week and a year at the reference date. Arrivals are drawn by thinning (a
     non-homogeneous Poisson process); a category with a profile ignores `citizens.
@@ -162,6 +163,18 @@ class DemandProfile(Strict):
         0.0, description="relative change of the rate per year (0.05 = +5% a year)")
     reference_date: _dt.date | None = Field(
         None, description="date where the trend factor is 1 (None = run.start_date)")
+    day_of_year: list[NonNeg] | None = Field(
+        None, description="366 relative weights, 1 January first (the 366th is used in leap "
+                          "years only), mean 1; used instead of `month` when given")
+    trend_window: tuple[_dt.date, _dt.date] | None = Field(
+        None, description="[first, last] day the trend was fitted on: outside it the trend "
+                          "factor is held at its value at the nearer end, except beyond the "
+                          "end when `trend_beyond_max` > 1 (None = the trend applies "
+                          "everywhere, unbounded)")
+    trend_beyond_max: Annotated[float, Field(ge=1.0, le=10.0)] = Field(
+        1.0, description="after `trend_window`, the trend is extrapolated but its factor "
+                         "stays within [f_end / this, f_end x this], f_end its value at the "
+                         "window's last day (1 = flat beyond the window)")
 
     @field_validator("hour_of_week")
     @classmethod
@@ -176,6 +189,14 @@ class DemandProfile(Strict):
     def _month(cls, v):
         if v is not None and (len(v) != 12 or sum(v) <= 0):
             raise ValueError("needs 12 non-negative weights (January first) with a positive "
+                             "sum")
+        return v
+
+    @field_validator("day_of_year")
+    @classmethod
+    def _doy(cls, v):
+        if v is not None and (len(v) != 366 or sum(v) <= 0):
+            raise ValueError("needs 366 non-negative weights (1 January first) with a positive "
                              "sum")
         return v
 
@@ -549,9 +570,11 @@ class Run(Strict):
         24.0, description="time-series interval, hours; the horizon may hold at most "
                           f"{MAX_TIMESERIES_ROWS:,} intervals")
     repeat_window_days: Pos = Field(
-        30.0, description="citizen repeat rate: a citizen complaint is a repeat when citizens "
-                          "reported the same problem within this many days before (12345 "
-                          "style), days")
+        30.0, description="repeat window, days: a complaint about a problem whose case was "
+                          "closed at most this many days before is a re-complaint (重复投诉, "
+                          "`recomplaint_rate`); for `citizen_repeat_rate`, a citizen complaint "
+                          "repeats one made within this many days before. 30 days as Chinese "
+                          "12345 hotlines count repeats (a common 重复诉求 window)")
 
     @field_validator("horizon_days")
     @classmethod

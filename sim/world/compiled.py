@@ -70,7 +70,8 @@ class World:
     handback_on: tuple[bool, ...]
     dual: tuple[bool, ...]
     joint_possible: tuple[bool, ...]
-    p_report: tuple[float, ...]
+    p_report: tuple[float, ...]         # chance an affected citizen reports (no learning)
+    p_candidate: tuple[float, ...]      # its highest value under learning: the bulk draw's bound
     hazard: tuple[float, ...]           # patrol detection hazard per hour
     channel_cdf: tuple[tuple[float, ...], ...]
     # channels
@@ -175,6 +176,7 @@ def compile_world(scenario, layout: DistrictLayout | None = None,
         tuple(cat_index[x] for x in c.categories), tuple(names[x] for x in c.streets),
         float(c.detection_boost)) for c in s.campaigns)
     cdf = channel_cdf(s, cats, list(channel_codes), list(channel_kinds), list(citizen_channels))
+    p_rep = citizen_class.report_probability(s, cats)
     return World(
         scenario=s, layout=layout, horizon=s.run.horizon_days * 24.0,
         warmup=s.run.warmup_days * 24.0, n_streets=n_streets,
@@ -199,7 +201,9 @@ def compile_world(scenario, layout: DistrictLayout | None = None,
                           for c in cats),
         dual=tuple(dual),
         joint_possible=tuple(bool(c.co_handlers) and joint for c in cats),
-        p_report=tuple(citizen_class.report_probability(s, cats).tolist()),
+        p_report=tuple(p_rep.tolist()),
+        p_candidate=tuple(citizen_class.candidate_probability(
+            s, cats, p_rep, s.agents.citizen.params).tolist()),
         hazard=tuple(patrol_hazard(s, cats).tolist()),
         channel_cdf=tuple(tuple(row) for row in cdf.tolist()),
         channel_codes=channel_codes, channel_kinds=channel_kinds,

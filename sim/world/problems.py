@@ -70,6 +70,8 @@ def demand_multipliers(scenario, cats, horizon: float) -> np.ndarray | None:
     stamps = start + np.arange(n_hours).astype("timedelta64[h]")
     how = (scenario.run.start_date.weekday() * 24 + np.arange(n_hours)) % 168
     month = stamps.astype("datetime64[M]").astype(int) % 12
+    day = stamps.astype("datetime64[D]")
+    doy = (day - day.astype("datetime64[Y]").astype("datetime64[D]")).astype(int)
     out = np.ones((len(cats), n_hours))
     for k, c in enumerate(cats):
         d = c.demand
@@ -78,14 +80,35 @@ def demand_multipliers(scenario, cats, horizon: float) -> np.ndarray | None:
         if d.hour_of_week is not None:
             w = np.asarray(d.hour_of_week, dtype=float)
             out[k] *= w[how] / w.mean()
-        if d.month is not None:
+        if d.day_of_year is not None:
+            w = np.asarray(d.day_of_year, dtype=float)
+            out[k] *= w[doy] / w.mean()
+        elif d.month is not None:
             w = np.asarray(d.month, dtype=float)
             out[k] *= w[month] / w.mean()
         if d.trend_per_year:
-            ref = np.datetime64(d.reference_date or scenario.run.start_date, "h")
-            years = (stamps - ref).astype(float) / (365.25 * 24.0)
-            out[k] *= (1.0 + d.trend_per_year) ** years
+            out[k] *= trend_factor(d, stamps, scenario.run.start_date)
     return out
+
+
+def trend_factor(d, stamps: np.ndarray, start_date) -> np.ndarray:
+    """(1 + trend) ** (years from the reference date) at each hour stamp; outside
+    `trend_window` held at the nearer end's value, except after it when `trend_beyond_max` > 1:
+    then extrapolated within [f_end / max, f_end x max]."""
+    ref = np.datetime64(d.reference_date or start_date, "h")
+    g = 1.0 + d.trend_per_year
+    years = (stamps - ref).astype(float) / (365.25 * 24.0)
+    if d.trend_window is None:
+        return g ** years
+    lo = (np.datetime64(d.trend_window[0], "h") - ref).astype(float) / (365.25 * 24.0)
+    hi = ((np.datetime64(d.trend_window[1], "h") + np.timedelta64(24, "h")) - ref
+          ).astype(float) / (365.25 * 24.0)
+    f = g ** np.clip(years, lo, hi)
+    if d.trend_beyond_max > 1.0:
+        f_end = g ** hi
+        ext = np.clip(g ** years, f_end / d.trend_beyond_max, f_end * d.trend_beyond_max)
+        f = np.where(years > hi, ext, f)
+    return f
 
 
 def _thinned(lam, cats, mult, horizon, gen, scenario):
@@ -108,10 +131,13 @@ def _thinned(lam, cats, mult, horizon, gen, scenario):
     return grid[keep], cat[keep], t0[keep]
 
 
-def generate(engine) -> None:
+def generate(engine) -> np.ndarray:
     """Draw every problem of the run, and its first citizen report and patrol detection, into
     the engine's problem table and arrival arrays (the default arrivals of
-    `sim.model.GovernanceModel`). Reads the compiled World (`engine.world`)."""
+    `sim.model.GovernanceModel`; reads the compiled World, `engine.world`). Returns each
+    problem's reporting uniform (by problem id): a citizen reports when it falls below the
+    report probability, which the World's `p_candidate` bounds (citizens who learn compare it
+    again, at the moment of reporting, with their probability then: `Citizen.reports`)."""
     from .compiled import campaign_hazard
 
     w = engine.world
@@ -143,7 +169,8 @@ def generate(engine) -> None:
     # contacts: first citizen report (and its channel), patrol detection
     n = t0.size
     g_rep, g_pat, g_ch = streams["reporting"], streams["patrol"], streams["channel"]
-    reports = g_rep.random(n) < np.asarray(w.p_report)[cat]   # the citizens' decision
+    u_rep = g_rep.random(n)
+    reports = u_rep < np.asarray(w.p_candidate)[cat]   # the citizens' decision (or candidates)
     t_cit = np.where(reports, t0 + draw(s.citizens.report_delay, g_rep, n), np.inf)
     cum = np.asarray(w.channel_cdf)
     ch = (g_ch.random(n)[:, None] > cum[cat]).sum(axis=1)
@@ -163,3 +190,4 @@ def generate(engine) -> None:
     o = np.lexsort((pids, times))
     engine.set_arrivals(times[o].tolist(), pids[o].tolist(), chans[o].tolist(),
                         cits[o].tolist())
+    return u_rep
