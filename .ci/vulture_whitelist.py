@@ -17,8 +17,9 @@ _.redispatched, _.settled, _.role_name
 _.utilization, _.patrol_hours, _.followup_hours, _.visit_hours_today
 # assumptions table: read by docs generation and tests through the dataclass fields
 _.applies, ASSUMED_EFFECTS
-# demand profiles and survival fits: fields of result dataclasses (written to JSON reports)
-_.pooled_how, _.pooled_month, _.loglik
+# demand profiles and survival fits: fields of result dataclasses (written to JSON reports,
+# read by tests and users)
+_.pooled_how, _.pooled_month, _.pooled_doy, _.season, _.loglik
 # experiments: public API (sim.experiments lazy exports), PEP 562 module __dir__, a result field
 read_runs, __dir__, _.sobol_s2
 # dashboard: SolaraViz reads model_params by name; dashboard model state read by components
@@ -31,3 +32,6 @@ tb
 _.peak_gib, _.change, _.multi_department
 # planner's files (issue 26), dead as far as vulture sees: for their owner to remove or use
 comparison_value, rows_equal, plain
+# accounting's `cogov diff` (issue 23): documented in its module docstring as explain's source
+# of default factors, not called yet: for its owner to use or remove
+factor_groups
