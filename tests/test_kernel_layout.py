@@ -16,6 +16,7 @@ MAX_MODULE = 700
 OVER_LIMIT_ELSEWHERE = {
     "report/recommend.py": "issue 26 moves and splits the recommender",
     "calibrate/read.py": "issue 25 (calibration readers)",
+    "calibrate/validate.py": "issue 25 (calibration validation)",
     "experiments/robustness.py": "not yet split",
 }
 DOMAIN = ("agents", "policies", "mechanisms", "scenario")

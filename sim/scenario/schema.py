@@ -640,9 +640,8 @@ class Scenario(Strict):
     campaigns: list[Campaign] = Field(default_factory=list, description="special campaigns")
     platform: Platform = Field(default_factory=Platform, description="dispatch desks")
     mechanisms: dict[str, dict[str, float | int | str | bool] | None] = Field(
-        default_factory=dict, description="mechanisms without a section of their own, by "
-        "registry name, with their parameters (e.g. `supervision: {after_hours: 72}`; the list: "
-        "`python -m sim.mechanisms.registry`, docs/design.md)")
+        default_factory=dict, description="mechanisms without a section of their own, with "
+        "their parameters (e.g. `supervision: {after_hours: 72}`; see docs/design.md)")
     agents: Agents = Field(default_factory=Agents, description="agents' decision rules")
     run: Run = Field(default_factory=Run, description="run control")
 
