@@ -18,10 +18,10 @@ import pytest
 from sim.cli import main
 from sim.experiments.backends import SerialBackend, flatten_summary
 from sim.experiments.seeds import replication_seeds
-from sim.report import recommend as REC
-from sim.report import recommend_space as SP
-from sim.report import routing_table as RT
-from sim.report.recommend import derive, parse_constraint
+from sim.experiments import recommend as REC
+from sim.experiments import recommend_space as SP
+from sim.scenario import routing_table as RT
+from sim.experiments.recommend import derive, parse_constraint
 from sim.runner import run_scenario
 from sim.scenario.loader import apply_set, load_raw, load_scenario, validate_mapping
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.report import routing_table as RT
+from sim.scenario import routing_table as RT
 from sim.scenario.loader import load_scenario, scenario_sha256
 
 ROOT = Path(__file__).resolve().parents[1]

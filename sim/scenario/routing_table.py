@@ -1,0 +1,499 @@
+"""The live routing table as a file (CSV or YAML): one row per case category.
+
+Columns (docs/routing-table.md): `code, name, name_zh, main_department, co_handlers,
+dispatch_mode, handback, followup_owner, deadline_hours` (required) and `police_on_site`
+(optional; export always writes it). How a row maps onto the scenario:
+
+- code: the key of `catalogue` (the category must exist in the scenario);
+- name, name_zh: `catalogue.<code>.name`, `.name_zh`;
+- main_department: `catalogue.<code>.owner`;
+- co_handlers: `catalogue.<code>.co_handlers` (`;`-separated in CSV);
+- dispatch_mode: `dispatch.modes.<code>` (written only where it differs from what
+  `dispatch.default_mode` and `dispatch.dual_families` give);
+- police_on_site: `catalogue.<code>.police_on_site`, the police act on site when a 110 call
+  about it arrives;
+- handback: police-closed but unsettled cases go to grid follow-up. The model hands back only
+  cases the police closed on site, so `yes` needs police on site; the schema has one switch,
+  `handback.enabled`, for all such categories, so rows with police on site must agree (unless
+  the schema gains `Category.handback`, see `PER_CATEGORY_HANDBACK`);
+- followup_owner: `grid` (the case's grid worker, the model's only follow-up) or empty;
+- deadline_hours: `catalogue.<code>.deadline_hours`.
+
+Import writes a small scenario that `extends:` the original and sets only what the table
+changes (or, with `resolved=True`, the whole resolved scenario). Every problem in a table is
+reported as `TABLE: row N, column C: ...` (CSV rows numbered as in a spreadsheet, the header
+being row 1; YAML rows numbered from 1 in list order) and raised together as one `UserError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from .. import __version__
+from ..errors import UserError
+from ..outdir import OutputFile
+from ..scenario.loader import (
+    ScenarioError,
+    apply_set,
+    dump_yaml,
+    load_raw,
+    load_scenario,
+    scenario_sha256,
+    scenario_to_dict,
+    validate_mapping,
+)
+from ..scenario.schema import Category, Scenario
+from ..yamlsafe import load_text
+
+COLUMNS = ("code", "name", "name_zh", "main_department", "co_handlers", "dispatch_mode",
+           "handback", "followup_owner", "deadline_hours", "police_on_site")
+REQUIRED = COLUMNS[:-1]
+ALIASES = {"owner": "main_department", "main_dept": "main_department",
+           "department": "main_department", "co_handler": "co_handlers", "mode": "dispatch_mode",
+           "dispatch": "dispatch_mode", "deadline": "deadline_hours", "follow_up_owner":
+           "followup_owner", "category": "code", "category_code": "code"}
+YES = {"yes", "y", "true", "1", "是", "有"}
+NO = {"no", "n", "false", "0", "否", "无"}
+FOLLOWUP_OWNERS = {"grid": "grid", "grid_worker": "grid", "网格": "grid", "网格员": "grid"}
+# True when the schema has per-category handback (`Category.handback`): then every row's
+# handback is independent; else rows where the police act on site must agree.
+PER_CATEGORY_HANDBACK = "handback" in Category.model_fields
+PER_CATEGORY_FOLLOWUP = "followup_owner" in Category.model_fields
+
+
+# ----------------------------------------------------------------------------- values
+def _fmt_float(x: float) -> str:
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def _yn(b: bool) -> str:
+    return "yes" if b else "no"
+
+
+def default_mode(scenario: Scenario, code: str) -> str:
+    """The dispatch mode a category gets without a `dispatch.modes` entry."""
+    d = scenario.dispatch
+    fam = scenario.catalogue[code].family
+    return "dual" if (fam in d.dual_families or d.default_mode == "dual") else "single"
+
+
+def handback_of(scenario: Scenario, code: str) -> bool:
+    """Whether unsettled police-closed cases of `code` go to grid follow-up."""
+    cat = scenario.catalogue[code]
+    if PER_CATEGORY_HANDBACK and getattr(cat, "handback", None) is not None:
+        return bool(cat.police_on_site and cat.handback)
+    return bool(cat.police_on_site and scenario.handback.enabled)
+
+
+def table_rows(scenario: Scenario) -> list[dict]:
+    """The routing table of a scenario: one dict per category, canonical values."""
+    rows = []
+    for code, cat in scenario.catalogue.items():
+        hb = handback_of(scenario, code)
+        follow = getattr(cat, "followup_owner", None) if PER_CATEGORY_FOLLOWUP else None
+        rows.append({
+            "code": code,
+            "name": cat.name,
+            "name_zh": cat.name_zh,
+            "main_department": cat.owner,
+            "co_handlers": list(cat.co_handlers),
+            "dispatch_mode": scenario.dispatch.modes.get(code, default_mode(scenario, code)),
+            "handback": _yn(hb),
+            "followup_owner": (follow or "grid") if hb else "",
+            "deadline_hours": _fmt_float(cat.deadline_hours),
+            "police_on_site": _yn(cat.police_on_site),
+        })
+    return rows
+
+
+# ----------------------------------------------------------------------------- writing
+def write_table(rows: list[dict], path: str | Path, fmt: str | None = None,
+                header: str = "") -> Path:
+    """Write rows as CSV (UTF-8 with BOM, so spreadsheet programs show Chinese) or YAML."""
+    path = Path(path)
+    fmt = fmt or _format_of(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([";".join(r[c]) if c == "co_handlers" else r[c] for c in COLUMNS])
+        path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+    else:
+        items = []
+        for r in rows:
+            item = {c: r[c] for c in COLUMNS}
+            item["deadline_hours"] = float(r["deadline_hours"])
+            if item["deadline_hours"].is_integer():
+                item["deadline_hours"] = int(item["deadline_hours"])
+            items.append(item)
+        text = yaml.safe_dump({"routing_table": items}, allow_unicode=True, sort_keys=False,
+                              width=100)
+        path.write_text(header + text, encoding="utf-8")
+    return path
+
+
+def _format_of(path: Path) -> str:
+    ext = path.suffix.lower()
+    if ext == ".csv":
+        return "csv"
+    if ext in (".yaml", ".yml"):
+        return "yaml"
+    raise UserError(f"{path}: unknown table format {ext or '(no extension)'!r}: "
+                    f"use .csv, .yaml or .yml (or --format)")
+
+
+def export_table(scenario_path: str | Path, out: str | Path, overrides=(),
+                 fmt: str | None = None, force: bool = False) -> Path:
+    """`cogov routing export`: write the scenario's routing table (never over the scenario
+    itself; an existing table only with `force`)."""
+    target = OutputFile(out, force=force, inputs=[scenario_path], what="routing table")
+    fmt = fmt or _format_of(target.final)
+    target.check()
+    scenario = load_scenario(scenario_path, list(overrides))
+    header = (f"# cogov {__version__} routing table of {scenario_path} (scenario "
+              f"{scenario.name!r}); columns: docs/routing-table.md\n")
+    with target as tmp:
+        write_table(table_rows(scenario), tmp, fmt, header)
+    return target.final
+
+
+# ----------------------------------------------------------------------------- reading
+def _norm_col(c: str) -> str:
+    c = (c or "").strip().lstrip("\ufeff").lower()
+    c = re.sub(r"[\s\-]+", "_", c)
+    return ALIASES.get(c, c)
+
+
+def read_table(path: str | Path) -> tuple[list[tuple[int, dict]], list[str], list[str]]:
+    """(rows as (row number, {column: text}), columns, errors) of a CSV or YAML table."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found")
+    fmt = _format_of(path)
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        raise UserError(f"{path}: line {line}: contains a NUL byte (a binary file, or a table "
+                        f"saved as UTF-16?): save it as CSV UTF-8")
+    if fmt == "csv":
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("gb18030")
+            except UnicodeDecodeError:
+                raise UserError(f"{path}: not UTF-8 or GB18030 text: save the table as CSV "
+                                f"UTF-8") from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            lines = list(reader)
+        except csv.Error as exc:
+            raise UserError(f"{path}: not valid CSV ({exc})") from None
+        if not lines:
+            raise UserError(f"{path}: empty table: the first row must name the columns "
+                            f"({', '.join(REQUIRED)})")
+        cols = [_norm_col(c) for c in lines[0]]
+        rows = []
+        errors = []
+        for i, ln in enumerate(lines[1:], start=2):
+            if not any(x.strip() for x in ln):
+                continue
+            if len(ln) > len(cols):
+                errors.append(f"row {i}: {len(ln)} cells but {len(cols)} columns in the "
+                              f"header (a comma inside a value needs quotes)")
+            rows.append((i, {c: (ln[j] if j < len(ln) else "") for j, c in enumerate(cols)}))
+        return rows, cols, errors
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason}): save it as UTF-8") from None
+    data = load_text(text, str(path))
+    if isinstance(data, dict):
+        data = data.get("routing_table", data.get("categories"))
+    if not isinstance(data, list) or not data:
+        raise UserError(f"{path}: expected `routing_table:` with a list of rows (one mapping "
+                        f"per category)")
+    rows, cols, errors = [], [], []
+    for i, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            errors.append(f"row {i}: expected a mapping of columns, got {type(item).__name__}")
+            continue
+        row = {}
+        for k, v in item.items():
+            c = _norm_col(str(k))
+            if c not in cols:
+                cols.append(c)
+            if isinstance(v, bool):
+                v = _yn(v)
+            elif isinstance(v, list):
+                v = ";".join(str(x) for x in v)
+            elif v is None:
+                v = ""
+            row[c] = str(v)
+        rows.append((i, row))
+    # YAML rows may leave out a column only where every row does: check per row below
+    return rows, cols, errors
+
+
+def _split_list(s: str) -> list[str]:
+    return [x for x in re.split(r"[;,、，\s|]+", s.strip()) if x]
+
+
+def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[str]]:
+    """Validate a table against a scenario: (canonical rows, every error by row and column)."""
+    rows, cols, errors = read_table(path)
+    errors = list(errors)
+    p = str(path)
+    missing = [c for c in REQUIRED if c not in cols]
+    for c in missing:
+        errors.append(f"row 1, column {c}: missing column (required: {', '.join(REQUIRED)})")
+    for c in cols:
+        if c not in COLUMNS:
+            errors.append(f"row 1, column {c or '(empty)'}: unknown column (columns: "
+                          f"{', '.join(COLUMNS)})")
+    has_pos = "police_on_site" in cols
+    depts = scenario.departments
+    out = []
+    first_row: dict[str, int] = {}
+    for n, r in rows:
+        def err(col, msg, n=n):
+            errors.append(f"row {n}, column {col}: {msg}")
+
+        get = r.get
+        code = (get("code") or "").strip()
+        row: dict = {"_row": n, "code": code}
+        if not code:
+            err("code", "empty: every row needs the category code")
+        elif code in first_row:
+            err("code", f"duplicate code {code!r} (first in row {first_row[code]})")
+        else:
+            first_row[code] = n
+            if code not in scenario.catalogue:
+                err("code", f"unknown category {code!r}: the table routes the scenario's "
+                            f"categories; add it to the catalogue first")
+        if "name" in cols:
+            row["name"] = (get("name") or "").strip()
+            if not row["name"]:
+                err("name", "empty: give the category's English name")
+        row["name_zh"] = (get("name_zh") or "").strip()
+        if "main_department" in cols:
+            md = (get("main_department") or "").strip()
+            row["main_department"] = md
+            if not md:
+                err("main_department", "empty: name the owning department")
+            elif md not in depts:
+                err("main_department", f"unknown department {md!r} (one of "
+                                       f"{', '.join(depts)})")
+            elif depts[md].staff == 0:
+                err("main_department", f"department {md!r} has no staff in this scenario")
+        if "co_handlers" in cols:
+            co = _split_list(get("co_handlers") or "")
+            row["co_handlers"] = co
+            seen = set()
+            for c in co:
+                if c not in depts:
+                    err("co_handlers", f"unknown department {c!r} (one of {', '.join(depts)})")
+                elif c in seen:
+                    err("co_handlers", f"{c!r} listed twice")
+                elif c == row.get("main_department"):
+                    err("co_handlers", f"{c!r} is the main department")
+                seen.add(c)
+        if "dispatch_mode" in cols:
+            mode = (get("dispatch_mode") or "").strip().lower()
+            mode = {"单": "single", "单派": "single", "双": "dual", "双派": "dual"}.get(mode, mode)
+            row["dispatch_mode"] = mode
+            if mode not in ("single", "dual"):
+                err("dispatch_mode", f"{get('dispatch_mode')!r}: use single or dual")
+        for col in ("handback", "police_on_site"):
+            if col not in cols:
+                continue
+            v = (get(col) or "").strip().lower()
+            if v in YES:
+                row[col] = True
+            elif v in NO:
+                row[col] = False
+            else:
+                err(col, f"{get(col)!r}: use yes or no")
+        if "followup_owner" in cols:
+            fo = (get("followup_owner") or "").strip()
+            fo_c = FOLLOWUP_OWNERS.get(fo.lower(), FOLLOWUP_OWNERS.get(fo, fo))
+            row["followup_owner"] = fo_c
+            if fo_c not in ("", "grid") and not PER_CATEGORY_FOLLOWUP:
+                err("followup_owner", f"{fo!r}: the model's only follow-up is by the case's "
+                                      f"grid worker: use grid, or leave it empty (another "
+                                      f"owner needs the schema field Category.followup_owner)")
+            elif row.get("handback") is False and fo_c:
+                err("followup_owner", f"{fo!r} but handback is no: nothing is handed back; "
+                                      f"leave it empty or set handback to yes")
+        if "deadline_hours" in cols:
+            dl = (get("deadline_hours") or "").strip()
+            try:
+                v = float(dl)
+                if not v > 0 or v != v or v == float("inf"):
+                    raise ValueError
+                row["deadline_hours"] = v
+            except ValueError:
+                err("deadline_hours", f"{dl!r}: a positive number of hours")
+        if code in scenario.catalogue:
+            cat = scenario.catalogue[code]
+            if not has_pos:
+                # without the column: yes needs the police on site; no keeps the scenario's
+                row["police_on_site"] = True if row.get("handback") else cat.police_on_site
+            elif row.get("handback") and row.get("police_on_site") is False:
+                err("handback", "yes, but police_on_site is no: only a case the police "
+                                "closed on site can be handed back to the grid")
+        out.append(row)
+    for code in scenario.catalogue:
+        if code not in first_row:
+            errors.append(f"row -, column code: category {code!r} of the scenario has no row "
+                          f"(every category needs one)")
+    if not PER_CATEGORY_HANDBACK:
+        on_site = [r for r in out if r.get("police_on_site") and "handback" in r]
+        yes = [r["_row"] for r in on_site if r["handback"]]
+        no = [r["_row"] for r in on_site if not r["handback"]]
+        if yes and no:
+            few, many, word = (no, yes, "no") if len(no) <= len(yes) else (yes, no, "yes")
+            for n in few:
+                errors.append(
+                    f"row {n}, column handback: {word!r}, but rows {_ranges(many)} say "
+                    f"{'yes' if word == 'no' else 'no'}: the scenario schema has one handback "
+                    f"switch (handback.enabled) for every category the police act on; make "
+                    f"them agree, or set police_on_site to no for a category 110 should pass to "
+                    f"its owner (per-category handback needs the schema field "
+                    f"Category.handback)")
+    return out, [f"{p}: {e}" for e in errors]
+
+
+def _ranges(nums: list[int]) -> str:
+    nums = sorted(nums)
+    if len(nums) > 8:
+        return ", ".join(map(str, nums[:8])) + f" and {len(nums) - 8} more"
+    return ", ".join(map(str, nums))
+
+
+# ----------------------------------------------------------------------------- applying
+def apply_rows(data: dict, scenario: Scenario, rows: list[dict]) -> dict:
+    """A copy of the raw scenario mapping `data` (whose validated form is `scenario`) with the
+    routing of `rows` applied."""
+    new = copy.deepcopy(data)
+    cat_raw = new.setdefault("catalogue", {})
+    modes = dict((new.get("dispatch") or {}).get("modes") or {})
+    any_yes = False
+    for r in rows:
+        code = r["code"]
+        cat = scenario.catalogue[code]
+        want = {"name": r["name"], "name_zh": r["name_zh"], "owner": r["main_department"],
+                "co_handlers": list(r["co_handlers"]), "deadline_hours": r["deadline_hours"],
+                "police_on_site": bool(r["police_on_site"])}
+        if PER_CATEGORY_HANDBACK and bool(r["handback"]) != handback_of(scenario, code):
+            # only where the table departs from what the scenario does now (a per-category
+            # override of `handback.enabled`), so an unchanged table round-trips losslessly
+            want["handback"] = bool(r["handback"])
+        if PER_CATEGORY_FOLLOWUP and r.get("followup_owner"):
+            want["followup_owner"] = r["followup_owner"]
+        for k, v in want.items():  # write only what changes (a minimal scenario diff)
+            if getattr(cat, k, None) != v:
+                cat_raw.setdefault(code, {})[k] = v
+        if r["police_on_site"] and r["handback"]:
+            any_yes = True
+        if code in modes or r["dispatch_mode"] != default_mode(scenario, code):
+            modes[code] = r["dispatch_mode"]
+    if modes:
+        new.setdefault("dispatch", {})["modes"] = modes
+    if not PER_CATEGORY_HANDBACK:
+        on_site = [r for r in rows if r["police_on_site"]]
+        if on_site:  # otherwise the switch acts on nothing: keep the scenario's
+            new.setdefault("handback", {})["enabled"] = any_yes
+    return new
+
+
+def _diff(base, new):
+    """The part of `new` that differs from `base` (mappings key by key, anything else
+    whole), or None when equal."""
+    if isinstance(base, dict) and isinstance(new, dict):
+        out = {}
+        for k, v in new.items():
+            if k not in base:
+                out[k] = v
+            else:
+                d = _diff(base[k], v)
+                if d is not None:
+                    out[k] = d
+        return out or None
+    return None if base == new else new
+
+
+def import_table(table: str | Path, into: str | Path, out: str | Path, overrides=(),
+                 resolved: bool = False, argv: list[str] | None = None, force: bool = False
+                 ) -> tuple[Path, list[str]]:
+    """`cogov routing import`: write a scenario whose routing is the table's (never over the
+    table or the scenario it applies to; an existing file only with `force`)."""
+    target = OutputFile(out, force=force, inputs=[table, into], suffixes=(".yaml", ".yml"),
+                        what="scenario")
+    target.check()
+    file_raw = load_raw(into)
+    data = copy.deepcopy(file_raw)
+    for expr in overrides:
+        apply_set(data, expr)
+    scenario = validate_mapping(copy.deepcopy(data), str(into))
+    rows, errors = parse_rows(table, scenario)
+    if errors:
+        raise UserError(errors)
+    new = apply_rows(data, scenario, rows)
+    try:
+        new_scenario = validate_mapping(copy.deepcopy(new), f"{table} applied to {into}")
+    except ScenarioError as exc:
+        raise UserError(_map_scenario_errors(exc.errors, rows, str(table))) from None
+    out = target.final
+    cmd = " ".join(argv) if argv else f"cogov routing import {table} --into {into} --out {out}"
+    head = (f"# Generated by cogov {__version__}: {cmd}\n"
+            f"# Routing from the table {table} applied to {into}.\n")
+    with target as tmp:
+        if resolved:
+            tmp.write_text(head + dump_yaml(scenario_to_dict(new_scenario)), encoding="utf-8")
+        else:
+            overlay = _diff(file_raw, new) or {}
+            rel = os.path.relpath(Path(into).resolve(), out.resolve().parent)
+            doc = {"extends": Path(rel).as_posix(), **overlay}
+            tmp.write_text(head + dump_yaml(doc), encoding="utf-8")
+        check = load_scenario(tmp)
+        if scenario_sha256(check) != scenario_sha256(new_scenario):  # pragma: no cover
+            raise UserError(f"{out}: the written scenario does not reproduce the table; write "
+                            f"it with --resolved instead")
+    return out, []
+
+
+def _map_scenario_errors(errors: list[str], rows: list[dict], table: str) -> list[str]:
+    by_code = {r["code"]: r["_row"] for r in rows}
+    cols = {"owner": "main_department", "co_handlers": "co_handlers",
+            "deadline_hours": "deadline_hours", "name": "name", "police_on_site":
+            "police_on_site"}
+    out = []
+    for e in errors:
+        m = re.search(r"catalogue\.([^.:\s]+)\.([a-z_]+)", e)
+        if m and m.group(1) in by_code:
+            msg = e.split(": ", 2)[-1]
+            out.append(f"{table}: row {by_code[m.group(1)]}, column "
+                       f"{cols.get(m.group(2), m.group(2))}: {msg}")
+        else:
+            out.append(e)
+    return out
+
+
+def rows_equal(a: list[dict], b: list[dict]) -> bool:
+    keys = COLUMNS
+    return [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+
+
+__all__ = ["COLUMNS", "REQUIRED", "table_rows", "write_table", "export_table", "read_table",
+           "parse_rows", "apply_rows", "import_table", "default_mode", "handback_of"]
