@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.errors import UserError
 from sim.experiments.backends import SerialBackend, flatten_summary
 from sim.experiments.seeds import replication_seeds
 from sim.experiments import recommend as REC
@@ -266,9 +267,10 @@ def test_space_from_schema_file_and_budget(tmp_path, capsys):
 def test_ranges_draw_by_latin_hypercube(tmp_path):
     f = tmp_path / "ranges.yaml"
     f.write_text("ranges:\n"
-                 "  citizens.repeat.p_complain_again: [0.4, 0.8]\n"
+                 "  citizens.repeat.p_complain_again: {uncertain: uniform, low: 0.4, high: 0.8, "
+                 "why: assumed}\n"
                  "  dispatch.dual_p_resolve_factor: {uncertain: triangular, low: 0.6, "
-                 "high: 1.0, mode: 0.85, reason: assumed}\n", encoding="utf-8")
+                 "high: 1.0, mode: 0.85, why: assumed}\n", encoding="utf-8")
     unc = SP.load_ranges(f)
     draws = SP.lhs_draws(unc, 10, seed=3)
     a = np.array([d["citizens.repeat.p_complain_again"] for d in draws])
@@ -283,15 +285,37 @@ def test_ranges_draw_by_latin_hypercube(tmp_path):
     assert [x.path for x in u] == ["dispatch.dual_p_resolve_factor"]
     assert SP.point_values(raw, u)["dispatch"]["dual_p_resolve_factor"] == pytest.approx(0.8)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("citizens.repeat.p_complain_again: {uncertain: weird, low: 0, high: 1}\n",
-                   encoding="utf-8")
-    with pytest.raises(Exception, match="unknown distribution"):
+    bad.write_text("ranges:\n  citizens.repeat.p_complain_again: {uncertain: weird, low: 0, "
+                   "high: 1, why: x}\n", encoding="utf-8")
+    with pytest.raises(Exception, match="not a distribution family"):
         SP.load_ranges(bad)
+
+
+@pytest.mark.parametrize("entry, ok", [
+    # what `cogov validate` accepts, recommend accepts (one reader: sim/scenario/uncertain.py)
+    ("{uncertain: beta, alpha: 2, beta: 3}", True),
+    ("{uncertain: lognormal, median: 0.5, sigma: 0.2}", True),
+    # and what it refuses, recommend refuses
+    ("{uncertain: uniform, low: .nan, high: 0.9}", False),
+    ("{uncertain: beta, mean: 0.5, sd: 0.1}", False),
+])
+def test_ranges_use_the_one_distribution_reader(tmp_path, entry, ok):
+    f = tmp_path / "ranges.yaml"
+    f.write_text(f"ranges:\n  citizens.repeat.p_complain_again: {entry[:-1]}, why: test}}\n",
+                 encoding="utf-8")
+    if ok:
+        draws = SP.lhs_draws(SP.load_ranges(f), 8, seed=1)
+        v = [d["citizens.repeat.p_complain_again"] for d in draws]
+        assert all(np.isfinite(v)) and min(v) > 0 and len(set(v)) == 8
+    else:
+        with pytest.raises(UserError):
+            SP.load_ranges(f)
 
 
 def test_robust_stage_uses_the_draws(tmp_path):
     f = tmp_path / "ranges.yaml"
-    f.write_text("dispatch.dual_p_resolve_factor: [0.3, 0.7]\n", encoding="utf-8")
+    f.write_text("ranges:\n  dispatch.dual_p_resolve_factor: {uncertain: uniform, low: 0.3, "
+                 "high: 0.7, why: test}\n", encoding="utf-8")
     out = tmp_path / "rec"
     assert main(["recommend", str(BF), *BF_ARGS, "--budget", "10", "--ranges", str(f),
                  "--draws", "3", "--out", str(out)]) == 0

@@ -130,7 +130,7 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
     data = SP.point_values(data, uncertain)
     base = validate_mapping(copy.deepcopy(data), str(scenario_path))
     if ranges:
-        extra = SP.load_ranges(ranges)
+        extra = SP.load_ranges(ranges, data)
         uncertain = [u for u in uncertain if u.path not in {x.path for x in extra}] + extra
     space = SP.build_space(base, space_file, owners)
     n_draws = draws if draws is not None else (8 if uncertain else 4)

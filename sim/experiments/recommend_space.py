@@ -45,11 +45,12 @@ Constraints: `METRIC OP VALUE` with OP one of `<= >= < >` and VALUE a number, a 
 (`90%`) or relative to the current configuration: `current`, `current*1.05`, `current+100`,
 `current-2%` (percentage points of a share).
 
-Uncertainty draws: `{uncertain: KIND, ...}` fields of the scenario (issue [robustness]) and a
-ranges file (`--ranges FILE`: a mapping of dotted path to `[low, high]` or
-`{uncertain|kind: uniform|triangular|normal|lognormal|beta, low, high, mode, mean, sd}`;
-optionally under a top-level `ranges:` key; other keys such as `reason` are ignored) are
-sampled by Latin hypercube (SALib) in this module; each draw sets those paths.
+Uncertainty draws: `{uncertain: FAMILY, ...}` fields of the scenario and a ranges file
+(`--ranges FILE`, the format of scenarios/assumptions/ranges.yaml: `ranges:` of dotted path or
+pattern to `{uncertain: FAMILY, ..., why: ...}`) are read by the one reader of distributions
+(sim/scenario/uncertain.py, through sim/experiments/robustness.py's `load_ranges`), so
+`recommend` accepts exactly what `cogov validate` and `compare --uncertainty` accept; they are
+sampled by Latin hypercube (SALib) here; each draw sets those paths.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ import yaml
 
 from ..errors import UserError
 from ..scenario import schema as S
+from ..scenario import uncertain as UN
 from ..scenario.paths import get_path, set_path
 from ..scenario.schema import Scenario
 
@@ -553,125 +555,66 @@ def apply_config(data: dict, space: Space, config: dict) -> dict:
 # ----------------------------------------------------------------------------- uncertainty
 @dataclass
 class Uncertain:
+    """One uncertain path of the draws: the dotted path and its distribution, read by the one
+    reader of distributions (`sim.scenario.uncertain.parse`, shared with `cogov validate`,
+    `compare --uncertainty` and `explain`). With `scale` (a ranges-file entry `scale: true`)
+    the draw multiplies the path's value `base`."""
+
     path: str
-    kind: str
-    params: dict
+    spec: UN.Uncertain
+    scale: bool = False
+    base: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.family
+
+    @property
+    def params(self) -> dict:
+        return dict(self.spec.params)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        from scipy import stats
-
-        p = self.params
-        k = self.kind
-        if k == "uniform":
-            return p["low"] + u * (p["high"] - p["low"])
-        if k == "triangular":
-            lo, hi = p["low"], p["high"]
-            mode = p.get("mode", (lo + hi) / 2)
-            c = (mode - lo) / (hi - lo) if hi > lo else 0.5
-            return stats.triang.ppf(u, c, loc=lo, scale=hi - lo)
-        if k == "normal":
-            x = stats.norm.ppf(u, loc=p["mean"], scale=p["sd"])
-        elif k == "lognormal":
-            sigma = math.sqrt(math.log(1 + (p["sd"] / p["mean"]) ** 2))
-            mu = math.log(p["mean"]) - sigma ** 2 / 2
-            x = stats.lognorm.ppf(u, sigma, scale=math.exp(mu))
-        elif k == "beta":
-            m, sd = p["mean"], p["sd"]
-            nu = m * (1 - m) / sd ** 2 - 1
-            x = stats.beta.ppf(u, m * nu, (1 - m) * nu)
-        else:  # pragma: no cover - parse rejects
-            raise ValueError(k)
-        lo, hi = p.get("low", -np.inf), p.get("high", np.inf)
-        return np.clip(x, lo, hi)
+        x = np.asarray(self.spec.ppf(u), dtype=float)
+        return x * float(self.base) if self.scale and self.base is not None else x
 
 
-KINDS = ("uniform", "triangular", "normal", "lognormal", "beta")
+def find_uncertain(data) -> list[Uncertain]:
+    """`{uncertain: FAMILY, ...}` fields of a raw scenario mapping (errors as `UserError`)."""
+    found, errors = UN.extract(copy.deepcopy(data))
+    if errors:
+        raise UserError([f"scenario: {e}" for e in errors])
+    return [Uncertain(p, spec) for p, spec in found.items()]
 
 
-def _parse_uncertain(path: str, spec, where: str) -> Uncertain:
-    if isinstance(spec, list) and len(spec) == 2:
-        spec = {"kind": "uniform", "low": spec[0], "high": spec[1]}
-    if not isinstance(spec, dict):
-        raise ValueError(f"{where}: {path}: expected [low, high] or a mapping")
-    kind = spec.get("uncertain", spec.get("kind", spec.get("dist", "uniform")))
-    if kind not in KINDS:
-        raise ValueError(f"{where}: {path}: unknown distribution {kind!r} (one of "
-                         f"{', '.join(KINDS)})")
-    params = {}
-    for k in ("low", "high", "mode", "mean", "sd", "min", "max"):
-        if k in spec:
-            try:
-                params[{"min": "low", "max": "high"}.get(k, k)] = float(spec[k])
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: {path}.{k}: a number") from None
-    need = {"uniform": ("low", "high"), "triangular": ("low", "high"),
-            "normal": ("mean", "sd"), "lognormal": ("mean", "sd"), "beta": ("mean", "sd")}[kind]
-    miss = [k for k in need if k not in params]
-    if miss:
-        raise ValueError(f"{where}: {path}: {kind} needs {', '.join(need)}")
-    if "low" in params and "high" in params and params["low"] > params["high"]:
-        raise ValueError(f"{where}: {path}: low > high")
-    if kind in ("lognormal", "beta", "normal") and params["sd"] <= 0:
-        raise ValueError(f"{where}: {path}: sd must be > 0")
-    if kind == "beta" and not (0 < params["mean"] < 1 and
-                               params["sd"] ** 2 < params["mean"] * (1 - params["mean"])):
-        raise ValueError(f"{where}: {path}: beta needs 0 < mean < 1 and sd^2 < mean(1-mean)")
-    return Uncertain(path, kind, params)
+def load_ranges(path: str | Path, data: dict | None = None) -> list[Uncertain]:
+    """The uncertain paths of a ranges file (`--ranges FILE`, the format of
+    scenarios/assumptions/ranges.yaml, read by `sim.experiments.robustness.load_ranges`),
+    each pattern resolved on the raw scenario mapping `data` (point values)."""
+    from .robustness import _get_or_none, resolve
+    from .robustness import load_ranges as read_ranges
 
-
-def find_uncertain(data, prefix: str = "") -> list[Uncertain]:
-    """`{uncertain: KIND, ...}` fields of a raw scenario mapping."""
-    out = []
-    if isinstance(data, dict):
-        if "uncertain" in data and prefix:
-            out.append(_parse_uncertain(prefix, data, "scenario"))
-            return out
-        for k, v in data.items():
-            out += find_uncertain(v, f"{prefix}.{k}" if prefix else str(k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            out += find_uncertain(v, f"{prefix}.{i}")
-    return out
-
-
-def load_ranges(path: str | Path) -> list[Uncertain]:
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"--ranges {path}: file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML ({exc})") from None
-    if isinstance(raw, dict) and isinstance(raw.get("ranges"), (dict, list)):
-        raw = raw["ranges"]
-    items = raw.items() if isinstance(raw, dict) else (
-        ((x.get("path"), x) for x in raw if isinstance(x, dict)) if isinstance(raw, list)
-        else None)
-    if items is None:
-        raise UserError(f"{path}: expected a mapping of dotted path to [low, high] or "
-                        f"{{uncertain: KIND, ...}}")
+    entries = read_ranges(path)
     out, errors = [], []
-    for k, v in items:
-        if not isinstance(k, str) or not schema_has(k):
-            errors.append(f"{path}: {k}: not a field of the scenario schema")
-            continue
-        try:
-            out.append(_parse_uncertain(k, v, str(path)))
-        except ValueError as exc:
-            errors.append(str(exc))
+    for pattern, (spec, _why, _neutral) in entries.items():
+        scale = bool(spec.extra.get("scale"))
+        hits = resolve(data, pattern) if data is not None else [pattern]
+        if data is not None and scale:
+            hits = [h for h in hits if isinstance(_get_or_none(data, h), (int, float))]
+        if not hits and not schema_has(pattern.replace("*", "x")):
+            errors.append(f"{path}: ranges.{pattern}: not a field of the scenario schema")
+        for h in hits:
+            base = _get_or_none(data, h) if (scale and data is not None) else None
+            out.append(Uncertain(h, spec, scale, base))
     if errors:
         raise UserError(errors)
     return out
 
 
-def point_values(data: dict, uncertain: list[Uncertain]) -> dict:
-    """Replace `{uncertain: ...}` fields by their point value (`value`, else the median)."""
+def point_values(data: dict, uncertain: list[Uncertain] | None = None) -> dict:
+    """A copy of `data` with every `{uncertain: ...}` field replaced by its point value (as
+    the scenario loader does)."""
     new = copy.deepcopy(data)
-    for u in uncertain:
-        spec = get_path(new, u.path)
-        if isinstance(spec, dict) and "uncertain" in spec:
-            v = spec.get("value", float(u.ppf(np.array([0.5]))[0]))
-            set_path(new, u.path, v)
+    UN.extract(new)
     return new
 
 
@@ -686,13 +629,13 @@ def lhs_draws(uncertain: list[Uncertain], n: int, seed: int) -> list[dict[str, f
     u = latin.sample(problem, n, seed=int(seed) % (2 ** 32))
     u = np.clip(u, 1e-6, 1 - 1e-6)
     cols = [x.ppf(u[:, j]) for j, x in enumerate(uncertain)]
-    return [{x.path: _as_field(x.path, float(cols[j][i])) for j, x in enumerate(uncertain)}
+    return [{x.path: _as_field(x, float(cols[j][i])) for j, x in enumerate(uncertain)}
             for i in range(n)]
 
 
-def _as_field(path: str, v: float):
+def _as_field(u: Uncertain, v: float):
     """Whole numbers for integer fields (staff, counts)."""
-    if path.endswith((".staff", "max_repeats", "per_grid", "followup_limit", "triage_staff",
-                      "max_transfers", "extra_staff")):
+    if u.spec.integer or u.path.endswith((".staff", "max_repeats", "per_grid", "followup_limit",
+                                          "triage_staff", "max_transfers", "extra_staff")):
         return int(round(v))
     return v
