@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -49,12 +50,22 @@ from ..scenario.loader import (
     scenario_to_dict,
     validate_mapping,
 )
+from ..scenario.paths import set_path
 from ..scenario.schema import Category, Scenario
 from ..yamlsafe import load_text
 
 COLUMNS = ("code", "name", "name_zh", "main_department", "co_handlers", "dispatch_mode",
-           "handback", "followup_owner", "deadline_hours", "police_on_site")
-REQUIRED = COLUMNS[:-1]
+           "handback", "followup_owner", "deadline_hours", "police_on_site",
+           "main_department_zh", "co_handlers_zh")
+REQUIRED = COLUMNS[:9]
+# optional columns: police_on_site; the departments' Chinese names (written by export for
+# readers; on import they must agree with the codes, so an edit to them alone is not lost)
+ZH_COLUMNS = {"main_department_zh": "main_department", "co_handlers_zh": "co_handlers"}
+# a decision of a package (`settings:`) that a row carries instead (never a setting)
+ROW_PATHS = re.compile(r"catalogue\.[^.]+\.(owner|co_handlers|handback|police_on_site|"
+                       r"deadline_hours|name|name_zh|followup_owner)$|dispatch\.modes\.[^.]+$")
+PACKAGE_MARK = "# cogov package"
+NAME_KEYS = ("name", "display_name", "display_name_zh")
 ALIASES = {"owner": "main_department", "main_dept": "main_department",
            "department": "main_department", "co_handler": "co_handlers", "mode": "dispatch_mode",
            "dispatch": "dispatch_mode", "deadline": "deadline_hours", "follow_up_owner":
@@ -110,24 +121,57 @@ def table_rows(scenario: Scenario) -> list[dict]:
             "followup_owner": (follow or "grid") if hb else "",
             "deadline_hours": _fmt_float(cat.deadline_hours),
             "police_on_site": _yn(cat.police_on_site),
+            "main_department_zh": _dept_zh(scenario, cat.owner),
+            "co_handlers_zh": [_dept_zh(scenario, c) for c in cat.co_handlers],
         })
     return rows
 
 
+def _dept_zh(scenario: Scenario, code: str) -> str:
+    d = scenario.departments.get(code)
+    return (d.name_zh or d.name) if d is not None else code
+
+
 # ----------------------------------------------------------------------------- writing
 def write_table(rows: list[dict], path: str | Path, fmt: str | None = None,
-                header: str = "") -> Path:
-    """Write rows as CSV (UTF-8 with BOM, so spreadsheet programs show Chinese) or YAML."""
+                header: str = "", settings: dict | None = None,
+                names: dict | None = None) -> Path:
+    """Write rows as CSV (UTF-8 with BOM, so spreadsheet programs show Chinese), an Excel
+    workbook (.xlsx) or YAML.
+
+    A **package** (what `cogov recommend` writes) also has `settings` (dotted scenario path ->
+    value: the decisions a row cannot carry, such as `routing.policy` or a department's staff)
+    and `names` (the derived scenario's `name`, `display_name`, `display_name_zh`). YAML
+    carries both; a CSV or workbook cannot, so it gets a first line `# cogov package ...`
+    listing them, and `cogov routing import` refuses it (saying what would be lost)."""
     path = Path(path)
     fmt = fmt or _format_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [[r[c] if not isinstance(r[c], list) else ";".join(r[c]) for c in COLUMNS]
+             for r in rows]
+    mark = (f"{PACKAGE_MARK} (a CSV or workbook cannot carry these decisions: import the "
+            f"YAML package instead): " + json.dumps(settings, ensure_ascii=False)
+            if settings else "")
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
+        if mark:
+            w.writerow([mark])
         w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([";".join(r[c]) if c == "co_handlers" else r[c] for c in COLUMNS])
+        w.writerows(lines)
         path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "routing_table"
+        if mark:
+            ws.append([mark])
+        ws.append(list(COLUMNS))
+        for ln in lines:
+            ws.append(ln)
+        wb.save(path)
     else:
         items = []
         for r in rows:
@@ -136,8 +180,13 @@ def write_table(rows: list[dict], path: str | Path, fmt: str | None = None,
             if item["deadline_hours"].is_integer():
                 item["deadline_hours"] = int(item["deadline_hours"])
             items.append(item)
-        text = yaml.safe_dump({"routing_table": items}, allow_unicode=True, sort_keys=False,
-                              width=100)
+        doc: dict = {}
+        if names:
+            doc["scenario"] = {k: names[k] for k in NAME_KEYS if names.get(k)}
+        if settings:
+            doc["settings"] = dict(settings)
+        doc["routing_table"] = items
+        text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
         path.write_text(header + text, encoding="utf-8")
     return path
 
@@ -148,8 +197,10 @@ def _format_of(path: Path) -> str:
         return "csv"
     if ext in (".yaml", ".yml"):
         return "yaml"
+    if ext == ".xlsx":
+        return "xlsx"
     raise UserError(f"{path}: unknown table format {ext or '(no extension)'!r}: "
-                    f"use .csv, .yaml or .yml (or --format)")
+                    f"use .csv, .xlsx, .yaml or .yml (or --format)")
 
 
 def export_table(scenario_path: str | Path, out: str | Path, overrides=(),
@@ -174,38 +225,123 @@ def _norm_col(c: str) -> str:
     return ALIASES.get(c, c)
 
 
+def _delimiter(header_line: str) -> str:
+    """`,`, `;` or a tab: whichever the header row uses (spreadsheets in locales with a decimal
+    comma save `;`-separated "CSV"; some save tab-separated text)."""
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _csv_lines(path: Path, raw: bytes) -> list[list[str]]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: not UTF-8 or GB18030 text: save the table as CSV "
+                            f"UTF-8") from None
+    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith(
+        ("#", '"#'))), "")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise UserError(f"{path}: not valid CSV ({exc})") from None
+
+
+def _xlsx_lines(path: Path) -> list[list[str]]:
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file
+        raise UserError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: "
+                        f"{exc}): save it again as .xlsx, or as CSV UTF-8") from None
+    ws = wb["routing_table"] if "routing_table" in wb.sheetnames else wb.worksheets[0]
+    out = []
+    for row in ws.iter_rows(values_only=True):
+        cells = []
+        for v in row:
+            if v is None:
+                v = ""
+            elif isinstance(v, bool):
+                v = _yn(v)
+            elif isinstance(v, float):
+                v = _fmt_float(v)
+            cells.append(str(v))
+        while cells and not cells[-1]:
+            cells.pop()
+        out.append(cells)
+    wb.close()
+    return out
+
+
+def read_package(path: str | Path) -> tuple[dict, dict, bool]:
+    """(settings, scenario names, whether the file carries the settings) of a table: a YAML
+    package carries `settings:`; a CSV or workbook only lists them on a `# cogov package`
+    first line (so that importing it would lose them)."""
+    path = Path(path)
+    fmt = _format_of(path)
+    if not path.is_file() or (fmt != "xlsx" and b"\x00" in path.read_bytes()):
+        return {}, {}, True     # read_table says what is wrong
+    if fmt == "yaml":
+        data = load_text(path.read_bytes().decode("utf-8-sig", errors="replace"), str(path))
+        if not isinstance(data, dict):
+            return {}, {}, True
+        settings = data.get("settings") or {}
+        names = data.get("scenario") or {}
+        if not isinstance(settings, dict) or not isinstance(names, dict):
+            raise UserError(f"{path}: `settings:` and `scenario:` must be mappings (dotted "
+                            f"scenario path: value; name, display_name, display_name_zh)")
+        return settings, {k: str(v) for k, v in names.items() if k in NAME_KEYS}, True
+    lines = (_csv_lines(path, path.read_bytes()) if fmt == "csv" else _xlsx_lines(path))
+    for ln in lines:
+        if ln and ln[0].startswith("#"):
+            cell = ",".join(ln)
+            if cell.startswith(PACKAGE_MARK) and "{" in cell:
+                try:
+                    return json.loads(cell[cell.index("{"):]), {}, False
+                except ValueError:
+                    return {"(the first line, damaged)": "?"}, {}, False
+            continue
+        break
+    return {}, {}, True
+
+
 def read_table(path: str | Path) -> tuple[list[tuple[int, dict]], list[str], list[str]]:
-    """(rows as (row number, {column: text}), columns, errors) of a CSV or YAML table."""
+    """(rows as (row number, {column: text}), columns, errors) of a CSV, Excel (.xlsx) or YAML
+    table. CSV: `,`, `;` or tab separated (detected from the header row); leading lines
+    starting with `#` are comments."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: file not found")
     fmt = _format_of(path)
     raw = path.read_bytes()
-    if b"\x00" in raw:
+    if fmt != "xlsx" and b"\x00" in raw:
         line = raw[:raw.index(b"\x00")].count(b"\n") + 1
         raise UserError(f"{path}: line {line}: contains a NUL byte (a binary file, or a table "
                         f"saved as UTF-16?): save it as CSV UTF-8")
-    if fmt == "csv":
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = raw.decode("gb18030")
-            except UnicodeDecodeError:
-                raise UserError(f"{path}: not UTF-8 or GB18030 text: save the table as CSV "
-                                f"UTF-8") from None
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            lines = list(reader)
-        except csv.Error as exc:
-            raise UserError(f"{path}: not valid CSV ({exc})") from None
+    if fmt in ("csv", "xlsx"):
+        lines = _csv_lines(path, raw) if fmt == "csv" else _xlsx_lines(path)
+        skip = 0
+        while skip < len(lines) and (not any(x.strip() for x in lines[skip])
+                                     or lines[skip][0].lstrip().startswith("#")):
+            skip += 1
+        lines = lines[skip:]
         if not lines:
             raise UserError(f"{path}: empty table: the first row must name the columns "
                             f"({', '.join(REQUIRED)})")
+        if len(lines[0]) == 1 and len(REQUIRED) > 1 and any(
+                d in lines[0][0] for d in ("|", ":")):
+            raise UserError(f"{path}: row {skip + 1}: the header is one cell "
+                            f"{lines[0][0][:60]!r}: separate the columns by commas, "
+                            f"semicolons or tabs (save as CSV UTF-8)")
         cols = [_norm_col(c) for c in lines[0]]
         rows = []
         errors = []
-        for i, ln in enumerate(lines[1:], start=2):
+        for i, ln in enumerate(lines[1:], start=skip + 2):
             if not any(x.strip() for x in ln):
                 continue
             if len(ln) > len(cols):
@@ -263,6 +399,8 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
                           f"{', '.join(COLUMNS)})")
     has_pos = "police_on_site" in cols
     depts = scenario.departments
+    by_zh = {d.name_zh: c for c, d in depts.items() if d.name_zh}
+    empty_zh: list[int] = []
     out = []
     first_row: dict[str, int] = {}
     for n, r in rows:
@@ -270,6 +408,7 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
             errors.append(f"row {n}, column {col}: {msg}")
 
         get = r.get
+        _corruption(r, err)
         code = (get("code") or "").strip()
         row: dict = {"_row": n, "code": code}
         if not code:
@@ -281,13 +420,21 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
             if code not in scenario.catalogue:
                 err("code", f"unknown category {code!r}: the table routes the scenario's "
                             f"categories; add it to the catalogue first")
+        known = scenario.catalogue.get(code)
         if "name" in cols:
             row["name"] = (get("name") or "").strip()
             if not row["name"]:
-                err("name", "empty: give the category's English name")
+                err("name", "empty: give the category's English name"
+                    + (f" (the scenario's is {known.name!r}; re-export the table to get "
+                       f"the names back)" if known is not None else ""))
         row["name_zh"] = (get("name_zh") or "").strip()
+        if not row["name_zh"] and known is not None and known.name_zh:
+            empty_zh.append(n)
+            err("name_zh", f"empty, but the scenario's Chinese name is {known.name_zh!r}: "
+                           f"importing would wipe it; put it back (or re-export the table)")
         if "main_department" in cols:
             md = (get("main_department") or "").strip()
+            md = by_zh.get(md, md)
             row["main_department"] = md
             if not md:
                 err("main_department", "empty: name the owning department")
@@ -297,7 +444,7 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
             elif depts[md].staff == 0:
                 err("main_department", f"department {md!r} has no staff in this scenario")
         if "co_handlers" in cols:
-            co = _split_list(get("co_handlers") or "")
+            co = [by_zh.get(c, c) for c in _split_list(get("co_handlers") or "")]
             row["co_handlers"] = co
             seen = set()
             for c in co:
@@ -353,6 +500,7 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
                 err("handback", "yes, but police_on_site is no: only a case the police "
                                 "closed on site can be handed back to the grid")
         out.append(row)
+    _zh_agree(rows, out, scenario, errors)
     for code in scenario.catalogue:
         if code not in first_row:
             errors.append(f"row -, column code: category {code!r} of the scenario has no row "
@@ -371,7 +519,64 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
                     f"them agree, or set police_on_site to no for a category 110 should pass to "
                     f"its owner (per-category handback needs the schema field "
                     f"Category.handback)")
+    if len(empty_zh) > 1 and len(empty_zh) == len(rows):
+        errors = [e for e in errors if "column name_zh: empty" not in e]
+        errors.append(f"rows {_ranges(empty_zh)}, column name_zh: empty in every row: the "
+                      f"Chinese names would all be wiped (a spreadsheet dropped the column?); "
+                      f"put them back, or re-export the table and redo the edits")
     return out, [f"{p}: {e}" for e in errors]
+
+
+_CORRUPT = re.compile(r"\ufffd|\?{2,}|^\s*\?\s*$")
+
+
+def _corruption(r: dict, err) -> None:
+    """Chinese text a spreadsheet could not encode comes back as `?` (or U+FFFD when the bytes
+    were decoded wrongly): refuse it rather than import `????` as a name."""
+    for col, v in r.items():
+        if v and _CORRUPT.search(v):
+            err(col, f"{v[:40]!r} looks like text lost in saving (Chinese characters turned "
+                     f"into '?' or '\ufffd'): save the table as 'CSV UTF-8' (or .xlsx) and "
+                     f"retype the cell, or re-export it with cogov routing export")
+
+
+def _zh_agree(rows, out, scenario: Scenario, errors: list[str]) -> None:
+    """The departments' Chinese-name columns against the code columns. Where only one of the
+    two differs from the scenario, that one is the edit (a Chinese name alone edited changes
+    the code; a code edited leaves a stale Chinese name, which follows it); where both
+    differ and disagree, the row is refused, so no edit is lost silently."""
+    by_code = {r["_row"]: r for r in out}
+    by_zh = {d.name_zh: c for c, d in scenario.departments.items() if d.name_zh}
+    for n, raw in rows:
+        row = by_code.get(n)
+        cat = scenario.catalogue.get(row["code"]) if row is not None else None
+        if cat is None:
+            continue
+        for zcol, col in ZH_COLUMNS.items():
+            text = (raw.get(zcol) or "").strip()
+            if zcol not in raw or col not in row:
+                continue
+            listed = col == "co_handlers"
+            want = list(row[col]) if listed else [row[col]]
+            base = list(cat.co_handlers) if listed else [cat.owner]
+            got = [by_zh.get(x, x) for x in _split_list(text)]
+            if got == want or not text and not want:
+                continue
+            if want == base:        # only the Chinese names were edited: they decide
+                unknown = [x for x in got if x not in scenario.departments]
+                if unknown:
+                    errors.append(f"row {n}, column {zcol}: unknown department "
+                                  f"{unknown[0]!r} (Chinese names: {', '.join(by_zh)})")
+                elif not listed and not got:
+                    errors.append(f"row {n}, column {zcol}: empty: name the owning "
+                                  f"department (or empty both department columns' edits)")
+                else:
+                    row[col] = got if listed else got[0]
+            elif got != base:       # both edited, and they disagree
+                names = [_dept_zh(scenario, c) for c in want]
+                errors.append(f"row {n}, column {zcol}: {text!r} does not match {col} "
+                              f"{';'.join(want)!r} ({';'.join(names)}): make them agree "
+                              f"(or empty {zcol})")
 
 
 def _ranges(nums: list[int]) -> str:
@@ -446,10 +651,24 @@ def import_table(table: str | Path, into: str | Path, out: str | Path, overrides
     for expr in overrides:
         apply_set(data, expr)
     scenario = validate_mapping(copy.deepcopy(data), str(into))
+    settings, names, carried = read_package(table)
+    if settings and not carried:
+        lost = ", ".join(f"{k} = {v}" for k, v in settings.items())
+        yaml_twin = Path(table).with_suffix(".yaml")
+        raise UserError(
+            f"{table}: row 1: this table is part of a package (cogov recommend) that also "
+            f"changes {len(settings)} decision(s) a {Path(table).suffix or 'CSV'} table cannot "
+            f"carry: {lost}; importing it would lose them and give a configuration nobody "
+            f"evaluated: import the YAML package ({yaml_twin.name}) instead, or apply "
+            f"recommended_scenario.yaml")
     rows, errors = parse_rows(table, scenario)
+    errors += _settings_errors(settings, table)
     if errors:
         raise UserError(errors)
     new = apply_rows(data, scenario, rows)
+    for k, v in settings.items():
+        set_path(new, k, v)
+    new.update(derived_names(scenario, table, out_name=Path(out).stem, names=names))
     try:
         new_scenario = validate_mapping(copy.deepcopy(new), f"{table} applied to {into}")
     except ScenarioError as exc:
@@ -471,6 +690,45 @@ def import_table(table: str | Path, into: str | Path, out: str | Path, overrides
             raise UserError(f"{out}: the written scenario does not reproduce the table; write "
                             f"it with --resolved instead")
     return out, []
+
+
+def _settings_errors(settings: dict, table) -> list[str]:
+    from ..experiments.recommend_space import schema_has
+
+    out = []
+    for k in settings:
+        if not isinstance(k, str) or not schema_has(k):
+            out.append(f"{table}: settings.{k}: not a field of the scenario schema (a package's "
+                       f"settings are dotted scenario paths such as routing.policy)")
+        elif ROW_PATHS.match(k):
+            out.append(f"{table}: settings.{k}: a row of the table sets this: change the row")
+    return out
+
+
+def derived_names(scenario: Scenario, table, out_name: str, names: dict | None = None) -> dict:
+    """The names of a scenario derived from `scenario` by a routing table: the package's own
+    names when it has them, else `<out file stem>` and "<base> + routing table <file>" (so
+    `compare` never shows two columns with one title)."""
+    names = dict(names or {})
+    base_en = scenario.display_name or scenario.name
+    base_zh = scenario.display_name_zh or base_en
+    return {"name": names.get("name") or out_name,
+            "display_name": names.get("display_name")
+            or f"{base_en} + routing table {Path(table).name}",
+            "display_name_zh": names.get("display_name_zh")
+            or f"{base_zh}（派单表 {Path(table).name}）"}
+
+
+def decision_sha256(scenario: Scenario) -> str:
+    """A hash of everything a scenario decides: the resolved scenario without its names and
+    descriptions (two scenarios with equal hashes run identically)."""
+    import hashlib
+
+    d = scenario_to_dict(scenario, uncertain=True)
+    for k in ("name", "display_name", "display_name_zh", "description", "description_zh"):
+        d.pop(k, None)
+    blob = json.dumps(d, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def _map_scenario_errors(errors: list[str], rows: list[dict], table: str) -> list[str]:
@@ -495,5 +753,6 @@ def rows_equal(a: list[dict], b: list[dict]) -> bool:
     return [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
 
 
-__all__ = ["COLUMNS", "REQUIRED", "table_rows", "write_table", "export_table", "read_table",
+__all__ = ["COLUMNS", "REQUIRED", "table_rows", "read_package", "derived_names",
+           "decision_sha256", "write_table", "export_table", "read_table",
            "parse_rows", "apply_rows", "import_table", "default_mode", "handback_of"]
