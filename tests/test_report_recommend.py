@@ -17,13 +17,13 @@ import pytest
 
 from sim.cli import main
 from sim.errors import UserError
-from sim.experiments.backends import SerialBackend, flatten_summary
-from sim.experiments.seeds import replication_seeds
 from sim.experiments import recommend as REC
 from sim.experiments import recommend_space as SP
-from sim.scenario import routing_table as RT
+from sim.experiments.backends import SerialBackend, flatten_summary
 from sim.experiments.recommend import derive, parse_constraint
+from sim.experiments.seeds import replication_seeds
 from sim.runner import run_scenario
+from sim.scenario import routing_table as RT
 from sim.scenario.loader import apply_set, load_raw, load_scenario, validate_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -341,3 +341,51 @@ def test_process_backend_gives_the_serial_result(tmp_path):
                  "--out", str(tmp_path / "process")]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "serial" / "candidates.csv"),
                                   pd.read_csv(tmp_path / "process" / "candidates.csv"))
+
+
+def test_recommendation_imports_as_one_package_under_its_own_name(tmp_path, capsys):
+    """Done when (issue 26): recommend (small budget) -> `routing import` of what it wrote
+    into the base gives a scenario whose every decision equals recommended_scenario.yaml's,
+    under its own name; the run's --set values do not leak; a CSV that cannot carry the
+    staffing decisions is refused (exit 2, naming them)."""
+    space = tmp_path / "space.yaml"
+    space.write_text(
+        "defaults: false\nheadcount_budget: 60\n"
+        "dimensions:\n"
+        "  - {name: owner.c1, paths: [catalogue.c1.owner], choices: [a, b]}\n"
+        "  - {name: dispatch.c2, paths: [dispatch.modes.c2], choices: [dual, single]}\n"
+        "  - {name: staff.a, paths: [departments.a.staff], low: 3, high: 6}\n"
+        "  - {name: staff.b, paths: [departments.b.staff], low: 4, high: 7}\n"
+        "seeds:\n  - {staff.a: 6, staff.b: 7, owner.c1: b}\n", encoding="utf-8")
+    out = tmp_path / "rec"
+    assert main(["recommend", str(BF), "--space", str(space), "--objectives",
+                 "citizen_repeat_rate,median_time_to_close_hours", "--constraint",
+                 "headcount<=60", "--replications", "1", "--population", "4", "--draws", "1",
+                 "--validation-replications", "2", "--budget", "8", "--quiet",
+                 "--set", "run.horizon_days=15", "--set", "run.warmup_days=5",
+                 "--out", str(out)]) == 0
+    info = json.loads((out / "search.json").read_text(encoding="utf-8"))
+    rec_file = out / "recommended_scenario.yaml"
+    assert "horizon_days" not in rec_file.read_text(encoding="utf-8").split("\n", 3)[-1]
+    rec = load_scenario(rec_file)
+    base = load_scenario(BF)
+    assert rec.run.horizon_days == base.run.horizon_days        # no --set leaked
+    assert rec.name != base.name and rec.display_name != (base.display_name or base.name)
+    new = tmp_path / "imported.yaml"
+    assert main(["routing", "import", str(out / "routing_table.yaml"), "--into", str(BF),
+                 "--out", str(new)]) == 0
+    imp = load_scenario(new)
+    assert RT.decision_sha256(imp) == RT.decision_sha256(rec)
+    assert imp.name == rec.name != base.name
+    settings = info["package_settings"]
+    if info["recommended"] is not None and settings:
+        # the CSV cannot carry the staffing decisions: refused, saying what would be lost
+        capsys.readouterr()
+        assert main(["routing", "import", str(out / "routing_table.csv"), "--into", str(BF),
+                     "--out", str(tmp_path / "lossy.yaml")]) == 2
+        err = capsys.readouterr().err
+        assert all(k in err for k in settings) and not (tmp_path / "lossy.yaml").exists()
+    diff = pd.read_csv(out / "routing_diff.csv")
+    assert {"contribution", "evidence"} <= set(diff.columns)
+    c = diff.loc[diff["what"] != "headcount", "contribution"].dropna().tolist()
+    assert c == sorted(c, reverse=True)

@@ -119,6 +119,7 @@ def brief_sections(out: str | Path, lang: str = "en") -> list[tuple[str, str]]:
         dtable = ("<p>没有候选方案在多数抽样中优于现行配置并满足约束：建议保持现行派单表。</p>"
                   if zh else "<p>No candidate beat today's configuration in most draws while "
                              "meeting the constraints: keep the current routing table.</p>")
+    dtable = _caveats(info, zh) + dtable
     cons = ", ".join(info["constraints"]) or ("无" if zh else "none")
     unc = info.get("uncertain") or []
     n_d = len(info["seeds"]["robust"])
@@ -159,3 +160,26 @@ def brief_sections(out: str | Path, lang: str = "en") -> list[tuple[str, str]]:
                 f"{e(fmtm(p, v['ci_low'], True))} to {e(fmtm(p, v['ci_high'], True))}.</p>")
     return [("Recommended routing configuration", dtable), ("Pareto front", table),
             ("How the search worked", how)]
+
+
+def _caveats(info: dict, zh: bool) -> str:
+    """What a planner must know before acting: the winner is a preset, the search was too short
+    to claim convergence, a change's own evidence points the other way."""
+    out = []
+    gens, budget = info.get("generations", 0), info.get("budget_runs")
+    if info.get("winner_is_preset"):
+        out.append("建议方案是搜索预设的候选方案之一（单项改革措施或全部措施组合，最先试算），"
+                   "并非优化器搜索得到的。" if zh else
+                   "The recommended configuration is one of the search's preset candidates "
+                   "(a reform lever, or all of them together, tried first), not one the "
+                   "optimiser found.")
+    if info.get("small_budget"):
+        out.append(f"搜索在 {budget} 次运行的预算内只进行了 {gens} 代：不足以认为搜索已收敛；"
+                   f"加大 --budget 可能找到更好的方案。" if zh else
+                   f"The search ran {gens} generation(s) within its budget of {budget} runs: "
+                   f"too few to claim it converged; a larger --budget may find better "
+                   f"configurations.")
+    if not out:
+        return ""
+    return "".join(f'<p class="caveat">{html.escape(x)}</p>' for x in out)
+

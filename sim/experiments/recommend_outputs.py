@@ -17,7 +17,7 @@ from ..errors import UserError
 from ..report.results import t_interval
 from ..report.text import metric_info, number
 from ..scenario import routing_table as RT
-from ..scenario.loader import dump_yaml, load_scenario, scenario_sha256
+from ..scenario.loader import dump_yaml, load_scenario
 from ..scenario.schema import Scenario
 from . import recommend_space as SP
 from .recommend_search import Candidate, Search, _plain, _RunAdapter, derive
@@ -72,17 +72,24 @@ def write_outputs(s: Search, fr, rob, rec, file_raw, overrides, v_reps, budget, 
     rob.to_csv(out / "robustness.csv", index=False)
     figs = save(pareto_figure(s, table, lang), out / "pareto")
     chosen = rec or ref
-    # the live tables and the recommended scenario
+    # the recommendation as one package: the table's rows, the decisions no row carries
+    # (`settings`), and the derived scenario's own names
+    settings = package_settings(s, chosen)
+    names = recommended_names(s.base)
     cur_rows = RT.table_rows(ref.scenario)
     rec_rows = RT.table_rows(chosen.scenario)
     RT.write_table(cur_rows, out / "current_routing_table.csv")
     head = (f"# cogov {__version__} routing table recommended by cogov recommend for "
-            f"{s.scenario_path}; columns: docs/routing-table.md\n")
-    RT.write_table(rec_rows, out / "routing_table.csv")
-    RT.write_table(rec_rows, out / "routing_table.yaml", header=head)
-    new = SP.apply_config(s.data, s.space, chosen.config)
+            f"{s.scenario_path}; columns: docs/routing-table.md. `settings:` are the "
+            f"recommendation's other decisions; `cogov routing import` applies all of it.\n")
+    RT.write_table(rec_rows, out / "routing_table.csv", settings=settings)
+    RT.write_table(rec_rows, out / "routing_table.yaml", header=head, settings=settings,
+                   names=names)
+    # the recommended scenario: the input file (without the run's --set values) + decisions
+    new = SP.apply_config(file_raw, s.space, chosen.config)
+    new.update(names)
     rec_path = write_scenario(new, file_raw, s.scenario_path, out / "recommended_scenario.yaml",
-                              chosen.scenario, argv)
+                              chosen.scenario, argv, overrides)
     diff = routing_diff(s, ref, chosen, cur_rows, rec_rows)
     diff.to_csv(out / "routing_diff.csv", index=False)
     (out / "routing_diff.md").write_text(diff_markdown(diff, s, ref, chosen, "en") + "\n"
@@ -94,10 +101,12 @@ def write_outputs(s: Search, fr, rob, rec, file_raw, overrides, v_reps, budget, 
     if rec is not None:
         res = s.run([(c, "validate", i) for c in (ref, rec) for i in range(v_reps)], keep=True)
         entries = [
-            {"name": "current", "path": s.scenario_path, "overrides": list(overrides),
-             "scenario": ref.scenario, "results": [_RunAdapter(r) for r in res[:v_reps]]},
-            {"name": "recommended", "path": str(rec_path), "overrides": [],
-             "scenario": rec.scenario, "results": [_RunAdapter(r) for r in res[v_reps:]]}]
+            {"name": s.base.name, "path": s.scenario_path, "overrides": list(overrides),
+             "scenario": load_scenario(s.scenario_path, list(overrides)),
+             "results": [_RunAdapter(r) for r in res[:v_reps]]},
+            {"name": names["name"], "path": str(rec_path), "overrides": list(overrides),
+             "scenario": load_scenario(rec_path, list(overrides)),
+             "results": [_RunAdapter(r) for r in res[v_reps:]]}]
         evid = write_compare_dir(out / "evidence", entries, argv or ["cogov", "recommend"],
                                  seed, s.seeds["validate"])
         p = s.objectives[0]
@@ -124,6 +133,10 @@ def write_outputs(s: Search, fr, rob, rec, file_raw, overrides, v_reps, budget, 
         "front": [c.cid for c in fr], "recommended": rec.cid if rec is not None else None,
         "recommended_changes": s.changes(rec) if rec is not None else [],
         "validation": verdict, "wall_seconds": round(time.perf_counter() - t0, 1),
+        "generations": s.generations, "converged": s.converged,
+        "winner_is_preset": bool(rec is not None and rec.key in s.presets),
+        "small_budget": bool(s.generations < 3 and not s.converged),
+        "package_settings": settings, "names": names,
     }
     (out / "search.json").write_text(json.dumps(info, indent=2, ensure_ascii=False,
                                                 default=_json) + "\n", encoding="utf-8")
@@ -167,19 +180,45 @@ def _json(o):
     return str(o)
 
 
+def package_settings(s: Search, chosen: Candidate) -> dict:
+    """The decisions of `chosen` that differ from today's and that no routing-table row
+    carries (routing policy, staffing, platform triage ...): dotted path -> value."""
+    out = {}
+    for d in s.space.dims:
+        v = chosen.config[d.name]
+        if v == d.current:
+            continue
+        for p in d.paths:
+            if not RT.ROW_PATHS.match(p):
+                out[p] = int(v) if d.kind == "int" else v
+    return out
+
+
+def recommended_names(base: Scenario) -> dict:
+    en = base.display_name or base.name
+    zh = base.display_name_zh or en
+    return {"name": f"{base.name}_recommended", "display_name": f"{en}: recommended",
+            "display_name_zh": f"{zh}（建议配置）"}
+
+
 def write_scenario(new: dict, file_raw: dict, scenario_path: str, path: Path,
-                   expected: Scenario, argv) -> Path:
-    """`recommended_scenario.yaml`: `extends:` the input and sets only what changes."""
+                   expected: Scenario, argv, overrides=()) -> Path:
+    """`recommended_scenario.yaml`: `extends:` the input and sets only what the recommendation
+    changes (and its own name); the run's `--set` values (district size, horizon ...) are not
+    part of it."""
     overlay = RT._diff(file_raw, new) or {}
     rel = os.path.relpath(Path(scenario_path).resolve(), path.resolve().parent)
     doc = {"extends": Path(rel).as_posix(), **overlay}
     cmd = " ".join(argv) if argv else f"cogov recommend {scenario_path}"
     head = (f"# Generated by cogov {__version__}: {cmd}\n"
             f"# The configuration recommended for {scenario_path} (routing table: "
-            f"routing_table.csv; what changes and why: routing_diff.md).\n")
+            f"routing_table.yaml; what changes and why: routing_diff.md).\n")
+    if overrides:
+        head += (f"# The search ran with --set {' --set '.join(overrides)}; those run settings "
+                 f"are not part of the recommendation.\n")
     path.write_text(head + dump_yaml(doc), encoding="utf-8")
-    check = load_scenario(path)
-    if scenario_sha256(check) != scenario_sha256(expected):  # pragma: no cover - guard
+    check = load_scenario(path, list(overrides))
+    if RT.decision_sha256(check) != RT.decision_sha256(expected):  # pragma: no cover - guard
         raise UserError(f"{path}: the written scenario does not reproduce the recommendation")
     return path
 
@@ -218,6 +257,41 @@ def _evidence(s: Search, dim, value, lang: str = "en") -> str:
             f"with today's (n={len(b)})")
 
 
+def contribution(s: Search, dim, value) -> float:
+    """Main effect of a decision in the search's archive on the primary objective: mean over
+    evaluated candidates with the recommended value minus mean with today's, signed so that
+    a positive number is an improvement (NaN without candidates on both sides)."""
+    p = s.objectives[0]
+    a = [c.mean(p) for c in s.order if s.ok(c) and c.config.get(dim.name) == value]
+    b = [c.mean(p) for c in s.order if s.ok(c) and c.config.get(dim.name) == dim.current]
+    a = [x for x in a if math.isfinite(x)]
+    b = [x for x in b if math.isfinite(x)]
+    if not a or not b:
+        return math.nan
+    sign = 1.0 if s.directions[0] == "lower" else -1.0
+    return float(sign * (np.mean(b) - np.mean(a)))
+
+
+WORSE_EN = "CAUTION: the search's own evidence points the other way for this change; "
+WORSE_ZH = "注意：搜索中的证据显示此项修改本身使结果变差；"
+
+
+def _order_and_flag(rows: list[dict]) -> list[dict]:
+    """Largest improvement first; changes whose own evidence is worse flagged (they stay: the
+    package was evaluated as a whole, but a planner may want to leave them out)."""
+    for r in rows:
+        c = r.get("contribution", math.nan)
+        r["evidence"] = ("" if not isinstance(c, float) or not math.isfinite(c)
+                         else "better" if c > 0 else "worse" if c < 0 else "neutral")
+        if r["evidence"] == "worse":
+            r["why"] = WORSE_EN + r["why"]
+    def key(r):
+        c = r.get("contribution", math.nan)
+        return (r["what"] == "headcount", -(c if math.isfinite(c) else -math.inf))
+
+    return sorted(rows, key=key)
+
+
 def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) -> pd.DataFrame:
     """One row per changed table cell or setting, with the reason."""
     by_path: dict[str, SP.Dimension] = {p: d for d in s.space.dims for p in d.paths}
@@ -252,6 +326,8 @@ def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) 
             elif col == "followup_owner":
                 why = "follows the handback setting"
             rows.append({"what": "routing table", "dimension": d.name if d else "",
+                         "contribution": contribution(s, d, rec.config[d.name]) if d
+                         else math.nan,
                          "category": r["code"], "name": r["name"],
                          "name_zh": r["name_zh"], "column": col, "current": fmt(c[col]),
                          "recommended": fmt(r[col]), "why": why})
@@ -268,18 +344,21 @@ def routing_diff(s: Search, ref: Candidate, rec: Candidate, cur_rows, rec_rows) 
             why = tmpl.format(c=d.current, v=rec.config[d.name])
             ev = _evidence(s, d, rec.config[d.name])
             rows.append({"what": "setting", "dimension": d.name, "category": "",
+                         "contribution": contribution(s, d, rec.config[d.name]),
                          "name": d.name, "name_zh": "",
                          "column": p, "current": str(d.current),
                          "recommended": str(rec.config[d.name]),
                          "why": why + (f"; {ev}" if ev else "")})
     if ref.headcount != rec.headcount:
         rows.append({"what": "headcount", "dimension": "", "category": "",
+                     "contribution": math.nan,
                      "name": "headcount", "name_zh": "",
                      "column": "departments.*.staff", "current": str(ref.headcount),
                      "recommended": str(rec.headcount),
                      "why": f"budget {s.space.headcount_budget}"})
+    rows = _order_and_flag(rows)
     return pd.DataFrame(rows, columns=["what", "dimension", "category", "name", "name_zh",
-                                       "column",
+                                       "column", "contribution", "evidence",
                                        "current", "recommended", "why"])
 
 
@@ -305,6 +384,8 @@ def diff_markdown(diff: pd.DataFrame, s: Search, ref, rec, lang: str) -> str:
                     c=r.current, v=r.recommended)
                 ev = _evidence(s, d, rec.config[d.name], "zh")
                 why += f"；{ev}" if ev else ""
+                if getattr(r, "evidence", "") == "worse":
+                    why = WORSE_ZH + why
             elif r.column == "co_handlers":
                 why = "新的主办部门不再列为协办"
             elif r.column == "followup_owner":

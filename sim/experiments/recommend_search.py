@@ -135,6 +135,9 @@ class Search:
         self.next_run_id = 0
         self.rec_runs = 0                          # runs recorded by this process
         self.sampler = "nsga2"
+        self.presets: set[str] = set()             # keys of the seeded reform-lever candidates
+        self.generations = 0
+        self.converged = False                     # 20 generations without a new candidate
         if ledger is not None:
             df = ledger.read()
             if len(df):
@@ -360,6 +363,7 @@ def search(s: Search, budget: int, population: int, seed: int) -> None:
         if k not in seen_enqueued and k != ref.key:
             seen_enqueued.add(k)
             study.enqueue_trial(cfg)
+    s.presets = {config_key(s.space.repair(c)) for c in s.space.levers()}
     dup_streak = 0
     gen = 0
     # keep part of the budget for completing the contenders' replications at the end
@@ -388,7 +392,9 @@ def search(s: Search, budget: int, population: int, seed: int) -> None:
         dup_streak = dup_streak + 1 if not uniq else 0
         gen += 1
         _show(s, gen)
+        s.generations = gen
         if dup_streak >= 20:
+            s.converged = True
             s.log("search: 20 generations without a new candidate: the space is exhausted "
                   "or the search has converged")
             break

@@ -129,7 +129,7 @@ def table_rows(scenario: Scenario) -> list[dict]:
 
 def _dept_zh(scenario: Scenario, code: str) -> str:
     d = scenario.departments.get(code)
-    return (d.name_zh or d.name) if d is not None else code
+    return d.name_zh if d is not None else ""
 
 
 # ----------------------------------------------------------------------------- writing
@@ -547,6 +547,7 @@ def _zh_agree(rows, out, scenario: Scenario, errors: list[str]) -> None:
     differ and disagree, the row is refused, so no edit is lost silently."""
     by_code = {r["_row"]: r for r in out}
     by_zh = {d.name_zh: c for c, d in scenario.departments.items() if d.name_zh}
+    by_zh.update({d.name: c for c, d in scenario.departments.items() if d.name})
     for n, raw in rows:
         row = by_code.get(n)
         cat = scenario.catalogue.get(row["code"]) if row is not None else None
@@ -559,17 +560,14 @@ def _zh_agree(rows, out, scenario: Scenario, errors: list[str]) -> None:
             listed = col == "co_handlers"
             want = list(row[col]) if listed else [row[col]]
             base = list(cat.co_handlers) if listed else [cat.owner]
-            got = [by_zh.get(x, x) for x in _split_list(text)]
-            if got == want or not text and not want:
+            got = [by_zh.get(x, x) for x in re.split(r"\s*[;；,，、|]\s*", text) if x]
+            if not text or got == want:     # empty: the Chinese names are informational
                 continue
             if want == base:        # only the Chinese names were edited: they decide
                 unknown = [x for x in got if x not in scenario.departments]
                 if unknown:
                     errors.append(f"row {n}, column {zcol}: unknown department "
                                   f"{unknown[0]!r} (Chinese names: {', '.join(by_zh)})")
-                elif not listed and not got:
-                    errors.append(f"row {n}, column {zcol}: empty: name the owning "
-                                  f"department (or empty both department columns' edits)")
                 else:
                     row[col] = got if listed else got[0]
             elif got != base:       # both edited, and they disagree
@@ -724,9 +722,13 @@ def decision_sha256(scenario: Scenario) -> str:
     descriptions (two scenarios with equal hashes run identically)."""
     import hashlib
 
-    d = scenario_to_dict(scenario, uncertain=True)
+    d = scenario_to_dict(scenario, uncertain=False)
     for k in ("name", "display_name", "display_name_zh", "description", "description_zh"):
         d.pop(k, None)
+    # every category's effective dispatch mode (an explicit entry equal to the default and
+    # no entry decide the same)
+    d.setdefault("dispatch", {})["modes"] = {
+        c: scenario.dispatch.modes.get(c, default_mode(scenario, c)) for c in scenario.catalogue}
     blob = json.dumps(d, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
