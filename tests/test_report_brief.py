@@ -259,7 +259,10 @@ def test_brief_sections_and_reproduction(briefs, results_dir):
     for heading in ("The question", "What differs between them", "Headline findings",
                     "Figures", "Assumptions and caveats", "How to reproduce"):
         assert heading in text
-    assert "routing.policy" in text and "handback.enabled" in text  # the scenario diff
+    # the scenario diff in plain words, the dotted settings only as tooltips
+    html_text = briefs["en"].read_text(encoding="utf-8")
+    assert 'title="routing.policy"' in html_text and "routing.policy" not in text
+    assert "Verdict" in text and text.index("Verdict") < text.index("The question")
     for s in SEEDS:
         assert str(s) in text
     assert "cogov compare" in text and "cogov brief" in text
@@ -351,7 +354,11 @@ def test_sweep_with_sensitivity_briefs(tmp_path):
                                                               for n in names)
     assert len(page.imgs) == len(names)
     text = " ".join(page.text)
-    assert "total-order Sobol index" in text and "departments.desk.staff" in text
+    assert "total-order Sobol index" in text and "departments.desk.staff" not in text
+    assert 'title="departments.desk.staff"' in out.read_text(encoding="utf-8")
+    # the ranking of factors first, the outputs the sweep recorded in the question
+    assert text.index("Which factors matter most") < text.index("The question")
+    assert "throughput" in text[text.index("The question"):text.index("Headline findings")]
 
 
 # ----------------------------------------------------------------------------- Chromium
