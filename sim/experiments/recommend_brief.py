@@ -13,6 +13,14 @@ from ..report.text import metric_info, number
 
 
 # ----------------------------------------------------------------------------- figure
+def _axis_label(info, lang: str) -> str:
+    """"label (unit)" in English, "label（单位）" in Chinese, the unit in the brief's language."""
+    from ..report.text import unit
+
+    u = "%" if info.kind == "share" else unit(info.kind, lang)
+    return f"{info.label}（{u}）" if lang == "zh" else f"{info.label} ({u})"
+
+
 def pareto_figure(s, table: pd.DataFrame, lang: str = "en"):
     import matplotlib
 
@@ -47,7 +55,7 @@ def pareto_figure(s, table: pd.DataFrame, lang: str = "en"):
         if col:
             ic = metric_info(col, lang)
             cb = fig.colorbar(sc, ax=ax)
-            cb.set_label(f"{ic.label} ({'h' if ic.kind == 'hours' else ic.kind})")
+            cb.set_label(_axis_label(ic, lang))
         for r in fr.to_dict("records"):
             ax.annotate(str(r["candidate"]), (r[f"{q}.mean"] * sq, r[f"{p}.mean"] * sp),
                         fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -59,8 +67,8 @@ def pareto_figure(s, table: pd.DataFrame, lang: str = "en"):
         ax.scatter(rec[f"{q}.mean"] * sq, rec[f"{p}.mean"] * sp, marker="*", s=220,
                    c="#ffbf00", edgecolors="black", label="建议方案" if lang == "zh"
                    else "recommended", zorder=5)
-    ax.set_xlabel(f"{iq.label} ({'%' if iq.kind == 'share' else iq.kind.replace('_', ' ')})")
-    ax.set_ylabel(f"{ip.label} ({'%' if ip.kind == 'share' else ip.kind.replace('_', ' ')})")
+    ax.set_xlabel(_axis_label(iq, lang))
+    ax.set_ylabel(_axis_label(ip, lang))
     ax.set_title("搜索得到的帕累托前沿（越靠左下越好）" if lang == "zh" else
                  "Pareto front of the search (lower left is better)")
     ax.legend(fontsize=8, loc="best")

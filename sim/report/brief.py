@@ -194,8 +194,21 @@ FIELD_ZH = {
 }
 
 
+SWITCH_ZH = {"enabled": "是否启用", "policy": "", "policies": "", "params": "参数",
+             "weight": "权重", "default_mode": "默认派单方式", "modes": "派单方式"}
+
+
 def _field_description_zh(path: str) -> str:
+    """The Chinese meaning of a setting: a switch (`enabled`, `policy` ...) is named with the
+    section it belongs to, so three switches never read alike
+    (派出所非警务事项回流网格：是否启用)."""
     parts = [p for p in path.split(".") if not p.isdigit()]
+    last = parts[-1] if parts else ""
+    if last in SWITCH_ZH and len(parts) > 1:
+        for p in reversed(parts[:-1]):
+            if p in FIELD_ZH:
+                return f"{FIELD_ZH[p]}：{SWITCH_ZH[last]}".rstrip("：")
+        return f"{parts[-2]}：{SWITCH_ZH[last]}".rstrip("：")
     for p in reversed(parts):
         if p in FIELD_ZH:
             return FIELD_ZH[p]
@@ -232,9 +245,10 @@ def scenario_differences(res: Results, limit: int = 80, lang: str = "en"
         vals = [f.get(k) for f in flats]
         if any(v != vals[0] for v in vals[1:]):
             meaning = _field_description_zh(k) if lang == "zh" else _field_description(k)
-            shown = [_show(v) for v in vals]
-            if lang == "zh":
-                shown = [{"yes": "是", "no": "否"}.get(x, x) for x in shown]
+            from .plain import value as plain_value
+
+            shown = [plain_value(v, lang) if isinstance(v, (str, bool)) else _show(v)
+                     for v in vals]
             rows.append([k, meaning, *shown])
     return [r.name for r in refs], rows[:limit], max(0, len(rows) - limit)
 

@@ -82,6 +82,7 @@ def page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objecti
     if res.comparison is not None and res.kind == "compare":
         headline = T.headline_metrics(res.comparison, first)
         sentences = T.findings(res.comparison, names, lang, lab.depts, first, lab.scen)
+        sentences = shorten_names(sentences, [lab.scen.get(n, n) for n in names])
         fmt = T.Formatter(res.comparison, lang, lab.depts)
     else:
         headline = [m for m in ([first] if first else []) + list(T.HEADLINE)
@@ -173,3 +174,37 @@ def page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objecti
             f"<title>{_e(ttl)}</title><style>{css}</style></head>\n<body>\n{body_html}\n"
             f"</body></html>\n")
     return page
+
+
+def short_name(label: str) -> str:
+    """A scenario's display name without its parenthesis: "改革前的包河区（以条为主）" ->
+    "改革前的包河区", "Baohe before the reform (sectoral)" -> "Baohe before the reform"."""
+    for open_ in ("（", " ("):
+        if open_ in label and not label.startswith(open_):
+            return label.split(open_, 1)[0].strip()
+    return label
+
+
+def shorten_names(sentences: list[list], labels: list[str]) -> list[list]:
+    """The full scenario names in the first sentence that names them, short names after."""
+    short = {lab: short_name(lab) for lab in labels if short_name(lab) != lab}
+    if not short or len(set(short.values())) < len(short):
+        return sentences
+    seen: set[str] = set()
+    out = []
+    for segs in sentences:
+        new = []
+        for s in segs:
+            if isinstance(s, str):
+                for full, sh in short.items():
+                    if full in s:
+                        if full in seen:
+                            s = s.replace(full, sh)
+                        else:
+                            first, _, rest = s.partition(full)
+                            s = first + full + rest.replace(full, sh)
+                            seen.add(full)
+            new.append(s)
+        out.append(new)
+    return out
+
