@@ -463,6 +463,8 @@ def cjk_nodes_in_fallback_fonts(page_path: Path) -> list[str]:
         try:
             page = browser.new_page()
             page.goto(page_path.as_uri())
+            # folded parts (the commands) are laid out too, so their glyphs are checked
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             page.evaluate("document.fonts.ready")
             cdp = page.context.new_cdp_session(page)
             cdp.send("DOM.enable")
@@ -523,3 +525,43 @@ def test_brief_reads_right_in_both_languages(tmp_path):
             "a range whose bounds print alike"
     assert " \\\n" in pages["en"] and "white-space: pre-wrap" in pages["en"]
     assert "routing policy name" not in zh and "co-handlers contribute" not in zh
+
+
+DOTTED_PATH = re.compile(r"\b(?:routing|dispatch|handback|catalogue|departments|assessment|"
+                         r"main_co|linkage|citizens|grid_workers|platform|run|district|"
+                         r"channels|campaigns)\.[a-z_0-9]+")
+
+
+@pytest.mark.skipif(CHROMIUM is None or _playwright() is None,
+                    reason="Chromium or playwright not installed (scripts/ci_install_browser.sh):"
+                           " the laid-out brief check is skipped")
+def test_brief_reads_on_a_laptop_and_a_phone(briefs):
+    """Issue 26: at 1366 and 390 px wide, in English and Chinese, the verdict is the first
+    section, the page never scrolls sideways, no visible text is a raw dotted setting, and every
+    glyph is drawn (no empty boxes)."""
+    problems = []
+    with _playwright()() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            for lang in ("en", "zh"):
+                for width in (1366, 390):
+                    page = browser.new_page(viewport={"width": width, "height": 900})
+                    page.goto(briefs[lang].as_uri())
+                    page.evaluate("document.fonts.ready")
+                    where = f"{lang} at {width} px"
+                    first = page.evaluate("document.querySelector('h2').id")
+                    if first != "verdict":
+                        problems.append(f"{where}: the first section is {first!r}")
+                    sw = page.evaluate("document.documentElement.scrollWidth")
+                    if sw > width + 1:
+                        problems.append(f"{where}: the page is {sw} px wide (scrolls sideways)")
+                    text = page.evaluate("document.body.innerText")
+                    raw = sorted(set(DOTTED_PATH.findall(text)))
+                    if raw:
+                        problems.append(f"{where}: raw settings visible: {raw[:5]}")
+                    page.close()
+        finally:
+            browser.close()
+    problems += [f"zh: drawn without CJK glyphs: {b}" for b in
+                 cjk_nodes_in_fallback_fonts(briefs["zh"])]
+    assert problems == [], "\n".join(problems)
