@@ -565,3 +565,40 @@ def test_brief_reads_on_a_laptop_and_a_phone(briefs):
     problems += [f"zh: drawn without CJK glyphs: {b}" for b in
                  cjk_nodes_in_fallback_fonts(briefs["zh"])]
     assert problems == [], "\n".join(problems)
+
+
+def test_verdict_says_when_a_headline_rests_on_assumed_values(results_dir, tmp_path):
+    """A headline whose difference rests mostly on assumed effect sizes (structural.csv of
+    `compare --uncertainty`) is named in the verdict's sentences; how often it holds across the
+    draws (robustness.csv) is in its row; a reduced district is said in plain words."""
+    import shutil as _sh
+
+    from sim.report import verdict as V
+    from sim.report.results import load_results
+
+    d = tmp_path / "cmp"
+    _sh.copytree(results_dir, d)
+    res = load_results(d)
+    alt = res.scenario_names[1]
+    metrics = V.headline(res.comparison)
+    assert 0 < len(metrics) <= V.MAX_HEADLINE
+    # make the first headline's difference clearly beyond noise, then say it rests 90% on
+    # assumed values
+    c = res.comparison
+    m = metrics[0]
+    row = (c["metric"] == m) & (c["scenario"] == alt)
+    c.loc[row, ["diff_mean", "diff_ci_low", "diff_ci_high"]] = [-0.05, -0.07, -0.03]
+    c.to_csv(d / "comparison.csv", index=False)
+    pd.DataFrame([{"metric": m, "scenario": alt, "effect_point": -0.05,
+                   "effect_neutral": -0.005, "structural_share": 0.1}]).to_csv(
+        d / "structural.csv", index=False)
+    pd.DataFrame([{"metric": m, "scenario": alt, "share_better": 0.75, "p05": -0.06,
+                   "median": -0.04, "p95": 0.01}]).to_csv(d / "robustness.csv", index=False)
+    (d / "uncertainty").mkdir(exist_ok=True)
+    (d / "uncertainty" / "manifest.json").write_text('{"draws": 8}', encoding="utf-8")
+    res = load_results(d)
+    for lang, words in (("en", "rest mostly on assumed effect sizes"), ("zh", "主要取决于假设")):
+        head, body = V.section(res, lang, {})
+        assert head and words in body and "90%" in body
+        assert ("75% of 8" if lang == "en" else "8 次中 75%") in body
+    assert V.reduced_district(res) == []
