@@ -108,7 +108,7 @@ def brief_sections(out: str | Path, lang: str = "en") -> list[tuple[str, str]]:
         share_s = "" if share is None or (isinstance(share, float) and math.isnan(share)) \
             else f"{share:.0%}"
         trs.append(f"<tr><td>{e(who)}</td>{cells}<td>{e(share_s)}</td>"
-                   f"<td>{e(str(r['changes']))}</td></tr>")
+                   f"<td>{e(plain_changes(str(r['changes']), lang))}</td></tr>")
     rob_h = "稳健性（优于现行的抽样比例）" if zh else "robustness (share of draws beating today)"
     ch_h = "修改" if zh else "changes"
     table = (f"<table><thead><tr><th>{'方案' if zh else 'candidate'}</th>{head}"
@@ -116,8 +116,10 @@ def brief_sections(out: str | Path, lang: str = "en") -> list[tuple[str, str]]:
              f"</table>")
     if len(diff):
         drows = "".join(
-            f"<tr><td>{e(str(r['category'] or r['name']))}</td><td>{e(str(r['column']))}</td>"
-            f"<td>{e(str(r['current']))}</td><td>{e(str(r['recommended']))}</td>"
+            f"<tr><td>{e(_what(r, lang))}</td>"
+            f"<td title=\"{e(str(r['column']))}\">{e(plain_column(str(r['column']), lang))}</td>"
+            f"<td>{e(plain_value(str(r['current']), lang))}</td>"
+            f"<td>{e(plain_value(str(r['recommended']), lang))}</td>"
             f"<td>{e(str(r['why']))}</td></tr>" for r in diff.to_dict("records"))
         dhead = ("<tr><th>类别/设置</th><th>字段</th><th>现行</th><th>建议</th><th>依据</th></tr>"
                  if zh else "<tr><th>category / setting</th><th>column</th><th>current</th>"
@@ -190,4 +192,62 @@ def _caveats(info: dict, zh: bool) -> str:
     if not out:
         return ""
     return "".join(f'<p class="caveat">{html.escape(x)}</p>' for x in out)
+
+
+COLUMN_NAMES = {
+    "main_department": ("main department", "主办部门"), "co_handlers": ("co-handlers", "协办部门"),
+    "dispatch_mode": ("dispatch", "派单方式"), "handback": ("handback to the grid", "回流网格"),
+    "followup_owner": ("follow-up by", "回访责任人"), "police_on_site": ("police on site",
+                                                                    "民警现场处置"),
+    "departments.*.staff": ("staff (headcount)", "人员编制"),
+}
+
+
+def _what(r: dict, lang: str) -> str:
+    """The category (its name) or the setting (in plain words) a diff row is about."""
+    if r.get("category"):
+        return str((r.get("name_zh") or r["name"]) if lang == "zh" else r["name"])
+    name = str(r.get("name") or "")
+    if name == "headcount":
+        return "人员编制总数" if lang == "zh" else "headcount"
+    return plain_changes(f"{name}=", lang).rstrip(" →").rstrip()
+
+
+def plain_column(col: str, lang: str) -> str:
+    """A diff row's column or setting in plain words (the dotted path stays a tooltip)."""
+    from ..report.verdict import plain_factor
+
+    pair = COLUMN_NAMES.get(col)
+    if pair:
+        return pair[1] if lang == "zh" else pair[0]
+    if col.startswith("departments.") and col.endswith(".staff"):
+        dept = col.split(".")[1]
+        return f"{dept} 在岗人数" if lang == "zh" else f"staff of {dept}"
+    return plain_factor(col, lang) if "." in col else col
+
+
+def plain_value(v: str, lang: str) -> str:
+    from ..report.plain import value
+
+    return value({"True": True, "False": False}.get(v, v), lang)
+
+
+def plain_changes(text: str, lang: str) -> str:
+    """`owner.c1=b; staff.a=6` as "main department of c1 → b; staff of a → 6"."""
+    if text.startswith("("):
+        return "（现行配置）" if lang == "zh" and "today" in text else text
+    zh = lang == "zh"
+    out = []
+    for part in text.split("; "):
+        name, _, v = part.partition("=")
+        group, _, what = name.partition(".")
+        label = {"owner": ("main department of {w}", "{w} 的主办部门"),
+                 "dispatch": ("dispatch of {w}", "{w} 的派单方式"),
+                 "handback": ("handback of {w}", "{w} 回流网格"),
+                 "via_platform": ("platform triage of {w}", "{w} 经街道平台分拨"),
+                 "staff": ("staff of {w}", "{w} 在岗人数"),
+                 "routing": ("routing policy", "派单路由方式")}.get(group)
+        text_ = (label[1] if zh else label[0]).format(w=what) if label else name
+        out.append(f"{text_} → {plain_value(v, lang)}")
+    return "；".join(out) if zh else "; ".join(out)
 
