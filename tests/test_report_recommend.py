@@ -131,8 +131,12 @@ def test_baohe_before_small_beats_today_without_more_staff_hours(tmp_path):
     assert info["recommended"] is not None
     v = info["validation"]
     assert v["citizen_repeat_rate"]["diff"] < 0
-    table = pd.read_csv(out / "routing_table.csv", encoding="utf-8-sig")
-    assert list(table.columns) == list(RT.COLUMNS)
+    _, cols, errors = RT.read_table(out / "routing_table.csv")
+    assert cols == list(RT.COLUMNS) and not errors
+    # every decision outside the rows travels in the YAML package (the routing policy too)
+    settings, names, carried = RT.read_package(out / "routing_table.yaml")
+    assert carried and settings == info["package_settings"] and names["name"].endswith(
+        "_recommended")
 
 
 @pytest.mark.slow
