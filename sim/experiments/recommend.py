@@ -37,8 +37,10 @@ How (docs/routing-table.md, "Recommend"):
 Every run is a row of `ledger.sqlite` (store.Ledger); `--resume` replays the search from the
 ledger (same seeds, same sampler seed: the same candidates) and runs only what is missing.
 
-Outputs in DIR: pareto.csv, pareto.png/.pdf, candidates.csv, routing_table.csv/.yaml
-(recommended, `cogov routing export` format), current_routing_table.csv, routing_diff.csv and
+Outputs in DIR: pareto.csv, pareto.png/.pdf, candidates.csv, routing_table.yaml (the
+recommendation as one package: rows, the `settings` no row carries, its own names; `cogov
+routing import` applies all of it), routing_table.csv (the rows; import refuses it when the
+package has settings), current_routing_table.csv, routing_diff.csv and
 routing_diff.md (what changes and why), recommended_scenario.yaml, robustness.csv,
 search.json, ledger.sqlite, evidence/, brief.html.
 """

@@ -165,7 +165,8 @@ def write_outputs(s: Search, fr, rob, rec, file_raw, overrides, v_reps, budget, 
         msg = (f"recommendation: candidate {rec.cid} ({len(s.changes(rec))} change(s)), "
                f"robustness share {share:.0%}; on {v_reps} fresh seeds: "
                f"{'; '.join(line(m) for m in shown if m in verdict)}; {s.used} search runs, "
-               f"front {len(fr)}; {out}/routing_table.csv, {out}/routing_diff.md, "
+               f"front {len(fr)}; {out}/routing_table.yaml (the package: cogov routing import "
+               f"it), {out}/routing_diff.md, "
                f"{out}/pareto.csv, {out}/brief.html")
     return {"recommended": rec.cid if rec is not None else None, "front": [c.cid for c in fr],
             "search_runs": s.used, "candidates": len(s.order), "validation": verdict,
