@@ -126,12 +126,16 @@ def _wrap(label: str, width: int = 16) -> str:
     lines, cur, n = [], "", 0
     for ch in label:
         w = 2 if ord(ch) > 0x2e80 else 1
-        if n + w > width and cur:
+        # never start a line with closing punctuation (a lone "）" under a label)
+        if n + w > width and cur and ch not in NO_LINE_START:
             lines.append(cur)
             cur, n = "", 0
         cur += ch
         n += w
     return "\n".join([*lines, cur])
+
+
+NO_LINE_START = "）)」』，、。：；！？"
 
 
 def _color(i: int):
@@ -432,7 +436,7 @@ def _wrap_label(text: str, lang: str, width: int = 18) -> str:
         w = max(6, width // 2)
         lines, cur = [], ""
         for ch in text:
-            if len(cur) >= w and ch not in "）)」，、。：；":
+            if len(cur) >= w and ch not in NO_LINE_START:
                 lines.append(cur)
                 cur = ""
             cur += ch
