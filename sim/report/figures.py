@@ -128,8 +128,9 @@ def _wrap(label: str, width: int = 16) -> str:
         w = 2 if ord(ch) > 0x2e80 else 1
         # never start a line with closing punctuation (a lone "）" under a label)
         if n + w > width and cur and ch not in NO_LINE_START:
-            lines.append(cur)
-            cur, n = "", 0
+            carry = cur[-1] if cur[-1] in "（(「『" and len(cur) > 1 else ""
+            lines.append(cur[:-1] if carry else cur)
+            cur, n = carry, (2 if carry and ord(carry) > 0x2e80 else len(carry))
         cur += ch
         n += w
     return "\n".join([*lines, cur])
