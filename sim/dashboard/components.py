@@ -137,12 +137,6 @@ def days_limit(model) -> float:
     return float(max(now, model.scenario.run.horizon_days))
 
 
-def _new_fig(w: float = 6.0, h: float = 3.4) -> tuple[Figure, object]:
-    fig = Figure(figsize=(w, h), dpi=DPI)
-    ax = fig.subplots()
-    ax.grid(True, alpha=0.3)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return fig, ax
 
 
 def _frame(model):
@@ -159,19 +153,10 @@ def _days(model, df) -> np.ndarray:
     return df["time_hours"].to_numpy(dtype=float) / 24.0 if len(df) else np.zeros(0)
 
 
-def _days_axis(ax, model) -> None:
-    """Day 0 to now (at least a week), so the first days do not fill a zoomed-in axis."""
-    ax.set_xlim(0, max(7.0, model.now / 24.0))
 
 
-def _warmup(ax, model) -> None:
-    w = model.scenario.run.warmup_days
-    if w > 0:
-        ax.axvspan(0, w, color="0.9", zorder=0, label=f"warm-up ({w:g} days)")
 
 
-def _empty(ax, text: str = "press Step or ▶ to run") -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")
 
 
 def team_abbrev(code: str, dept) -> str:

@@ -17,7 +17,6 @@ present and not zero everywhere); results without the new names fall back to the
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 
 import numpy as np
@@ -351,9 +350,6 @@ def T_render(segments) -> str:
 
     return render_segments(segments)
 
-
-def is_mostly_assumed(share: float | None) -> bool:
-    return share is not None and not math.isnan(share) and share > MOSTLY_ASSUMED
 
 
 __all__ = ["section", "headline", "assumed_shares", "holds", "reduced_district", "judge"]
