@@ -39,16 +39,20 @@ def pareto_figure(s, table: pd.DataFrame, lang: str = "en"):
     sq = 100.0 if iq.kind == "share" else 1.0
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     t = table[table["replications"] > 0]
+
+    def _xy(d):      # arrays, not Series: matplotlib's scalar checks warn on Series
+        return d[f"{q}.mean"].to_numpy(float) * sq, d[f"{p}.mean"].to_numpy(float) * sp
+
     others = t[~t["on_front"] & ~t["today"]]
-    ax.scatter(others[f"{q}.mean"] * sq, others[f"{p}.mean"] * sp, s=14, c="#bbbbbb",
+    ax.scatter(*_xy(others), s=14, c="#bbbbbb",
                label="其他候选" if lang == "zh" else "other candidates", zorder=1)
     fr = t[t["on_front"]].sort_values(f"{q}.mean")
     if len(fr):
         colour = {"c": fr[f"{col}.mean"], "cmap": "viridis"} if col else {"c": "#1f77b4"}
-        sc = ax.scatter(fr[f"{q}.mean"] * sq, fr[f"{p}.mean"] * sp, s=46, **colour,
+        sc = ax.scatter(*_xy(fr), s=46, **colour,
                         edgecolors="black", linewidths=0.5, zorder=3,
                         label="帕累托前沿" if lang == "zh" else "Pareto front")
-        ax.errorbar(fr[f"{q}.mean"] * sq, fr[f"{p}.mean"] * sp,
+        ax.errorbar(*_xy(fr),
                     yerr=[(fr[f"{p}.mean"] - fr[f"{p}.ci_low"]).fillna(0) * sp,
                           (fr[f"{p}.ci_high"] - fr[f"{p}.mean"]).fillna(0) * sp],
                     fmt="none", ecolor="#555555", lw=0.8, zorder=2)
@@ -60,11 +64,11 @@ def pareto_figure(s, table: pd.DataFrame, lang: str = "en"):
             ax.annotate(str(r["candidate"]), (r[f"{q}.mean"] * sq, r[f"{p}.mean"] * sp),
                         fontsize=7, xytext=(3, 3), textcoords="offset points")
     today = t[t["today"]]
-    ax.scatter(today[f"{q}.mean"] * sq, today[f"{p}.mean"] * sp, marker="s", s=70,
+    ax.scatter(*_xy(today), marker="s", s=70,
                c="#d62728", label="现行配置" if lang == "zh" else "today", zorder=4)
     rec = t[t["recommended"]]
     if len(rec):
-        ax.scatter(rec[f"{q}.mean"] * sq, rec[f"{p}.mean"] * sp, marker="*", s=220,
+        ax.scatter(*_xy(rec), marker="*", s=220,
                    c="#ffbf00", edgecolors="black", label="建议方案" if lang == "zh"
                    else "recommended", zorder=5)
     ax.set_xlabel(_axis_label(iq, lang))
