@@ -96,6 +96,7 @@ h1, h2, h3, p, li, td, th, figcaption { overflow-wrap: anywhere; }
   h1 { font-size: 1.3rem; }
   table { font-size: .8rem; } td.n { white-space: normal; } td.m { min-width: 7em; }
   th, td { padding: .2rem .3rem; }
+  table.verdict td.n { white-space: nowrap; } table.verdict small { white-space: normal; }
 }
 """
 

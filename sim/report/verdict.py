@@ -259,12 +259,12 @@ def section(res, lang: str, labels: dict[str, str], first: str | None = None,
                                              label=fmt.info(p).label, p=share_ok[p]))
     else:
         sentences.append(s["unknown_s"])
-    red = reduced_district(res)
-    caveat = ""
-    if red:
-        caveat = (f'<p class="caveat">{_e(s["reduced"].format(what=", ".join(red), name=bl))}'
-                  f"</p>")
-    head = (f"<tr><th>{_e(s['metric'])}</th><th>{_e(bl)}</th><th>{_e(al)}</th>"
+    red = reduced_text(res, lang)
+    caveat = f'<p class="caveat">{_e(red)}</p>' if red else ""
+    from .brief_page import short_name
+
+    head = (f"<tr><th>{_e(s['metric'])}</th><th>{_e(short_name(bl))}</th>"
+            f"<th>{_e(short_name(al))}</th>"
             f"<th>{_e(s['diff'])}</th><th>{_e(s['judge'])}</th><th>{_e(s['holds'])}</th>"
             f"<th>{_e(s['assumed'])}</th></tr>")
     body = (f'<p class="verdict">{_e(" ".join(sentences) if not zh else "".join(sentences))}'
