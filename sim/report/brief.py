@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 import shlex
 import typing
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..errors import UserError
 from ..outdir import OutputFile
 from . import figures as F
 from . import text as T
+from .plain import plain_warning
 from .results import Results, load_results
 
 S = {
@@ -485,29 +485,6 @@ def _caveats(res: Results, lang: str, lab=None) -> list[str]:
                    "The heat map arranges grids by street and grid number, not by true "
                    "geography.")
     return out
-
-
-_OVERLOAD = re.compile(r"^departments\.([^:]+): the staff can never clear the load: first-pass "
-                       r"utilisation ([\d.]+) >= 1 .*?about (\d+) staff \(now ([\d.]+)\)")
-
-
-def plain_warning(w: str, scenario, lang: str) -> str:
-    """A load warning in plain words (the department's name, not its dotted setting)."""
-    m = _OVERLOAD.match(w)
-    if m:
-        code, util, need, now = m.groups()
-        d = scenario.departments.get(code)
-        dn = ((d.name_zh or d.name) if lang == "zh" else d.name) if d is not None else code
-        if lang == "zh":
-            return (f"{dn}的人员永远无法消化其工作量（首轮利用率 {util} ≥ 1），积压在整个运行期"
-                    f"持续增长，平均值取决于运行长度；约 {need} 人（现为 {now}）"
-                    f"可使利用率接近 85%。")
-        return (f"{dn}: its staff can never clear the load (first-pass utilisation {util} >= 1), "
-                f"so its backlog grows all run and averages depend on the run length; about "
-                f"{need} staff (now {now}) keep it near 85%.")
-    from .drivers import plain_paths
-
-    return plain_paths(w, lang)
 
 
 def _wrap_cmd(argv: list[str], width: int = 78) -> str:

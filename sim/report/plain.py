@@ -6,6 +6,8 @@ the recommendation's diff and the dashboard's dropdowns, so a planner reads "ter
 
 from __future__ import annotations
 
+import re
+
 VALUES: dict[str, tuple[str, str]] = {
     # routing policies (sim/policies/routing.py)
     "sectoral": ("sectoral: each channel to its department (以条为主)",
@@ -47,4 +49,27 @@ def code_of(label: str) -> str:
     return label
 
 
-__all__ = ["VALUES", "value", "code_of"]
+_OVERLOAD = re.compile(r"^departments\.([^:]+): the staff can never clear the load: first-pass "
+                       r"utilisation ([\d.]+) >= 1 .*?about (\d+) staff \(now ([\d.]+)\)")
+
+
+def plain_warning(w: str, scenario, lang: str) -> str:
+    """A load warning in plain words (the department's name, not its dotted setting)."""
+    m = _OVERLOAD.match(w)
+    if m:
+        code, util, need, now = m.groups()
+        d = scenario.departments.get(code)
+        dn = ((d.name_zh or d.name) if lang == "zh" else d.name) if d is not None else code
+        if lang == "zh":
+            return (f"{dn}的人员永远无法消化其工作量（首轮利用率 {util} ≥ 1），积压在整个运行期"
+                    f"持续增长，平均值取决于运行长度；约 {need} 人（现为 {now}）"
+                    f"可使利用率接近 85%。")
+        return (f"{dn}: its staff can never clear the load (first-pass utilisation {util} >= 1), "
+                f"so its backlog grows all run and averages depend on the run length; about "
+                f"{need} staff (now {now}) keep it near 85%.")
+    from .drivers import plain_paths
+
+    return plain_paths(w, lang)
+
+
+__all__ = ["VALUES", "value", "code_of", "plain_warning"]
