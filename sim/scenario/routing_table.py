@@ -1,8 +1,10 @@
-"""The live routing table as a file (CSV or YAML): one row per case category.
+"""The live routing table as a file (CSV, Excel .xlsx or YAML; formats and reading in
+routing_table_format.py): one row per case category.
 
 Columns (docs/routing-table.md): `code, name, name_zh, main_department, co_handlers,
-dispatch_mode, handback, followup_owner, deadline_hours` (required) and `police_on_site`
-(optional; export always writes it). How a row maps onto the scenario:
+dispatch_mode, handback, followup_owner, deadline_hours` (required), `police_on_site` and the
+departments' Chinese names `main_department_zh`, `co_handlers_zh` (optional; export always
+writes them). How a row maps onto the scenario:
 
 - code: the key of `catalogue` (the category must exist in the scenario);
 - name, name_zh: `catalogue.<code>.name`, `.name_zh`;
@@ -20,9 +22,13 @@ dispatch_mode, handback, followup_owner, deadline_hours` (required) and `police_
 - deadline_hours: `catalogue.<code>.deadline_hours`.
 
 Import writes a small scenario that `extends:` the original and sets only what the table
-changes (or, with `resolved=True`, the whole resolved scenario). Every problem in a table is
-reported as `TABLE: row N, column C: ...` (CSV rows numbered as in a spreadsheet, the header
-being row 1; YAML rows numbered from 1 in list order) and raised together as one `UserError`.
+changes, under its own name (or, with `resolved=True`, the whole resolved scenario). A YAML
+**package** (what `cogov recommend` writes) also carries `settings:` (the decisions no row
+carries: routing policy, staffing ...) and `scenario:` names, applied with the rows; a CSV or
+workbook marked as part of a package is refused, saying which decisions it would lose.
+Every problem in a table is reported as `TABLE: row N, column C: ...` (CSV rows numbered as
+in a spreadsheet, the header being row 1; YAML rows numbered from 1 in list order) and raised
+together as one `UserError`.
 """
 
 from __future__ import annotations
