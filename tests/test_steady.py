@@ -69,3 +69,34 @@ def test_t_table_matches_scipy():
 
     for df in (1, 2, 3, 5, 10, 30, 31, 60, 200):
         assert abs(t975(df) - t.ppf(0.975, df)) < 0.003, df
+
+
+def test_a_queue_that_built_up_after_warm_up_is_named_even_when_level_at_the_horizon():
+    """Today's baohe_before: the police queue grows for ~150 days after warm-up, then levels off;
+    the district backlog hardly moves. The averages include the build-up: warn, name the queue."""
+    rng = np.random.default_rng(3)
+    n = 365
+    police = np.minimum(np.arange(n, dtype=float), 250.0) * 1.3 + ar1(n, rng, level=0, sd=8)
+    backlog = ar1(n, rng, level=4000, sd=40) + police
+    note = warning(steady_state(series(backlog, police), 30), "before",
+                   dept_labels={"police": "Police"})
+    assert note and "building up after warm-up" in note and "Police" in note
+
+
+def test_a_queue_growing_at_the_horizon_is_named_when_the_backlog_is_level():
+    rng = np.random.default_rng(5)
+    n = 365
+    police = 20 + np.clip(np.arange(n, dtype=float) - 30, 0, None) * 0.8 + ar1(n, rng, 0, sd=5)
+    backlog = ar1(n, rng, level=20000, sd=400)
+    note = warning(steady_state(series(backlog, police), 30), "x")
+    assert note and "still trending at the horizon: police" in note
+
+
+def test_a_level_queue_after_a_quick_start_is_not_flagged():
+    """A queue that fills within the warm-up and then wanders about its level is steady."""
+    rng = np.random.default_rng(11)
+    flagged = 0
+    for _ in range(50):
+        q = np.minimum(np.arange(365.0), 10.0) * 20 + ar1(365, rng, level=0, phi=0.9)
+        flagged += warning(steady_state(series(q + 1000, q), 30)) is not None
+    assert flagged <= 3
