@@ -109,8 +109,9 @@ def trend(day: np.ndarray, y: np.ndarray, name: str = "backlog", batches: int = 
 def steady_state(ts, warmup_days: float) -> list[Trend]:
     """Trends of the backlog and of every `queue.<dept>` column at the horizon: the last half
     of the days after warm-up; a series flat there but trending over the whole window after
-    warm-up is returned as trending with phase "build-up". `ts` (a `sim.table.Table` or a pandas DataFrame) may hold
-    several replications (rows with the same `day` are averaged first)."""
+    warm-up is returned as trending with phase "build-up". `ts` (a `sim.table.Table` or a
+    pandas DataFrame) may hold several replications
+    (rows with the same `day` are averaged first)."""
     if ts is None or not len(ts) or "day" not in ts or "backlog" not in ts:
         return []
     cols = ["backlog", *[c for c in ts.columns if str(c).startswith("queue.")]]
@@ -191,7 +192,8 @@ def warning(trends: list[Trend], name: str = "", lang: str = "en",
     parts = []
     if zh:
         if still:
-            parts.append("期末仍在变化的部门队列：" + "、".join(_q(t, labels, zh) for t in still[:5]))
+            parts.append("期末仍在变化的部门队列："
+                         + "、".join(_q(t, labels, zh) for t in still[:5]))
         if built:
             parts.append("预热期后仍在积累（期末已趋平）：" + "、".join(
                 "积压" if t.series == "backlog" else _q(t, labels, zh) for t in built[:5]))
