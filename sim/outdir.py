@@ -54,7 +54,7 @@ KNOWN_OUTPUTS = {
     "scenario.resolved.yaml",
     # compare / recommend evidence
     "manifest.json", "runs.csv", "comparison.csv", "by_grid.csv", "by_street.csv",
-    "by_category.csv", "figures", "steady_state.csv",
+    "by_category.csv", "figures", "steady_state.csv", "patterns.csv",
     # sweep
     "experiment.yaml", "design.csv", "ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm",
     "timeseries", "points.csv", "sensitivity_sobol.csv", "sensitivity_sobol_s2.csv",
