@@ -325,18 +325,25 @@ def _unit(p_per: str, metric: str) -> str:
 
 
 def patterns_figure(table: pd.DataFrame, stem: Path, labels: dict | None = None) -> list[Path]:
+    """Save `figure(table)` as STEM.png and STEM.pdf."""
+    from .figures import save
+
+    return save(figure(table, labels), stem)
+
+
+def figure(table: pd.DataFrame, labels: dict | None = None, lang: str = "en"):
     """One row per (pattern, scenario): the target range as a band, the simulated 95% CI as a
     bar with its mean; green when reproduced, red when missed. Each row on its own scale (the
-    range spans the middle of the row)."""
+    range spans the middle of the row). Returns the matplotlib Figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ..report.fonts import use_cjk_font
-    from .figures import save
 
     use_cjk_font(quiet=True)
+    zh = lang == "zh"
     labels = labels or {}
     n = len(table)
     fig, ax = plt.subplots(figsize=(9.5, 0.55 * n + 1.4))
@@ -366,11 +373,14 @@ def patterns_figure(table: pd.DataFrame, stem: Path, labels: dict | None = None)
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.7, n - 0.3)
     ok = int(table["ok"].sum())
-    ax.set_title(f"Does the model reproduce what is known? {ok} of {n} patterns reproduced\n"
+    ax.set_title(f"模型能否重现已知事实？{n} 项中重现 {ok} 项\n"
+                 f"蓝带：公开数据的范围；线段：模拟值 95% 置信区间；"
+                 f"圆点：均值（绿：重现，红：未重现）" if zh else
+                 f"Does the model reproduce what is known? {ok} of {n} patterns reproduced\n"
                  f"blue band: published range; bar: simulated 95% CI; dot: mean "
                  f"(green reproduced, red missed)", fontsize=9)
     fig.tight_layout()
-    return save(fig, stem)
+    return fig
 
 
 def _fmt(v: float) -> str:
