@@ -56,6 +56,16 @@ METRIC_DEFS: dict[str, MetricDef] = dict([
        "lower", "quality"),
     _m("citizen_repeat_rate", "citizen repeat rate", "群众重复投诉率", "share", "lower",
        "quality"),
+    _m("recomplaint_rate", "re-complaint rate after closure (重复投诉率)",
+       "结案后重复投诉率", "share", "lower", "quality"),
+    _m("recomplaints_after_closure", "re-complaints after closure (重复投诉)", "结案后重复投诉量",
+       "complaints", "lower", "quality"),
+    _m("chase_rate", "chases per case opened (催办率)", "催办率（每立案催办次数）", "count",
+       "lower", "speed"),
+    _m("chase_complaints", "chases while the case is open (催办)", "在办催办量", "complaints",
+       "lower", "speed"),
+    _m("first_reports", "first reports by citizens", "群众首次报告量", "complaints", "",
+       "demand"),
     _m("grid_redetections", "grid re-detections", "网格员重复发现", "complaints", "", "quality"),
     _m("escalations", "escalations to a higher channel", "越级投诉（升级）次数", "complaints",
        "lower", "quality"),
@@ -94,6 +104,14 @@ METRIC_DEFS: dict[str, MetricDef] = dict([
        "派出所处理非警务事项工时", "staff_hours", "lower", "workload"),
     _m("police_nonpolice_share", "share of police hours on non-police matters",
        "非警务事项占派出所工时比例", "share", "lower", "workload"),
+    _m("joint_operations", "joint operations (linkage and campaign actions)",
+       "联合执法行动（联动、专项整治）", "count", "", "workload"),
+    _m("effort_mean", "mean effort per handled task (1 = what the case needs)",
+       "平均办理投入（1=案件所需）", "count", "", "workload"),
+    _m("effort_sd", "spread of effort over handled tasks (standard deviation)",
+       "办理投入标准差", "count", "", "workload"),
+    _m("followup_hours_sd", "spread of grid workers' daily follow-up hours (standard "
+       "deviation over grid-days)", "网格员每日回访时长标准差", "hours", "", "workload"),
     _m("handbacks", "handbacks to the grid", "回流网格次数", "cases", "", "workload"),
     _m("grid_followups", "grid follow-up visits", "网格回访次数", "visits", "", "workload"),
     _m("grid_hours", "grid worker hours", "网格员工时", "staff_hours", "", "workload"),
@@ -122,6 +140,9 @@ def metric_def(metric: str) -> MetricDef:
     if head == "staff_hours" and dept:
         return MetricDef(metric, f"staff hours, {dept}", f"{dept}工时", "staff_hours", "",
                          "workload")
+    if head == "complaints_by_channel" and dept:
+        return MetricDef(metric, f"complaints by channel, {dept}", f"{dept}渠道投诉量",
+                         "complaints", "", "demand")
     if head == "queue" and dept:
         return MetricDef(metric, f"queue, {dept}", f"{dept}排队案件", "cases", "", "workload")
     if metric.endswith("_hours"):

@@ -205,6 +205,75 @@ def citizen_repeats(comp, window_hours: float) -> np.ndarray:
     return out
 
 
+def complaint_kinds(cases: Table, comp: Table, window_hours: float) -> dict[str, np.ndarray]:
+    """Per complaint, what a hotline would call it (one definition for every summary):
+
+    - `first`: the first report of a problem (nobody had reported it: no case before);
+    - `chase` (催办): a complaint about a problem whose case is still open (it joins that case);
+    - `recomplaint` (重复投诉): a complaint that opens a new case of a problem whose previous
+      case was closed at most `window_hours` before;
+    - `later`: a complaint that opens a new case of a problem whose previous case was closed
+      longer ago than the window.
+    Made by citizens or by patrols alike (the caller masks by `comp["citizen"]`). A complaint
+    opens a case when it is the first complaint of that case; a problem has one open case at a
+    time, so "the previous case" is the problem's case opened before this one."""
+    ci = np.asarray(comp["case_id"])
+    n = ci.size
+    opens = np.zeros(n, bool)
+    if n:
+        _, first_row = np.unique(ci, return_index=True)
+        opens[first_row] = True
+    # per case: the close time of the problem's previous case (-inf when it has none)
+    pid = np.asarray(cases["problem_id"])
+    order = np.lexsort((np.asarray(cases["opened"]), pid))
+    prev_closed = np.full(pid.size, -np.inf)
+    if pid.size > 1:
+        same = pid[order][1:] == pid[order][:-1]
+        prev_closed[order[1:][same]] = np.asarray(cases["closed"])[order[:-1][same]]
+    pc = prev_closed[ci] if n else np.zeros(0)
+    has_prev = pc > -np.inf
+    t = np.asarray(comp["t"])
+    recent = has_prev & (t - pc <= window_hours)
+    return {"first": opens & ~has_prev, "chase": ~opens, "recomplaint": opens & recent,
+            "later": opens & has_prev & ~recent}
+
+
+def recomplaint_rate(cases: Table, kinds: dict[str, np.ndarray], comp: Table, start: float,
+                     horizon: float, window_hours: float) -> tuple[float | None, int]:
+    """Share of the cases closed from `start` on that are followed by a re-complaint (a
+    complaint opening a new case of the same problem) within `window_hours` of closing, and
+    the number of cases it is a share of. Right-censored: a case closed less than the window
+    before the horizon could still be re-complained about after the run ends, so only cases
+    closed by `horizon - window_hours` count."""
+    closed = np.asarray(cases["closed"])
+    eligible = (closed >= start) & (closed >= 0) & (closed <= horizon - window_hours)
+    n = int(eligible.sum())
+    if n == 0:
+        return None, 0
+    # the case each re-complaint opened, and that case's predecessor (the closed case)
+    new_case = np.asarray(comp["case_id"])[kinds["recomplaint"]]
+    pid = np.asarray(cases["problem_id"])
+    order = np.lexsort((np.asarray(cases["opened"]), pid))
+    prev = np.full(pid.size, -1, dtype=np.int64)
+    if pid.size > 1:
+        same = pid[order][1:] == pid[order][:-1]
+        prev[order[1:][same]] = order[:-1][same]
+    followed = np.zeros(pid.size, bool)
+    followed[prev[new_case]] = True
+    return float(followed[eligible].mean()), n
+
+
+def joint_operations(model) -> int:
+    """Linkage and campaign actions started after warm-up (联合执法/专项整治 counted as actions,
+    not per case co-handled): each case handled through routine linkage (联动: co-handlers
+    organised into one joint action on site) and each special campaign that starts in the
+    counted period. Main/co-handling (主协办) is joint work on one case, not an operation."""
+    W, H = model.warmup, model.horizon
+    linkage = sum(1 for c in model.cases if c.joint == "linkage" and c.opened >= W)
+    campaigns = sum(1 for c in model.scenario.campaigns if W <= c.start_day * 24.0 < H)
+    return int(linkage + campaigns)
+
+
 @gc_paused
 def summarize(model, cases: Table | None = None, complaints: Table | None = None) -> dict:
     """summary.json: every metric defined in docs/metrics.md."""
@@ -222,6 +291,14 @@ def summarize(model, cases: Table | None = None, complaints: Table | None = None
     n_cit_win = int((citizen_repeats(comp, s.run.repeat_window_days * 24.0) & post_c).sum())
     patrol = ~comp["citizen"] & post_c
     n_redetect = int((comp["is_repeat"] & patrol).sum())
+    window_h = s.run.repeat_window_days * 24.0
+    kinds = complaint_kinds(cases, comp, window_h)
+    n_chase = int((kinds["chase"] & cit).sum())
+    n_recompl = int((kinds["recomplaint"] & cit).sum())
+    n_first = int((kinds["first"] & cit).sum())
+    rr, _ = recomplaint_rate(cases, {k: v & comp["citizen"] for k, v in kinds.items()}, comp,
+                             W, H, window_h)
+    by_channel = np.bincount(comp["channel"][post_c], minlength=len(model.channel_codes))
     opened = cases["opened"]
     closed = cases["closed"]
     post_open = opened >= W
@@ -253,9 +330,15 @@ def summarize(model, cases: Table | None = None, complaints: Table | None = None
         "citizen_repeat_complaint_rate": _r(n_cit_rep / n_cit if n_cit else 0.0),
         "citizen_repeat_rate": _r(n_cit_win / n_cit if n_cit else 0.0),
         "grid_redetections": n_redetect,
+        "first_reports": n_first,
+        "chase_complaints": n_chase,
+        "recomplaints_after_closure": n_recompl,
+        "recomplaint_rate": _r(rr),
+        "complaints_by_channel": {c: int(v) for c, v in zip(model.channel_codes, by_channel)},
         "escalations": int(model.escalations),
         "escalations_to_petition": int(model.escalations_petition),
         "cases_opened": int(post_open.sum()),
+        "chase_rate": _r(n_chase / post_open.sum() if post_open.any() else 0.0),
         "cases_closed": n_closed_post,
         "throughput_per_day": _r(n_closed_post / span_days),
         "case_arrival_rate_per_day": _r(post_open.sum() / span_days),
@@ -271,6 +354,7 @@ def summarize(model, cases: Table | None = None, complaints: Table | None = None
         "mean_open_cases": _r((model.open_area - model.open_area_warm) / (H - W)),
         "transfers": int(model.transfers),
         "joint_cases": int(model.joint_cases),
+        "joint_operations": joint_operations(model),
         "staff_hours_total": _r(sum(model.dept_hours.values()), 3),
         "police_nonpolice_hours": _r(model.police_nonpolice_hours, 3),
         "police_nonpolice_share": _r(model.police_nonpolice_hours / police_hours

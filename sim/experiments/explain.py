@@ -84,7 +84,7 @@ from .stats import numeric_metrics, t_interval
 from .store import LEDGER, Ledger, write_csv
 
 EXACT_MAX = 8
-HEADLINE = ("repeat_complaint_rate", "citizen_repeat_rate", "median_time_to_close_hours",
+HEADLINE = ("recomplaint_rate", "chase_rate", "median_time_to_close_hours", "citizen_repeat_rate",
             "on_time_rate", "dissatisfaction_rate", "backlog_end", "police_nonpolice_hours",
             "throughput_per_day")
 NOT_FACTORS = ("name", "description")
@@ -658,7 +658,7 @@ def report(res: ExplainResult, stream=None) -> None:
                 print(f"    {r['factor']:<28} {r['contribution'] * k:+10.2f}{ci}", file=stream)
         inter = res.interactions
         if len(inter):
-            top = inter[inter["metric"] == "repeat_complaint_rate"].copy()
+            top = inter[inter["metric"] == HEADLINE[0]].copy()
             if len(top):
                 top["abs"] = top["interaction"].abs()
                 top = top.sort_values("abs", ascending=False).head(3)

@@ -101,7 +101,7 @@ def compare_figures(result, out: Path, warmup_days: float | None = None) -> list
     names = result.scenarios
     labels = getattr(result, "labels", None)
     pngs = []
-    for metric in ("citizen_repeat_rate", "throughput_per_day", "repeat_complaint_rate"):
+    for metric in ("recomplaint_rate", "chase_rate", "throughput_per_day"):
         if metric in set(result.comparison["metric"]):
             pngs.append(save(metric_ci_figure(result.comparison, metric, names, labels),
                              out / metric)[0])

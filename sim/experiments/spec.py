@@ -143,7 +143,7 @@ class OutputsSpec(_Strict):
     """What to keep and analyse. The ledger always keeps every summary metric of every run."""
 
     metrics: list[str] = Field(
-        default_factory=lambda: ["citizen_repeat_rate", "repeat_complaint_rate",
+        default_factory=lambda: ["recomplaint_rate", "chase_rate", "citizen_repeat_rate",
                                  "throughput_per_day"],
         description="metrics summarised per point, plotted and (sobol/morris) analysed")
     timeseries: bool = Field(False, description="keep each run's daily time series (Parquet)")
@@ -357,14 +357,16 @@ def _lookup(node: Any, path: str) -> Any:
     return node
 
 
-def known_metrics(departments) -> list[str]:
-    """Names of every flattened summary metric for a scenario with these departments (empty if
-    they cannot be determined, which turns the check off)."""
+def known_metrics(departments, channels=()) -> list[str]:
+    """Names of every flattened summary metric for a scenario with these departments and
+    channels (empty if they cannot be determined, which turns the check off)."""
     fixed = _fixed_metric_names()
     if not fixed:
         return []
-    out = [m for m in fixed if not m.startswith(("utilization.", "staff_hours."))]
+    out = [m for m in fixed if not m.startswith(("utilization.", "staff_hours.",
+                                                 "complaints_by_channel."))]
     out += [f"utilization.{d}" for d in departments] + [f"staff_hours.{d}" for d in departments]
+    out += [f"complaints_by_channel.{c}" for c in channels]
     return out
 
 
@@ -446,7 +448,7 @@ def experiment_from_dict(data: dict, base_dir: str | Path = ".",
             except ScenarioError as exc:
                 errors += [f"{source}: factors.{name}: at {v!r}: {e}"
                            for e in _scenario_errors(exc, marker)]
-    known = known_metrics(base.departments)
+    known = known_metrics(base.departments, base.channels)
     for name in spec.factors:
         if name in known:
             errors.append(f"{source}: factors.{name}: name clashes with the summary metric "

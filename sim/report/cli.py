@@ -129,8 +129,8 @@ def register(sub) -> None:
                                          "configuration (routing, dispatch, handback, staff)")
     p.add_argument("scenario", help="scenario YAML file (today's configuration)")
     p.add_argument("--objective", default=None,
-                   help="primary objective (default: citizen_repeat_rate, else "
-                        "repeat_complaint_rate)")
+                   help="primary objective (default: recomplaint_rate, else "
+                        "citizen_repeat_rate)")
     p.add_argument("--objectives", default=None, metavar="M1,M2,...",
                    help="all objectives, primary first (default: the primary, "
                         "median_time_to_close_hours, staff_hours); directions from "

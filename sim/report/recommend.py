@@ -5,8 +5,8 @@ dual dispatch, handback to the grid, and (when the schema has it) street-platfor
 staff per department (and platform triage staff) under a total headcount budget.
 
 How (docs/routing-table.md, "Recommend"):
-1. **Objectives**: minimise the citizen repeat rate (`citizen_repeat_rate`, else
-   `repeat_complaint_rate`), the median time to close and department staff hours
+1. **Objectives**: minimise the re-complaint rate after closure (`recomplaint_rate`, else
+   `citizen_repeat_rate`), the median time to close and department staff hours
    (`staff_hours_total`, else the sum of `staff_hours.<dept>`); `--objectives` changes them;
    `--constraint`s must hold on the means.
 2. **Optimiser**: optuna's NSGA-II sampler (ask/tell), one generation of `--population`
@@ -79,7 +79,7 @@ from .recommend_space import Constraint, Space, parse_constraint  # noqa: F401 (
 from .results import t_interval
 from .text import metric_info, number
 
-PRIMARY_CHOICES = ("citizen_repeat_rate", "repeat_complaint_rate")
+PRIMARY_CHOICES = ("recomplaint_rate", "citizen_repeat_rate", "repeat_complaint_rate")
 DEFAULT_CONSTRAINTS = ("staff_hours_total<=current",)
 
 
@@ -597,7 +597,7 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
                 "uncertain": [(u.path, u.kind, u.params) for u in uncertain]}
 
     # the metrics, checked before anything is written
-    prim = objective or "citizen_repeat_rate"
+    prim = objective or PRIMARY_CHOICES[0]
     objectives = list(objectives or [prim, "median_time_to_close_hours", "staff_hours_total"])
     if objective and objective not in objectives:
         objectives = [objective] + objectives
@@ -605,7 +605,7 @@ def recommend(scenario_path: str | Path, out: str | Path, objective: str | None 
     for m in dict.fromkeys(objectives + [k.metric for k in cons]):
         if not _known_metric(m, base):
             errs.append(f"unknown metric {m!r}: use a summary metric (docs/metrics.md), e.g. "
-                        f"citizen_repeat_rate, repeat_complaint_rate, "
+                        f"recomplaint_rate, chase_rate, citizen_repeat_rate, "
                         f"median_time_to_close_hours, on_time_rate, staff_hours_total, "
                         f"headcount, or per department staff_hours.<dept>, utilization.<dept>")
         elif m in objectives and not better(m):

@@ -549,9 +549,11 @@ class Run(Strict):
         24.0, description="time-series interval, hours; the horizon may hold at most "
                           f"{MAX_TIMESERIES_ROWS:,} intervals")
     repeat_window_days: Pos = Field(
-        30.0, description="citizen repeat rate: a citizen complaint is a repeat when citizens "
-                          "reported the same problem within this many days before (12345 "
-                          "style), days")
+        30.0, description="repeat window, days: a complaint about a problem whose case was "
+                          "closed at most this many days before is a re-complaint (重复投诉, "
+                          "`recomplaint_rate`); for `citizen_repeat_rate`, a citizen complaint "
+                          "repeats one made within this many days before. 30 days as Chinese "
+                          "12345 hotlines count repeats (a common 重复诉求 window)")
 
     @field_validator("horizon_days")
     @classmethod
