@@ -37,6 +37,10 @@ MIN_DAYS = 20     # fewer days after warm-up than this: no verdict
 # of that window by about half its change: flag it when that bias is at least MIN_REL of the
 # level, i.e. a change of 2 * MIN_REL, tested on twice as many batches of the same length.
 BUILDUP_REL = 2 * MIN_REL
+# ... and of at least this many cases: a small, slow queue (a district pool with a dozen cases
+# waiting and weeks of memory) wanders by ten or fifteen cases over a year without any build-up
+# (measured on baohe_after over 900 days: the labour queue wanders between 15 and 24)
+BUILDUP_ABS = 20.0
 
 
 # two-sided 95% quantiles of Student's t by degrees of freedom (a table, so that `cogov run`
@@ -76,7 +80,7 @@ class Trend:
 
 
 def trend(day: np.ndarray, y: np.ndarray, name: str = "backlog", batches: int = BATCHES,
-          min_rel: float = MIN_REL) -> Trend | None:
+          min_rel: float = MIN_REL, min_abs: float = MIN_ABS) -> Trend | None:
     """The batch-means trend of `y` (by `day`), or None when there are too few days."""
     day = np.asarray(day, float)
     y = np.asarray(y, float)
@@ -102,7 +106,7 @@ def trend(day: np.ndarray, y: np.ndarray, name: str = "backlog", batches: int = 
     span = float(day[-1] - day[0]) or 1.0
     level = float(y.mean())
     noise = float(np.std(resid))   # wander of the batch means around the line
-    material = abs(slope) * span >= max(min_rel * abs(level), MIN_ABS, NOISE_SDS * noise)
+    material = abs(slope) * span >= max(min_rel * abs(level), min_abs, NOISE_SDS * noise)
     return Trend(name, slope, lo, hi, level, span, bool((lo > 0 or hi < 0) and material))
 
 
@@ -137,7 +141,7 @@ def steady_state(ts, warmup_days: float) -> list[Trend]:
             if not same:
                 tr = Trend(tr.series, tr.slope_per_day, tr.ci_low, tr.ci_high, tr.level,
                            tr.days, False)
-        build = trend(days, means[c], c, 2 * BATCHES, BUILDUP_REL)
+        build = trend(days, means[c], c, 2 * BATCHES, BUILDUP_REL, BUILDUP_ABS)
         if not tr.trending and build is not None and build.trending:
             whole = build
             tr = Trend(whole.series, whole.slope_per_day, whole.ci_low, whole.ci_high,
