@@ -34,13 +34,12 @@ def neutral(which: str) -> str:
                   "display_name_zh": ("改革前" if which == "before" else "改革后")
                   + "的包河区（假定效应取中性值）"}
     for eff in ASSUMED_EFFECTS:
-        if eff.applies == "before" and not sectoral:
+        if eff.applies == "before" and not sectoral or eff.applies == "after" and sectoral:
             continue
         parts = eff.path.split(".")
-        if parts[0] == "catalogue" and parts[1] == "*":
-            for code, cat in raw["catalogue"].items():
-                if parts[2] in cat:
-                    _set(over, ["catalogue", code, parts[2]], eff.neutral)
+        if len(parts) == 3 and parts[1] == "*":   # every category (department) of the file
+            for code in raw[parts[0]]:
+                _set(over, [parts[0], code, parts[2]], eff.neutral)
             continue
         if parts[0] == "routing" and sectoral:
             _set(over, parts, eff.neutral)

@@ -14,7 +14,7 @@ from .resources import add_args as add_resource_args
 
 # Modules that add their own subcommands with `register(subparsers)`, if present.
 COMMAND_MODULES = ("sim.experiments.cli", "sim.calibrate.cli", "sim.report.cli",
-                   "sim.dashboard.cli")
+                   "sim.dashboard.cli", "sim.scenario.diff")
 
 
 def _add_scenario_args(p: argparse.ArgumentParser) -> None:

@@ -609,6 +609,10 @@ class Engine:
     _after_patience: list[Any]
     _route: Any
     _transfer: Any
+    # citizens who learn (Citizen.reports, Citizen.observe_closure, by grid), or None when
+    # their trust sensitivity is neutral (then nothing is called: results as without them)
+    report_decision: Any
+    citizen_observe: Any
     petition_channel: int
     # problem table (one entry per problem)
     problems: list[Problem | None]
@@ -755,6 +759,8 @@ class Engine:
         self._after_patience = []
         self._route = None
         self._transfer = None
+        self.report_decision = None
+        self.citizen_observe = None
 
         # per category
         cats = self.cats
@@ -1190,6 +1196,11 @@ class Engine:
         state = pr.state
         if state == RESOLVED:
             return
+        # citizens who learn decide now whether to report (their pre-drawn uniform against
+        # a probability that moves with what they saw of their grid's service)
+        if citizen and self.report_decision is not None \
+                and not self.report_decision[pr.grid](pid, pr.cat):
+            return
         if not citizen:
             grid = pr.grid
             # the day plan cut patrol time (GridWorker.plan_day): ask whether this one happens
@@ -1531,6 +1542,8 @@ class Engine:
             unit.closed += 1
             if unit.observes:
                 unit.agent.observe_closure(case)
+        if self.citizen_observe is not None:   # the grid's residents see how it ended
+            self.citizen_observe[case.grid](case)
 
     def open_change(self, delta: int) -> None:
         """Keep the integral of open cases over time (for `mean_open_cases`)."""

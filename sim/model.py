@@ -72,11 +72,15 @@ class GovernanceModel(mesa.Model):
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, e)
         cdf = problems.channel_cdf(s, cats, e.channel_codes, e.channel_kinds,
                                    e.citizen_channels)
-        e.attach(self.incentives, self.routing, self.platforms,
-                 cit_cls.report_probability(s, cats).tolist(), cdf.tolist(),
+        # citizens who learn: reports are drawn as candidates up to the highest probability
+        # trust can give, and each citizen decides at the moment of reporting
+        p_rep = cit_cls.report_probability(s, cats)
+        p_cand = cit_cls.candidate_probability(s, cats, p_rep, a.citizen.params)
+        e.attach(self.incentives, self.routing, self.platforms, p_cand.tolist(), cdf.tolist(),
                  problems.patrol_hazard(s, cats).tolist(), self.citizens, self.grid_agents)
         with paused_gc():   # a million new objects without cycles: no collections meanwhile
-            problems.generate(e)
+            u_rep = problems.generate(e)
+        cit_cls.wire_learning(e, self.citizens, p_rep, p_cand, u_rep)
         e.schedule_fixed_events()
         self._setup_collector()
 

@@ -55,6 +55,8 @@ KNOWN_OUTPUTS = {
     # compare / recommend evidence
     "manifest.json", "runs.csv", "comparison.csv", "by_grid.csv", "by_street.csv",
     "by_category.csv", "figures", "steady_state.csv", "patterns.csv",
+    # diff
+    "differences.csv", "differences.json",
     # sweep
     "experiment.yaml", "design.csv", "ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm",
     "timeseries", "points.csv", "sensitivity_sobol.csv", "sensitivity_sobol_s2.csv",

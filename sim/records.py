@@ -274,6 +274,34 @@ def joint_operations(model) -> int:
     return int(linkage + campaigns)
 
 
+def _mean_sd(n: float, total: float, sq: float) -> tuple[float | None, float | None]:
+    if n <= 0:
+        return None, None
+    mean = total / n
+    var = max(0.0, sq / n - mean * mean)
+    return mean, var ** 0.5
+
+
+def decision_spread(model) -> dict:
+    """`effort_mean`, `effort_sd` (over department tasks handled after warm-up: the effort each
+    department chose, `Department.effort`) and `followup_hours_sd` (over grid-days after
+    warm-up: the follow-up hours each grid's workers planned, `GridWorker.plan_day`). None
+    when the agents keep no such record (a custom behaviour) or nothing was counted."""
+    n = tot = sq = 0.0
+    for d in getattr(model, "departments", ()):
+        n += getattr(d, "effort_n", 0)
+        tot += getattr(d, "effort_sum", 0.0)
+        sq += getattr(d, "effort_sq", 0.0)
+    e_mean, e_sd = _mean_sd(n, tot, sq)
+    n = tot = sq = 0.0
+    for g in getattr(model, "grid_agents", ()):
+        n += getattr(g, "days_n", 0)
+        tot += getattr(g, "followup_sum", 0.0)
+        sq += getattr(g, "followup_sq", 0.0)
+    _, f_sd = _mean_sd(n, tot, sq)
+    return {"effort_mean": _r(e_mean), "effort_sd": _r(e_sd), "followup_hours_sd": _r(f_sd)}
+
+
 @gc_paused
 def summarize(model, cases: Table | None = None, complaints: Table | None = None) -> dict:
     """summary.json: every metric defined in docs/metrics.md."""
@@ -359,6 +387,7 @@ def summarize(model, cases: Table | None = None, complaints: Table | None = None
         "police_nonpolice_hours": _r(model.police_nonpolice_hours, 3),
         "police_nonpolice_share": _r(model.police_nonpolice_hours / police_hours
                                      if police_hours else 0.0),
+        **decision_spread(model),
         "handbacks": int(model.handbacks),
         "grid_followups": int(model.grid_followups),
         "settled_by_grid": int(model.settled_by_grid),

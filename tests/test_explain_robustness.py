@@ -100,6 +100,8 @@ def test_default_factors_of_the_reform_and_regrouping():
     names = [f.name for f in factors]
     assert {"routing", "assessment", "main_co", "dispatch", "handback", "linkage"} <= set(names)
     assert "name" not in names and "description" not in names
+    assert not {"display_name", "display_name_zh", "description_zh"} & set(names)
+    assert len(factors) == 6      # the six levers of the reform, nothing else
     factors, notes = group_factors(leaves, ["structure=routing,main_co,linkage",
                                             "nothing=grid_workers"])
     names = [f.name for f in factors]
@@ -116,7 +118,9 @@ def pair(tmp_path: Path) -> tuple[Path, Path]:
                               "incidence_per_1000_per_year": {"default": 8760}}},
         "citizens": {"repeat": {"p_complain_again": 0.6, "max_repeats": 3}},
         "departments": {"desk": {"staff": 3}},
-        "run": {"horizon_days": 20, "warmup_days": 2}}))
+        # a repeat window that fits the short run (recomplaint_rate counts closures at least
+        # a window before the horizon)
+        "run": {"horizon_days": 20, "warmup_days": 2, "repeat_window_days": 5}}))
     b = tmp_path / "b.yaml"
     b.write_text(yaml.safe_dump({
         "extends": "a.yaml", "name": "b", "catalogue": {"job": {"p_resolve": 0.8}},

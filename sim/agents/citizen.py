@@ -5,7 +5,13 @@ objects: residents with nothing to report cost nothing, and per-problem state (c
 complaints so far, the channel last used, whether they gave up) lives in the engine's problem
 record. The engine calls the grid's citizen agent when a decision is due:
 - `report_probability` (per category, at the start): whether an affected citizen ever reports
-  a problem; the first reports are then drawn in bulk (`world.problems`);
+  a problem; the first reports are then drawn in bulk (`world.problems`), each with its
+  uniform number;
+- `reports(pid, cat)` (citizens who learn, at the moment a first report is due): report, or
+  not, by comparing the problem's pre-drawn uniform with the report probability *now*, which
+  rises or falls with what the grid's residents saw of their recent cases
+  (`observe_closure`): resolved or not, and how fast. The uniform is the problem's own, so
+  two scenarios still face the same citizens (common random numbers);
 - `after_patience(problem, case)`: patience has run out and the problem is still there:
   give up, complain again on the same channel, switch to another channel, or escalate one rung
   up the ladder (12345 -> 110 -> 信访) after repeated failures.
@@ -17,15 +23,33 @@ import numpy as np
 from pydantic import Field
 
 from .._mesa import mesa
+from ..engine import RESOLVING
 from ..streams import Uniforms
 from .registry import CITIZENS, Params
+
+_MASK64 = (1 << 64) - 1
+
+
+def _unit(x: int) -> float:
+    """A uniform number in [0, 1) from an integer (splitmix64's finaliser): the same for the
+    same problem in every scenario."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return ((x ^ (x >> 31)) >> 11) / float(1 << 53)
 
 
 @CITIZENS.register
 class Citizen(mesa.Agent):
     """The residents of one grid, as one agent.
 
-    Behaviour `default`: when patience runs out on an unresolved problem, complain again with
+    Behaviour `default`: citizens learn (trust, 信任): every closure of a case in the grid is an
+    experience x (0 when the problem was left unresolved; when resolved, 1 if closed within
+    the category's time limit, else time limit / time to close); the grid's trust is a running
+    mean of x (weight `trust_memory`), starting at `trust_reference`, and the chance of
+    reporting a new problem is the category's `p_report` times 1 + `trust_sensitivity` x
+    (trust - `trust_reference`) (0 at most). Sensitivity 0 (neutral): reporting never changes.
+    When patience runs out on an unresolved problem, complain again with
     probability `citizens.repeat.p_complain_again` plus `transfer_anger` per transfer their case
     suffered (a bounced case angers); after `citizens.escalation.after_failures` citizen
     complaints, go one rung up the ladder with probability `p_escalate`; else switch channel
@@ -37,17 +61,86 @@ class Citizen(mesa.Agent):
     class Params(Params):
         transfer_anger: float = Field(0.05, ge=0, le=1, description="added to the chance of "
                                       "complaining again per transfer the case suffered")
+        trust_sensitivity: float = Field(0.5, ge=0, le=5, description="change in the chance "
+                                         "of reporting a new problem, relative, per unit of "
+                                         "trust above the reference (0: reporting does not "
+                                         "learn)")
+        trust_reference: float = Field(0.75, ge=0, le=1, description="trust (running mean of "
+                                       "closures' experience, 0-1) at which residents report "
+                                       "with the catalogue's p_report")
+        trust_memory: float = Field(0.05, gt=0, le=1, description="weight of the newest "
+                                    "closure in the grid's trust")
 
     def __init__(self, model, grid: int, population: int, params: dict | None = None):
         super().__init__(model)
         self.grid = grid
         self.population = population
         self.params = self.Params(**(params or {}))
+        p = self.params
+        self._sensitivity = float(p.trust_sensitivity)
+        self._reference = float(p.trust_reference)
+        self._memory = float(p.trust_memory)
+        self.trust = self._reference   # running mean of the closures' experience (0-1)
+        self.factor = 1.0              # today's chance of reporting / the catalogue's
+        self._shared: dict = {}
 
     @classmethod
     def report_probability(cls, scenario, cats) -> np.ndarray:
         """Per category: the chance an affected citizen ever reports the problem."""
         return np.array([c.p_report for c in cats]) * scenario.citizens.report_propensity
+
+    # ------------------------------------------------------------------ learning (trust)
+    @classmethod
+    def candidate_probability(cls, scenario, cats, p_rep: np.ndarray,
+                              params: dict | None = None) -> np.ndarray:
+        """Per category: the highest chance of reporting trust can give (full trust). Reports
+        are drawn in bulk as candidates up to it; with no learning it is `p_rep` itself."""
+        p = cls.Params(**(params or {}))
+        top = 1.0 + p.trust_sensitivity * (1.0 - p.trust_reference)
+        return np.minimum(1.0, p_rep * max(1.0, top))
+
+    @classmethod
+    def wire_learning(cls, engine, citizens, p_rep: np.ndarray, p_cand: np.ndarray,
+                      u_rep: np.ndarray) -> None:
+        """Called once by the model after the bulk draw: when the residents learn, the engine
+        asks them at each first report (`reports`) and tells them each closure
+        (`observe_closure`)."""
+        if not citizens or not any(c.learns for c in citizens):
+            return
+        shared = {"p_rep": p_rep.tolist(), "p_cand": p_cand.tolist(), "u": u_rep.tolist(),
+                  "salt": int(engine.seed) * 0x9E3779B97F4A7C15 & _MASK64}
+        for c in citizens:
+            c._shared = shared
+        engine.report_decision = [c.reports for c in citizens]
+        engine.citizen_observe = [c.observe_closure for c in citizens]
+
+    @property
+    def learns(self) -> bool:
+        return self.params.trust_sensitivity > 0
+
+    def reports(self, pid: int, cat: int) -> bool:
+        """A resident affected by problem `pid` (category `cat`) reports it now, or not: the
+        problem's pre-drawn uniform against the chance of reporting today."""
+        sh = self._shared
+        p = sh["p_rep"][cat] * self.factor
+        u = sh["u"]
+        if pid < len(u):
+            x = u[pid]
+        else:   # a recurrence: a uniform of its own below the candidate bound
+            x = _unit(pid ^ sh["salt"]) * sh["p_cand"][cat]
+        return x < p
+
+    def observe_closure(self, case) -> None:
+        """A case of this grid closed: the residents' experience updates their trust."""
+        if case.outcome in RESOLVING:
+            took = case.closed - case.opened
+            limit = case.cat.deadline_hours
+            x = 1.0 if took <= limit else limit / took
+        else:
+            x = 0.0
+        self.trust += self._memory * (x - self.trust)
+        f = 1.0 + self._sensitivity * (self.trust - self._reference)
+        self.factor = f if f > 0.0 else 0.0
 
     def setup(self, engine, u: Uniforms) -> None:
         """Called once by the model: the engine's channels and this agent's random numbers."""

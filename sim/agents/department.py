@@ -41,8 +41,12 @@ class Department(mesa.Agent):
     Behaviour `default` (parameters under `agents.department.params`):
     - pressure = expected wait of a new task (queued tasks x mean task hours / staff) over the
       case's time limit;
-    - assessed on closure speed with weight w: effort = 1 - w * max_speed_cut * p / (p +
-      pressure_half) at pressure p (no pressure, no cut);
+    - whatever the assessment, a pressed department works faster: effort = 1 - load_cut * p /
+      (p + pressure_half) (workers shorten service under load: KC & Terwiesch 2009);
+    - assessed on closure speed with weight w: effort falls by a further w * max_speed_cut *
+      p / (p + pressure_half) at pressure p (no pressure, no cut), and a task that would wait
+      beyond its time limit anyway (p >= 1) waits behind those that can still close on time
+      (priority 2: the target protects the cases that still count);
     - assessed on satisfaction at call-backs: effort rises by satisfaction_gain * w * (running
       share of dissatisfied call-backs - (1 - target)) when positive;
     - assessed on counted repeats: effort rises by repeat_gain * w * (running share of its cases
@@ -68,6 +72,9 @@ class Department(mesa.Agent):
         co_effort_unassessed: float = Field(0.6, ge=0, le=1.5, description="effort on a joint "
                                             "case's co-handling share when the street does not "
                                             "score it")
+        load_cut: float = Field(0.2, ge=0, le=1, description="share of a case's needed hours "
+                                "any department drops at high pressure, whatever it is "
+                                "assessed on (workers speed up under load)")
         min_effort: float = Field(0.3, gt=0, le=1, description="lowest effort")
         max_effort: float = Field(1.5, ge=1, description="highest effort")
         memory: float = Field(0.02, gt=0, le=1, description="weight of the newest observation "
@@ -81,7 +88,12 @@ class Department(mesa.Agent):
         self.incentives = incentives if incentives is not None else model.incentives
         self.repeat_share = 0.0   # running share of its handled cases that are repeats
         p, inc = self.params, self.incentives
-        self._cut = min(1.0, inc.speed) * p.max_speed_cut
+        self._cut = min(1.0, inc.speed) * p.max_speed_cut + p.load_cut
+        self._speed = inc.speed > 0
+        # effort given to tasks handled after warm-up (summary: effort_mean, effort_sd)
+        self.effort_n = 0
+        self.effort_sum = 0.0
+        self.effort_sq = 0.0
         self._sat = p.satisfaction_gain * inc.satisfaction
         self._sat_floor = 1.0 - inc.satisfaction_target
         self._rep = p.repeat_gain * inc.repeats
@@ -110,14 +122,10 @@ class Department(mesa.Agent):
     # ------------------------------------------------------------------ decisions
     def fixed_effort(self, role: int) -> float:
         """The effort this department gives every task of `role` whatever the case and its
-        load, or -1 when it decides task by task (the engine then calls `effort`)."""
-        if type(self).effort is not Department.effort or self._cut > 0 or self._sat > 0 \
-                or self._rep > 0:
-            return -1.0
-        p = self.params
-        e = p.co_effort_unassessed if role == CO and not self.incentives.street_assesses \
-            else 1.0
-        return min(p.max_effort, max(p.min_effort, e))
+        load, or -1 when it decides task by task (the engine then calls `effort`). The default
+        rule always decides task by task: its effort is recorded per task (`effort_mean`,
+        `effort_sd`)."""
+        return -1.0
 
     def pressure(self, case) -> float:
         """Expected wait of a task joining the queue now, over the case's time limit."""
@@ -130,7 +138,8 @@ class Department(mesa.Agent):
     def fixed_priority(self, role: int) -> int:
         """The queue priority of every non-urgent task of `role` (urgent cases stay urgent), or
         -1 when it decides task by task (the engine then calls `priority`)."""
-        if type(self).priority is not Department.priority or self.incentives.repeat_priority:
+        if type(self).priority is not Department.priority or self.incentives.repeat_priority \
+                or self._speed:
             return -1
         return 2 if role == CO and not self.incentives.street_assesses else 1
 
@@ -150,7 +159,13 @@ class Department(mesa.Agent):
         if self._rep > 0:
             self.repeat_share += p.memory * ((1.0 if case.repeat else 0.0) - self.repeat_share)
             e += self._rep * self.repeat_share
-        return min(p.max_effort, max(p.min_effort, e))
+        e = min(p.max_effort, max(p.min_effort, e))
+        u = self.unit
+        if u.eng.now >= u.eng.warmup:
+            self.effort_n += 1
+            self.effort_sum += e
+            self.effort_sq += e * e
+        return e
 
     def priority(self, case, role: int) -> int:
         """0 = jumps the queue, 1 = normal, 2 = after the department's own work."""
@@ -160,6 +175,8 @@ class Department(mesa.Agent):
             return 0
         if role == CO and not self.incentives.street_assesses:
             return 2
+        if self._speed and self.pressure(case) >= 1.0:
+            return 2   # late whatever it does: behind the cases that can still close on time
         return 1
 
     def p_true_resolution(self, case, coverage: float) -> float:

@@ -1,10 +1,13 @@
 """Grid workers (网格员): split each day between patrol, follow-up visits and mediation.
 
 The engine calls the grid's worker agent:
-- `plan_day()` at every midnight: follow-up visits waiting get time first (at least
-  `followup_hours_per_day`, at most what `min_patrol_hours` leaves of `workday_hours`), then
-  yesterday's mediation time is accounted, and patrol gets the rest, at most
-  `patrol_hours_per_day`. Visits' elapsed time and the day's patrol share follow from the plan;
+- `plan_day()` at every midnight: the workers plan the follow-up hours the visits already
+  waiting need, plus an allowance (`followup_hours_per_day`) for visits that arrive during
+  the day; yesterday's mediation time (casework too) comes out of that allowance first (down
+  to `min_allowance_share` of it), and the plan takes at most what `min_patrol_hours` leaves
+  of `workday_hours`. Patrol gets the rest, at most `patrol_hours_per_day`. Visits' elapsed
+  time and the day's patrol share follow from the plan, so the split moves with the day's
+  follow-ups and mediations (`followup_hours_sd`);
 - `patrols_now()` when a patrol would detect a problem on a day whose plan cut patrol time
   (`unit.patrol_share` < 1): detections are drawn at the full patrol rate and thinned by the
   share of patrol time the day kept (so a worker buried in follow-ups detects less);
@@ -14,6 +17,8 @@ The engine calls the grid's worker agent:
 """
 
 from __future__ import annotations
+
+from pydantic import Field
 
 from .._mesa import mesa
 from ..engine import Unit
@@ -32,7 +37,10 @@ class GridWorker(mesa.Agent):
     name = "default"
 
     class Params(Params):
-        pass
+        min_allowance_share: float = Field(0.25, gt=0, le=1, description="share of the "
+                                           "follow-up allowance kept for visits arriving "
+                                           "during the day, whatever yesterday's mediation "
+                                           "took from it")
 
     def __init__(self, model, unit: Unit, params: dict | None = None):
         super().__init__(model)
@@ -53,6 +61,11 @@ class GridWorker(mesa.Agent):
         self.visit_hours_today = 0.0  # worker-hours of follow-up visits ended today
         self.u: Uniforms | None = None
         self._idle = False           # the last plan was for a day with nothing to follow up
+        self._allowance_floor = self.followup_min * self.params.min_allowance_share
+        # planned follow-up hours per worker over grid-days after warm-up (followup_hours_sd)
+        self.days_n = 0
+        self.followup_sum = 0.0
+        self.followup_sq = 0.0
 
     grid = unit_view("grid")
     street = unit_view("street")
@@ -71,9 +84,13 @@ class GridWorker(mesa.Agent):
             return
         waiting = u.queue_length + u.busy
         mediated = self.mediated_today
+        eng = u.eng
+        if eng.now >= eng.warmup:    # the day being planned is counted
+            self.days_n += 1
         if waiting == 0 and mediated == 0.0:
             if self._idle:       # the same inputs as yesterday: the same plan
                 self.visit_hours_today = 0.0
+                self._count(self.followup_hours, eng)
                 return
             self._idle = True
         else:
@@ -83,13 +100,17 @@ class GridWorker(mesa.Agent):
         fmin = self.followup_min
         backlog = waiting * visit_hours / w   # hours per worker
         mediation = mediated / w
-        room = self.workday - self.min_patrol - mediation        # max(fmin, ...)
-        if not room > fmin:
-            room = fmin
-        followup = backlog if backlog > fmin else fmin           # min(room, max(fmin, backlog))
+        allowance = fmin - mediation      # casework allowance left after yesterday's mediation
+        if allowance < self._allowance_floor:
+            allowance = self._allowance_floor
+        room = self.workday - self.min_patrol - mediation        # max(allowance, ...)
+        if not room > allowance:
+            room = allowance
+        followup = backlog + allowance                           # min(room, ...)
         if not followup < room:
             followup = room
         self.followup_hours = followup
+        self._count(followup, eng)
         u.visit_elapsed = visit_hours * 24.0 / followup * (u.staff / w) \
             if followup > 0 else float("inf")
         used = backlog if backlog < followup else followup       # min(followup, backlog)
@@ -105,6 +126,11 @@ class GridWorker(mesa.Agent):
         u.patrol_share = share
         self.mediated_today = 0.0
         self.visit_hours_today = 0.0
+
+    def _count(self, followup: float, eng) -> None:
+        if eng.now >= eng.warmup:
+            self.followup_sum += followup
+            self.followup_sq += followup * followup
 
     def patrols_now(self) -> bool:
         """Whether a detection drawn at the full patrol rate happens (thinning by today's

@@ -1,10 +1,13 @@
 """`cogov explain A.yaml B.yaml`: which part of a policy package buys its effect.
 
-The settings in which B differs from A are grouped into **factors** (by default the top-level
-sections that differ: `routing`, `dispatch`, `main_co`, `handback`, `linkage`, `assessment`,
-`departments` (staffing), `platform`, ...; catalogue differences are grouped by field across
-categories, e.g. `catalogue.owner`, `catalogue.p_resolve`, and categories added or removed form
-`catalogue.categories`). A **combination** takes each factor's settings from A or from B, so
+The settings in which B differs from A are grouped into **factors**. By default a factor is a
+group of declared differences (`sim/assumptions.py`, the list `cogov diff` reads): each lever
+(`routing`, `assessment`, `main_co`, `dispatch`, `handback`, `linkage`, `platform`,
+`departments` ...), each assumed effect (its path, e.g. `dispatch.police_hours_share`,
+`catalogue.*.p_complex` across categories) and each data input (`catalogue`, `district` ...).
+Labelling fields (names, display names, descriptions) are never factors. An undeclared
+setting (which `cogov diff` reports as an error) falls back to its top-level section.
+A **combination** takes each factor's settings from A or from B, so
 there are 2^k of them: the empty one is A, the full one is B.
 
 Every combination runs R replications with the same R seeds (**common random numbers**: all of
@@ -67,9 +70,11 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..assumptions import group_of, is_label
 from ..errors import UserError
 from ..metrics import metric_def
 from ..progress import Progress
+from ..scenario.diff import diff_leaves
 from ..scenario.loader import (
     ScenarioError,
     load_scenario,
@@ -85,6 +90,7 @@ from .store import LEDGER, Ledger, write_csv
 
 EXACT_MAX = 8
 HEADLINE = ("recomplaint_rate", "chase_rate", "median_time_to_close_hours", "citizen_repeat_rate",
+            "repeat_complaint_rate",
             "on_time_rate", "dissatisfaction_rate", "backlog_end", "police_nonpolice_hours",
             "throughput_per_day")
 NOT_FACTORS = ("name", "description")
@@ -100,23 +106,13 @@ class Factor:
     paths: list[str] = field(default_factory=list)
 
 
-def diff_leaves(a, b, prefix: str = "") -> list[str]:
-    """Dotted paths where mappings `a` and `b` differ; recursion only where both are mappings
-    (a list, or a key present on one side only, is one leaf)."""
-    out = []
-    for k in list(a) + [k for k in b if k not in a]:
-        p = f"{prefix}{k}"
-        if k not in a or k not in b:
-            out.append(p)
-        elif isinstance(a[k], dict) and isinstance(b[k], dict):
-            out += diff_leaves(a[k], b[k], p + ".")
-        elif a[k] != b[k]:
-            out.append(p)
-    return out
-
-
 def default_group(path: str) -> str:
-    """Top-level section; catalogue fields grouped by field name across categories."""
+    """The factor a differing setting belongs to by default: its declaration's group in
+    sim/assumptions.py (the list `cogov diff` reads); an undeclared setting by its top-level
+    section (catalogue fields by field name across categories)."""
+    g = group_of(path)
+    if g is not None:
+        return g
     parts = path.split(".")
     if parts[0] == "catalogue":
         return f"catalogue.{parts[2]}" if len(parts) >= 3 else "catalogue.categories"
@@ -160,8 +156,8 @@ def group_factors(leaves: list[str], specs: list[str] = ()) -> tuple[list[Factor
     notes = []
     used = {name: 0 for name, _ in custom}
     for leaf in leaves:
-        if leaf.split(".")[0] in NOT_FACTORS:
-            continue
+        if leaf.split(".")[0] in NOT_FACTORS or is_label(leaf):
+            continue   # labelling fields (names, descriptions) are never factors
         parts = leaf.split(".")
         best, best_len = None, -1
         for name, patterns in custom:

@@ -92,6 +92,7 @@ SOBOL_M = 4
 MIN_PRIM_DRAWS = 20       # and at least 3 draws on each side of the verdict
 PRIM_ALPHA = 0.1
 HEADLINE = ("recomplaint_rate", "chase_rate", "median_time_to_close_hours", "citizen_repeat_rate",
+            "repeat_complaint_rate",
             "on_time_rate", "dissatisfaction_rate", "backlog_end", "police_nonpolice_hours")
 NOT_COMPARED = ("wall_seconds",)
 

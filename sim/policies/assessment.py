@@ -107,12 +107,45 @@ class StreetHoldsAssessment(AssessmentPolicy):
     """`street_holds_assessment` (区属、街管、街用): the street scores the staff who work its
     cases. Co-handlers then treat the street's joint cases as their own work (same priority and
     effort), and district departments with `seconded_share` move that share of their pool into
-    street teams (pooling is lost where streets' loads differ)."""
+    street teams (pooling is lost where streets' loads differ).
+
+    What the street's scoring rewards and punishes (大共治考核办法, seed report: the handling of
+    the street's cases, joint cases included, is scored; re-complaints and dissatisfied cases
+    are what the reform set out to cut): it rewards closing the street's cases within their
+    time limits (`speed`, a weaker pull than a department scored on closure speed alone), and
+    punishes the street's re-complaints (`repeats`: counted against the team that closed the
+    case, and re-complained cases are supervised first, 督办) and dissatisfied call-backs
+    (`satisfaction`, with the street calling back `callback_share` of its closures). So a
+    street team still cuts effort when pressed, but less, and gives more where its cases
+    come back or leave citizens dissatisfied."""
 
     name = "street_holds_assessment"
 
+    class Params(Params):
+        speed: float = Field(0.5, ge=0, le=1, description="weight of on-time closure of the "
+                             "street's cases in its score (relative to closure-speed "
+                             "assessment)")
+        repeats: float = Field(0.5, ge=0, le=1, description="weight of re-complaints counted "
+                               "against the team that closed the case")
+        satisfaction: float = Field(0.0, ge=0, le=1, description="weight of dissatisfied "
+                                    "call-backs")
+        satisfaction_target: float = Field(0.9, ge=0, le=1,
+                                           description="share of satisfied closures aimed for")
+        callback_share: float = Field(0.3, gt=0, le=1, description="share of closures the "
+                                      "street calls back (回访)")
+        repeat_priority: bool = Field(True, description="re-complained cases are supervised "
+                                      "first (督办): they jump the queue")
+
     def incentives(self, weight):
-        return {"street_assesses": weight > 0}
+        p = self.params
+        out = {"street_assesses": weight > 0, "speed": weight * p.speed,
+               "repeats": weight * p.repeats, "repeat_priority": p.repeat_priority and
+               p.repeats > 0 and weight > 0}
+        if p.satisfaction > 0:
+            out.update({"satisfaction": weight * p.satisfaction,
+                        "satisfaction_target": p.satisfaction_target,
+                        "callback_share": p.callback_share})
+        return out
 
 
 def combine(choices) -> Incentives:

@@ -108,9 +108,12 @@ def _thinned(lam, cats, mult, horizon, gen, scenario):
     return grid[keep], cat[keep], t0[keep]
 
 
-def generate(engine) -> None:
+def generate(engine) -> np.ndarray:
     """Draw every problem of the run, and its first citizen report and patrol detection, into
-    the engine's problem table and arrival arrays."""
+    the engine's problem table and arrival arrays. Returns each problem's reporting uniform
+    (by problem id): a citizen reports when it falls below the report probability, which the
+    engine's `_p_rep` bounds (citizens who learn compare it again, at the moment of reporting,
+    with their probability then: `Citizen.reports`)."""
     s = engine.scenario
     layout = engine.layout
     streams = engine.streams
@@ -140,7 +143,8 @@ def generate(engine) -> None:
     # contacts: first citizen report (and its channel), patrol detection
     n = t0.size
     g_rep, g_pat, g_ch = streams["reporting"], streams["patrol"], streams["channel"]
-    reports = g_rep.random(n) < np.asarray(engine._p_rep)[cat]   # the citizens' decision
+    u_rep = g_rep.random(n)
+    reports = u_rep < np.asarray(engine._p_rep)[cat]   # the citizens' decision (or candidates)
     t_cit = np.where(reports, t0 + draw(s.citizens.report_delay, g_rep, n), np.inf)
     cum = channel_cdf(s, cats, engine.channel_codes, engine.channel_kinds,
                       engine.citizen_channels)
@@ -171,3 +175,4 @@ def generate(engine) -> None:
     o = np.lexsort((pids, times))
     engine.set_arrivals(times[o].tolist(), pids[o].tolist(), chans[o].tolist(),
                         cits[o].tolist())
+    return u_rep
