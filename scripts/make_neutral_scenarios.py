@@ -25,6 +25,13 @@ def _set(d: dict, path: list[str], value) -> None:
     d[path[-1]] = value
 
 
+def _already_neutral(eff) -> bool:
+    try:
+        return float(eff.value) == float(eff.neutral)
+    except (TypeError, ValueError):
+        return False
+
+
 def neutral(which: str) -> str:
     base = ROOT / "scenarios" / f"baohe_{which}.yaml"
     raw = load_raw(base)
@@ -36,6 +43,8 @@ def neutral(which: str) -> str:
     for eff in ASSUMED_EFFECTS:
         if eff.applies == "before" and not sectoral or eff.applies == "after" and sectoral:
             continue
+        if _already_neutral(eff):
+            continue   # the shipped value is the neutral one: nothing to set
         parts = eff.path.split(".")
         if len(parts) == 3 and parts[1] == "*":   # every category (department) of the file
             for code in raw[parts[0]]:

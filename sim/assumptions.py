@@ -110,6 +110,23 @@ ASSUMED_EFFECTS: tuple[AssumedEffect, ...] = (
     AssumedEffect("agents.department.params.min_effort", "0.3", 1.0, "both", "assumption",
                   "lowest effort a department gives a task (neutral 1: no department gives "
                   "less than a case needs)"),
+    # --- decisions that vary, citizens who learn (issue 23)
+    AssumedEffect("agents.department.params.load_cut", "0.2", 0.0, "both",
+                  "assumption (direction: KC & Terwiesch 2009, workers shorten service under "
+                  "load)", "share of a case's needed hours any department drops at high "
+                  "pressure, whatever it is assessed on"),
+    AssumedEffect("agents.grid_worker.params.min_allowance_share", "0.25", 1.0, "both",
+                  "assumption", "share of the grid workers' follow-up allowance kept whatever "
+                  "yesterday's mediation took (neutral 1: mediation never takes from it)"),
+    AssumedEffect("agents.citizen.params.trust_sensitivity", "0.5", 0.0, "both",
+                  "assumption (direction: hotline volumes grow with trust in the service)",
+                  "relative change in residents' chance of reporting a new problem per unit of "
+                  "trust in their grid's service above the reference (neutral: no learning)"),
+    AssumedEffect("agents.citizen.params.trust_reference", "0.75", 0.75, "both", "assumption",
+                  "trust at which residents report with the catalogue's p_report (no effect of "
+                  "its own: neutral at any value when trust_sensitivity is neutral)"),
+    AssumedEffect("agents.citizen.params.trust_memory", "0.05", 0.05, "both", "assumption",
+                  "weight of the newest closure in a grid's trust (no effect of its own)"),
 )
 
 # ---------------------------------------------------------------------------------- declared
@@ -183,6 +200,9 @@ LEVERS: tuple[Declared, ...] = (
              "police act on site on the category when 110 reaches them"),
     Declared("catalogue.*.deadline_hours", "lever", "deadlines", _INPUT,
              "time limit of the category (办理时限)"),
+    Declared("agents.platform.params", "lever", "platform", "sim/agents/platform.py",
+             "how the street platform dispatches (load balancing between a split "
+             "department's street team and district pool)"),
     Declared("agents.*.behaviour", "lever", "agents", "sim/agents (docs/ODD.md, "
              "decision-making)", "which decision rule an agent follows (a registered class)"),
 )

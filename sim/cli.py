@@ -80,8 +80,11 @@ def cmd_run(args) -> int:
         print(f"{args.scenario}: warning: {trend_note}", file=sys.stderr)
     if not args.quiet:
         s = result.summary
+        rr = s.get("recomplaint_rate")
+        rr_text = "n/a (run shorter than the repeat window)" if rr is None else f"{rr:.1%}"
         print(f"{scenario.name} (seed {s['seed']}): {s['complaints']:,} complaints, "
-              f"repeat-complaint rate {s['repeat_complaint_rate']:.1%}, "
+              f"re-complaint rate {rr_text}, "
+              f"{s['chase_rate']:.3f} chases per case, "
               f"{s['throughput_per_day']:.1f} cases closed/day, "
               f"median time to close {s['median_time_to_close_hours'] or 0:.1f} h, "
               f"backlog {s['backlog_end']:,} cases at the end "

@@ -62,7 +62,7 @@ def assert_positive(d, what):
 # ---------------------------------------------------------------- behaviour lives in agents
 @pytest.mark.parametrize("cls, methods", [
     (Department, ["effort", "priority", "p_true_resolution", "observe_closure", "pressure"]),
-    (Citizen, ["after_patience", "report_probability"]),
+    (Citizen, ["after_patience", "report_probability", "reports", "observe_closure"]),
     (GridWorker, ["plan_day", "patrols_now", "mediate", "visit_done"]),
     (DispatchPlatform, ["dispatch"]),
 ])

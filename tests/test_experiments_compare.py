@@ -92,7 +92,12 @@ def test_identical_scenarios_differ_by_exactly_zero(two):
     mmc, _, _ = two
     res = compare([mmc, mmc], replications=2, overrides=SHORT, seed=3)
     d = res.comparison[res.comparison.scenario == res.scenarios[1]]
-    assert (d["diff_mean"] == 0).all()
+    # a 30-day run leaves no closure a whole repeat window before the horizon (the
+    # right-censored recomplaint_rate is undefined) and the queue has no grid workers (no
+    # follow-up plans to spread): undefined there, and only there
+    assert set(d.loc[d["diff_mean"].isna(), "metric"]) <= {"recomplaint_rate",
+                                                           "followup_hours_sd"}
+    assert (d["diff_mean"].dropna() == 0).all()
     assert res.scenarios == ["mmc", "mmc_mmc"]
 
 

@@ -101,13 +101,14 @@ class Citizen(mesa.Agent):
 
     @classmethod
     def wire_learning(cls, engine, citizens, p_rep: np.ndarray, p_cand: np.ndarray,
-                      u_rep: np.ndarray) -> None:
+                      u_rep: np.ndarray | None) -> None:
         """Called once by the model after the bulk draw: when the residents learn, the engine
         asks them at each first report (`reports`) and tells them each closure
         (`observe_closure`)."""
-        if not citizens or not any(c.learns for c in citizens):
-            return
-        shared = {"p_rep": p_rep.tolist(), "p_cand": p_cand.tolist(), "u": u_rep.tolist(),
+        if u_rep is None or not citizens or not any(c.learns for c in citizens):
+            return   # no learning, or the reports are given (a replayed case log)
+        # the uniforms stay one numpy array (8 bytes a problem, not a float object each)
+        shared = {"p_rep": p_rep.tolist(), "p_cand": p_cand.tolist(), "u": u_rep,
                   "salt": int(engine.seed) * 0x9E3779B97F4A7C15 & _MASK64}
         for c in citizens:
             c._shared = shared

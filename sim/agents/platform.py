@@ -3,26 +3,41 @@
 Each platform has a triage desk (`desk`, the engine's `Unit`, with `platform.triage_staff`, or
 `platform.hotline_staff` for the 12345 desk): cases queue there and take staff time, so an
 understaffed desk is a bottleneck. When a case's triage is done the engine asks
-`dispatch(case)` where it goes: the routing policy's pick of the owner (with its accuracy).
+`dispatch(case)` where it goes: the routing policy's pick of the owner (with its accuracy);
+where the owner has both a street team and a district pool (a `split` department, when the
+street holds assessment), the platform sends the case to whichever of the two has the shorter
+expected wait (`load_balance`).
 """
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from .._mesa import mesa
 from .registry import PLATFORMS, Params
+
+
+def _backlog(unit) -> float:
+    """Tasks waiting or in hand per staff member (how soon a new task would start)."""
+    return (unit.queue_length + unit.busy) / unit.staff if unit.staff > 0 else float("inf")
 
 
 @PLATFORMS.register
 class DispatchPlatform(mesa.Agent):
     """One street's platform (`street` = -1: the district 12345 operators).
 
-    Behaviour `default`: dispatch to the department the routing policy picks.
+    Behaviour `default`: dispatch to the department the routing policy picks; with
+    `load_balance` (where the schema allows: a split department's street team and district
+    pool both handle the case), to the one of the two whose queue clears sooner (tasks
+    waiting and in hand per staff member).
     """
 
     name = "default"
 
     class Params(Params):
-        pass
+        load_balance: bool = Field(True, description="send a split department's case to its "
+                                   "street team or its district pool, whichever has the "
+                                   "shorter expected wait")
 
     def __init__(self, model, street: int, params: dict | None = None):
         super().__init__(model)
@@ -31,10 +46,23 @@ class DispatchPlatform(mesa.Agent):
         self._triaged = 0    # cases the routing policy triaged for a platform with no desk
         self.handbacks = 0
         self.desk = None     # the engine's Unit, or None when the platform has no staff
+        self._pools: dict | None = None   # split departments' district pools (load_balance)
 
     def dispatch(self, case):
-        """Where a triaged case goes: (unit, delay in hours): the routing policy's pick."""
+        """Where a triaged case goes: (unit, delay in hours): the routing policy's pick, or
+        the less loaded unit of a split owner (`load_balance`)."""
         after_triage = self.model.routing.after_triage
+        if self._pools is None:
+            e = self.model.engine
+            self._pools = {code: e.units[(code, -1)] for code, lvl in e.dept_level.items()
+                           if lvl == "split"} if self.params.load_balance else {}
+        if self._pools:
+            unit, delay = after_triage(case)
+            pool = self._pools.get(unit.code)
+            if pool is not None and unit is not pool and pool.staff > 0 and \
+                    _backlog(pool) < _backlog(unit):
+                return pool, delay
+            return unit, delay
         if type(self).dispatch is DispatchPlatform.dispatch and self.desk is not None:
             # declared once to the engine (the desk's `router`), so that it need not ask
             # per case (a subclass that overrides `dispatch` is always asked)

@@ -101,8 +101,11 @@ def compare_figures(result, out: Path, warmup_days: float | None = None) -> list
     names = result.scenarios
     labels = getattr(result, "labels", None)
     pngs = []
-    for metric in ("recomplaint_rate", "chase_rate", "throughput_per_day"):
-        if metric in set(result.comparison["metric"]):
+    c = result.comparison
+    for metric in ("recomplaint_rate", "chase_rate", "throughput_per_day",
+                   "repeat_complaint_rate"):
+        # (a run too short for the repeat window has no recomplaint_rate: no figure)
+        if metric in set(c["metric"]) and c.loc[c["metric"] == metric, "mean"].notna().any():
             pngs.append(save(metric_ci_figure(result.comparison, metric, names, labels),
                              out / metric)[0])
     for col in ("backlog", "repeats"):
