@@ -5,10 +5,13 @@ The seed report counts "100余起联合执法行动" from 2019 to December 2021 
 joint_operations_report in scenarios/targets/baohe.yaml) and names the themes: traffic safety
 round schools (观湖苑幼儿园), the farmers' market upgrade (万国农贸市场), residences turned into
 shops (居改非), vice and gambling (黄赌警情), mall consumer complaints (宝利丰商场) and shared bikes
-(包公街道). Each street organises one action every 60 days, cycling through the themes, the
-streets a week apart: about 60 actions a year over the district. An action is one day with two
-extra officers per targeted street team, priority for the targeted categories and doubled
-patrol detection of them. Usage: python scripts/make_joint_actions.py [HORIZON_DAYS]
+(包公街道). Every six days one theme gets a one-day joint action over the whole district
+(streets: [] = every street; the report's actions are organised "在某一领域或某一区域", in a
+domain or an area), cycling through the themes: about 60 actions a year. An action is one day
+with two extra officers per targeted street team, priority for the targeted categories and
+doubled patrol detection of them. District-wide actions also keep the file valid for a
+district generated with fewer streets (tests run two-street districts).
+Usage: python scripts/make_joint_actions.py [HORIZON_DAYS]
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ THEMES = [
                                               "mall_shopping_dispute"]),
     ("Shared bikes", "共享单车治理", ["shared_bikes"]),
 ]
-PERIOD_DAYS = 60
+PERIOD_DAYS = 6.0
 
 
 class NoAliases(yaml.SafeDumper):
@@ -38,22 +41,17 @@ class NoAliases(yaml.SafeDumper):
 
     def ignore_aliases(self, data):
         return True
-STREETS_EN = ["Wuhulu", "Baogong", "Binhu Shiji", "Wanghu", "Changqing", "Luogang", "Tongan",
-              "Wannianbu", "Fangxing", "Yicheng"]
-
-
 def actions(horizon: float) -> list[dict]:
     out = []
-    for i, street in enumerate(STREETS_EN):
-        day, k = 3.0 + 6.0 * i, i
-        while day + 1.0 <= horizon:
-            en, zh, cats = THEMES[k % len(THEMES)]
-            out.append({"name": f"{en} ({street})", "name_zh": zh, "start_day": day,
-                        "end_day": day + 1.0, "categories": cats, "streets": [street],
-                        "extra_staff": 2, "priority": True, "detection_boost": 2.0})
-            day += PERIOD_DAYS
-            k += 1
-    return sorted(out, key=lambda a: (a["start_day"], a["name"]))
+    day, k = 3.0, 0
+    while day + 1.0 <= horizon:
+        en, zh, cats = THEMES[k % len(THEMES)]
+        out.append({"name": f"{en} (joint action {k + 1})", "name_zh": zh, "start_day": day,
+                    "end_day": day + 1.0, "categories": list(cats), "streets": [],
+                    "extra_staff": 2, "priority": True, "detection_boost": 2.0})
+        day += PERIOD_DAYS
+        k += 1
+    return out
 
 
 def main(horizon: float = 485.0) -> None:
