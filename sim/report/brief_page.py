@@ -92,7 +92,8 @@ def page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objecti
     body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
     for heading, section in extra_sections or []:
         body.append(f"<h2>{_e(heading)}</h2>{section}")
-    # (the "Does the model reproduce what is known?" section goes here: patterns_section)
+    from .patterns_section import section as patterns_section  # cogov patterns results
+    body.append(patterns_section(res.path, lang, lambda f: F.save(f, fig_write), lab.scen))
     from .drivers import section as drivers_section  # explain / --uncertainty results
     body.append(drivers_section(res, lang, fig_dir, explain_dir, first,
                                 lambda f: F.save(f, fig_write)))
