@@ -54,7 +54,7 @@ KNOWN_OUTPUTS = {
     "scenario.resolved.yaml",
     # compare / recommend evidence
     "manifest.json", "runs.csv", "comparison.csv", "by_grid.csv", "by_street.csv",
-    "by_category.csv", "figures", "steady_state.csv",
+    "by_category.csv", "figures", "steady_state.csv", "patterns.csv",
     # diff
     "differences.csv", "differences.json",
     # sweep

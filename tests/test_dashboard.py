@@ -193,10 +193,12 @@ def test_charts_render_before_and_after_steps(base, stepped, key):
     before = C.png(fn(fresh))
     after = C.png(fn(stepped))
     assert before.startswith(PNG) and after.startswith(PNG) and before != after
-    ax = fn(stepped).axes[0]
+    fig = fn(stepped)
+    ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel()
     if key in ("backlog", "staff_load"):
-        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        legend = ax.get_legend() or fig.legends[0]      # below the chart, for the whole figure
+        labels = [t.get_text() for t in legend.get_texts()]
         assert labels == [C.dept_label(stepped, c) for c in stepped.scenario.departments]
 
 

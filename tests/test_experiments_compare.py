@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +33,8 @@ def two(tmp_path_factory):
     return MMC, lean, d
 
 
-def test_cli_compare_writes_the_documented_directory(two, capsys):
+def test_cli_compare_writes_the_documented_directory(two, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")     # wide enough for full scenario names
     mmc, lean, d = two
     out = d / "out"
     argv = ["compare", str(mmc), str(lean), "--replications", "3", "--out", str(out),
@@ -85,7 +88,8 @@ def test_cli_compare_writes_the_documented_directory(two, capsys):
     assert list(pd.read_csv(out / "by_category.csv").columns[:2]) == ["scenario", "category"]
 
     assert "mean wait before handling" in printed and "lean - mmc" in printed
-    assert f"results: {out}/comparison.csv" in printed and "figures:" in printed
+    assert f"results in {out}/:" in printed and "comparison.csv" in printed
+    assert "figures:" in printed
 
 
 def test_identical_scenarios_differ_by_exactly_zero(two):
@@ -139,7 +143,7 @@ def test_terminal_table_reads_like_a_planner(two):
 
     mmc, lean, _ = two
     res = compare([mmc, lean], replications=3, overrides=SHORT, seed=5, workers=1)
-    text = format_table(res)
+    text = format_table(res, columns=200)
     assert "*" not in text
     lines = text.splitlines()
     groups = [x for x in lines if x in ("Demand", "Quality", "Speed", "Workload")]
@@ -149,7 +153,31 @@ def test_terminal_table_reads_like_a_planner(two):
     assert row.rstrip().endswith(("worse", "within noise"))
     assert "repeat-complaint rate" in text and "repeat_complaint_rate" not in text
     assert "cases opened (incl. warm-up)" not in text and "more rows" in text
-    assert "cases opened (incl. warm-up)" in format_table(res, show_all=True)
+    assert "cases opened (incl. warm-up)" in format_table(res, show_all=True, columns=200)
     assert "beyond random variation at 95%" in noise_sentence(res)
     thr = next(x for x in lines if x.strip().startswith("throughput"))
     assert " neither " in thr
+
+
+@pytest.mark.parametrize("cols", [100])
+def test_terminal_table_fits_columns_with_chinese_names(two, tmp_path, cols):
+    """`COLUMNS=100 cogov compare ...` prints no line wider than 100 columns (a Chinese
+    character takes two), numbers are never split, and a row keeps one precision."""
+    from wcwidth import wcswidth
+
+    mmc, lean, _ = two
+    zh = tmp_path / "zh.yaml"
+    zh.write_text(f"extends: {mmc}\nname: zh\n"
+                  "display_name: 改革后的包河区（以块为主，街道平台分拨）\n"
+                  "departments: {desk: {staff: 5}}\n", encoding="utf-8")
+    env = {**os.environ, "COLUMNS": str(cols), "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-m", "sim", "compare", str(mmc), str(lean), str(zh),
+                        "--replications", "2", "--out", str(tmp_path / f"o{cols}"), "--quiet",
+                        *[a for s in SHORT for a in ("--set", s)]],
+                       capture_output=True, text=True, cwd=ROOT, env=env)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert max(wcswidth(x) for x in lines) <= cols, max(lines, key=wcswidth)
+    row = next(x for x in lines if "mean wait before handling" in x)
+    nums = re.findall(r"(?<![\d,.])[-+]?\d[\d,]*(?:\.(\d+))? ±", row)
+    assert nums and len({len(x) for x in nums}) == 1      # one precision in the row

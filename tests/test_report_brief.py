@@ -259,7 +259,10 @@ def test_brief_sections_and_reproduction(briefs, results_dir):
     for heading in ("The question", "What differs between them", "Headline findings",
                     "Figures", "Assumptions and caveats", "How to reproduce"):
         assert heading in text
-    assert "routing.policy" in text and "handback.enabled" in text  # the scenario diff
+    # the scenario diff in plain words, the dotted settings only as tooltips
+    html_text = briefs["en"].read_text(encoding="utf-8")
+    assert 'title="routing.policy"' in html_text and "routing.policy" not in text
+    assert "Verdict" in text and text.index("Verdict") < text.index("The question")
     for s in SEEDS:
         assert str(s) in text
     assert "cogov compare" in text and "cogov brief" in text
@@ -351,7 +354,11 @@ def test_sweep_with_sensitivity_briefs(tmp_path):
                                                               for n in names)
     assert len(page.imgs) == len(names)
     text = " ".join(page.text)
-    assert "total-order Sobol index" in text and "departments.desk.staff" in text
+    assert "total-order Sobol index" in text and "departments.desk.staff" not in text
+    assert 'title="departments.desk.staff"' in out.read_text(encoding="utf-8")
+    # the ranking of factors first, the outputs the sweep recorded in the question
+    assert text.index("Which factors matter most") < text.index("The question")
+    assert "throughput" in text[text.index("The question"):text.index("Headline findings")]
 
 
 # ----------------------------------------------------------------------------- Chromium
@@ -456,6 +463,8 @@ def cjk_nodes_in_fallback_fonts(page_path: Path) -> list[str]:
         try:
             page = browser.new_page()
             page.goto(page_path.as_uri())
+            # folded parts (the commands) are laid out too, so their glyphs are checked
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             page.evaluate("document.fonts.ready")
             cdp = page.context.new_cdp_session(page)
             cdp.send("DOM.enable")
@@ -516,3 +525,80 @@ def test_brief_reads_right_in_both_languages(tmp_path):
             "a range whose bounds print alike"
     assert " \\\n" in pages["en"] and "white-space: pre-wrap" in pages["en"]
     assert "routing policy name" not in zh and "co-handlers contribute" not in zh
+
+
+DOTTED_PATH = re.compile(r"\b(?:routing|dispatch|handback|catalogue|departments|assessment|"
+                         r"main_co|linkage|citizens|grid_workers|platform|run|district|"
+                         r"channels|campaigns)\.[a-z_0-9]+")
+
+
+@pytest.mark.skipif(CHROMIUM is None or _playwright() is None,
+                    reason="Chromium or playwright not installed (scripts/ci_install_browser.sh):"
+                           " the laid-out brief check is skipped")
+def test_brief_reads_on_a_laptop_and_a_phone(briefs):
+    """Issue 26: at 1366 and 390 px wide, in English and Chinese, the verdict is the first
+    section, the page never scrolls sideways, no visible text is a raw dotted setting, and every
+    glyph is drawn (no empty boxes)."""
+    problems = []
+    with _playwright()() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            for lang in ("en", "zh"):
+                for width in (1366, 390):
+                    page = browser.new_page(viewport={"width": width, "height": 900})
+                    page.goto(briefs[lang].as_uri())
+                    page.evaluate("document.fonts.ready")
+                    where = f"{lang} at {width} px"
+                    first = page.evaluate("document.querySelector('h2').id")
+                    if first != "verdict":
+                        problems.append(f"{where}: the first section is {first!r}")
+                    sw = page.evaluate("document.documentElement.scrollWidth")
+                    if sw > width + 1:
+                        problems.append(f"{where}: the page is {sw} px wide (scrolls sideways)")
+                    text = page.evaluate("document.body.innerText")
+                    raw = sorted(set(DOTTED_PATH.findall(text)))
+                    if raw:
+                        problems.append(f"{where}: raw settings visible: {raw[:5]}")
+                    page.close()
+        finally:
+            browser.close()
+    problems += [f"zh: drawn without CJK glyphs: {b}" for b in
+                 cjk_nodes_in_fallback_fonts(briefs["zh"])]
+    assert problems == [], "\n".join(problems)
+
+
+def test_verdict_says_when_a_headline_rests_on_assumed_values(results_dir, tmp_path):
+    """A headline whose difference rests mostly on assumed effect sizes (structural.csv of
+    `compare --uncertainty`) is named in the verdict's sentences; how often it holds across the
+    draws (robustness.csv) is in its row; a reduced district is said in plain words."""
+    import shutil as _sh
+
+    from sim.report import verdict as V
+    from sim.report.results import load_results
+
+    d = tmp_path / "cmp"
+    _sh.copytree(results_dir, d)
+    res = load_results(d)
+    alt = res.scenario_names[1]
+    metrics = V.headline(res.comparison)
+    assert 0 < len(metrics) <= V.MAX_HEADLINE
+    # make the first headline's difference clearly beyond noise, then say it rests 90% on
+    # assumed values
+    c = res.comparison
+    m = metrics[0]
+    row = (c["metric"] == m) & (c["scenario"] == alt)
+    c.loc[row, ["diff_mean", "diff_ci_low", "diff_ci_high"]] = [-0.05, -0.07, -0.03]
+    c.to_csv(d / "comparison.csv", index=False)
+    pd.DataFrame([{"metric": m, "scenario": alt, "effect_point": -0.05,
+                   "effect_neutral": -0.005, "structural_share": 0.1}]).to_csv(
+        d / "structural.csv", index=False)
+    pd.DataFrame([{"metric": m, "scenario": alt, "share_better": 0.75, "p05": -0.06,
+                   "median": -0.04, "p95": 0.01}]).to_csv(d / "robustness.csv", index=False)
+    (d / "uncertainty").mkdir(exist_ok=True)
+    (d / "uncertainty" / "manifest.json").write_text('{"draws": 8}', encoding="utf-8")
+    res = load_results(d)
+    for lang, words in (("en", "rest mostly on assumed effect sizes"), ("zh", "主要取决于假设")):
+        head, body = V.section(res, lang, {})
+        assert head and words in body and "90%" in body
+        assert ("75% of 8" if lang == "en" else "8 次中 75%") in body
+    assert V.reduced_district(res) == []

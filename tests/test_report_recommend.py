@@ -16,13 +16,14 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.errors import UserError
+from sim.experiments import recommend as REC
+from sim.experiments import recommend_space as SP
 from sim.experiments.backends import SerialBackend, flatten_summary
+from sim.experiments.recommend import derive, parse_constraint
 from sim.experiments.seeds import replication_seeds
-from sim.report import recommend as REC
-from sim.report import recommend_space as SP
-from sim.report import routing_table as RT
-from sim.report.recommend import derive, parse_constraint
 from sim.runner import run_scenario
+from sim.scenario import routing_table as RT
 from sim.scenario.loader import apply_set, load_raw, load_scenario, validate_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,8 +135,12 @@ def test_baohe_before_small_beats_today_without_more_staff_hours(tmp_path):
     assert info["recommended"] is not None
     v = info["validation"]
     assert v["citizen_repeat_rate"]["diff"] < 0
-    table = pd.read_csv(out / "routing_table.csv", encoding="utf-8-sig")
-    assert list(table.columns) == list(RT.COLUMNS)
+    _, cols, errors = RT.read_table(out / "routing_table.csv")
+    assert cols == list(RT.COLUMNS) and not errors
+    # every decision outside the rows travels in the YAML package (the routing policy too)
+    settings, names, carried = RT.read_package(out / "routing_table.yaml")
+    assert carried and settings == info["package_settings"] and names["name"].endswith(
+        "_recommended")
 
 
 @pytest.mark.slow
@@ -270,9 +275,10 @@ def test_space_from_schema_file_and_budget(tmp_path, capsys):
 def test_ranges_draw_by_latin_hypercube(tmp_path):
     f = tmp_path / "ranges.yaml"
     f.write_text("ranges:\n"
-                 "  citizens.repeat.p_complain_again: [0.4, 0.8]\n"
+                 "  citizens.repeat.p_complain_again: {uncertain: uniform, low: 0.4, high: 0.8, "
+                 "why: assumed}\n"
                  "  dispatch.dual_p_resolve_factor: {uncertain: triangular, low: 0.6, "
-                 "high: 1.0, mode: 0.85, reason: assumed}\n", encoding="utf-8")
+                 "high: 1.0, mode: 0.85, why: assumed}\n", encoding="utf-8")
     unc = SP.load_ranges(f)
     draws = SP.lhs_draws(unc, 10, seed=3)
     a = np.array([d["citizens.repeat.p_complain_again"] for d in draws])
@@ -287,15 +293,37 @@ def test_ranges_draw_by_latin_hypercube(tmp_path):
     assert [x.path for x in u] == ["dispatch.dual_p_resolve_factor"]
     assert SP.point_values(raw, u)["dispatch"]["dual_p_resolve_factor"] == pytest.approx(0.8)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("citizens.repeat.p_complain_again: {uncertain: weird, low: 0, high: 1}\n",
-                   encoding="utf-8")
-    with pytest.raises(Exception, match="unknown distribution"):
+    bad.write_text("ranges:\n  citizens.repeat.p_complain_again: {uncertain: weird, low: 0, "
+                   "high: 1, why: x}\n", encoding="utf-8")
+    with pytest.raises(Exception, match="not a distribution family"):
         SP.load_ranges(bad)
+
+
+@pytest.mark.parametrize("entry, ok", [
+    # what `cogov validate` accepts, recommend accepts (one reader: sim/scenario/uncertain.py)
+    ("{uncertain: beta, alpha: 2, beta: 3}", True),
+    ("{uncertain: lognormal, median: 0.5, sigma: 0.2}", True),
+    # and what it refuses, recommend refuses
+    ("{uncertain: uniform, low: .nan, high: 0.9}", False),
+    ("{uncertain: beta, mean: 0.5, sd: 0.1}", False),
+])
+def test_ranges_use_the_one_distribution_reader(tmp_path, entry, ok):
+    f = tmp_path / "ranges.yaml"
+    f.write_text(f"ranges:\n  citizens.repeat.p_complain_again: {entry[:-1]}, why: test}}\n",
+                 encoding="utf-8")
+    if ok:
+        draws = SP.lhs_draws(SP.load_ranges(f), 8, seed=1)
+        v = [d["citizens.repeat.p_complain_again"] for d in draws]
+        assert all(np.isfinite(v)) and min(v) > 0 and len(set(v)) == 8
+    else:
+        with pytest.raises(UserError):
+            SP.load_ranges(f)
 
 
 def test_robust_stage_uses_the_draws(tmp_path):
     f = tmp_path / "ranges.yaml"
-    f.write_text("dispatch.dual_p_resolve_factor: [0.3, 0.7]\n", encoding="utf-8")
+    f.write_text("ranges:\n  dispatch.dual_p_resolve_factor: {uncertain: uniform, low: 0.3, "
+                 "high: 0.7, why: test}\n", encoding="utf-8")
     out = tmp_path / "rec"
     assert main(["recommend", str(BF), *BF_ARGS, "--budget", "10", "--ranges", str(f),
                  "--draws", "3", "--out", str(out)]) == 0
@@ -321,3 +349,51 @@ def test_process_backend_gives_the_serial_result(tmp_path):
                  "--out", str(tmp_path / "process")]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "serial" / "candidates.csv"),
                                   pd.read_csv(tmp_path / "process" / "candidates.csv"))
+
+
+def test_recommendation_imports_as_one_package_under_its_own_name(tmp_path, capsys):
+    """Done when (issue 26): recommend (small budget) -> `routing import` of what it wrote
+    into the base gives a scenario whose every decision equals recommended_scenario.yaml's,
+    under its own name; the run's --set values do not leak; a CSV that cannot carry the
+    staffing decisions is refused (exit 2, naming them)."""
+    space = tmp_path / "space.yaml"
+    space.write_text(
+        "defaults: false\nheadcount_budget: 60\n"
+        "dimensions:\n"
+        "  - {name: owner.c1, paths: [catalogue.c1.owner], choices: [a, b]}\n"
+        "  - {name: dispatch.c2, paths: [dispatch.modes.c2], choices: [dual, single]}\n"
+        "  - {name: staff.a, paths: [departments.a.staff], low: 3, high: 6}\n"
+        "  - {name: staff.b, paths: [departments.b.staff], low: 4, high: 7}\n"
+        "seeds:\n  - {staff.a: 6, staff.b: 7, owner.c1: b}\n", encoding="utf-8")
+    out = tmp_path / "rec"
+    assert main(["recommend", str(BF), "--space", str(space), "--objectives",
+                 "citizen_repeat_rate,median_time_to_close_hours", "--constraint",
+                 "headcount<=60", "--replications", "1", "--population", "4", "--draws", "1",
+                 "--validation-replications", "2", "--budget", "8", "--quiet",
+                 "--set", "run.horizon_days=15", "--set", "run.warmup_days=5",
+                 "--out", str(out)]) == 0
+    info = json.loads((out / "search.json").read_text(encoding="utf-8"))
+    rec_file = out / "recommended_scenario.yaml"
+    assert "horizon_days" not in rec_file.read_text(encoding="utf-8").split("\n", 3)[-1]
+    rec = load_scenario(rec_file)
+    base = load_scenario(BF)
+    assert rec.run.horizon_days == base.run.horizon_days        # no --set leaked
+    assert rec.name != base.name and rec.display_name != (base.display_name or base.name)
+    new = tmp_path / "imported.yaml"
+    assert main(["routing", "import", str(out / "routing_table.yaml"), "--into", str(BF),
+                 "--out", str(new)]) == 0
+    imp = load_scenario(new)
+    assert RT.decision_sha256(imp) == RT.decision_sha256(rec)
+    assert imp.name == rec.name != base.name
+    settings = info["package_settings"]
+    if info["recommended"] is not None and settings:
+        # the CSV cannot carry the staffing decisions: refused, saying what would be lost
+        capsys.readouterr()
+        assert main(["routing", "import", str(out / "routing_table.csv"), "--into", str(BF),
+                     "--out", str(tmp_path / "lossy.yaml")]) == 2
+        err = capsys.readouterr().err
+        assert all(k in err for k in settings) and not (tmp_path / "lossy.yaml").exists()
+    diff = pd.read_csv(out / "routing_diff.csv")
+    assert {"contribution", "evidence"} <= set(diff.columns)
+    c = diff.loc[diff["what"] != "headcount", "contribution"].dropna().tolist()
+    assert c == sorted(c, reverse=True)

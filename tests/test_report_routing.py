@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.report import routing_table as RT
-from sim.scenario.loader import load_scenario, scenario_sha256
+from sim.scenario import routing_table as RT
+from sim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMON = ROOT / "scenarios" / "common"
@@ -46,11 +46,11 @@ def test_scenario_table_scenario_is_lossless(baohe, tmp_path, ext):
     assert main(["routing", "export", str(baohe), "--out", str(table)]) == 0
     new = tmp_path / "new.yaml"
     assert main(["routing", "import", str(table), "--into", str(baohe), "--out", str(new)]) == 0
-    assert scenario_sha256(load_scenario(new)) == scenario_sha256(load_scenario(baohe))
+    assert RT.decision_sha256(load_scenario(new)) == RT.decision_sha256(load_scenario(baohe))
     resolved = tmp_path / "resolved.yaml"
     assert main(["routing", "import", str(table), "--into", str(baohe), "--out", str(resolved),
                  "--resolved"]) == 0
-    assert scenario_sha256(load_scenario(resolved)) == scenario_sha256(load_scenario(baohe))
+    assert RT.decision_sha256(load_scenario(resolved)) == RT.decision_sha256(load_scenario(baohe))
 
 
 def edited_table(baohe: Path, tmp_path: Path) -> Path:
@@ -85,7 +85,9 @@ def test_table_scenario_table_is_lossless(baohe, tmp_path):
     assert sc.dispatch.modes["food_safety"] == "single"
     back = tmp_path / "back.csv"
     assert main(["routing", "export", str(new), "--out", str(back)]) == 0
-    assert read_csv(back) == read_csv(t)
+    # the departments' Chinese names follow the edited codes; everything else round-trips
+    assert [r[:10] for r in read_csv(back)] == [r[:10] for r in read_csv(t)]
+    assert read_csv(back)[1][10] == "市场监管所"
     # CSV and YAML carry the same table
     y = tmp_path / "back.yaml"
     assert main(["routing", "export", str(new), "--out", str(y)]) == 0
@@ -96,7 +98,7 @@ def test_table_scenario_table_is_lossless(baohe, tmp_path):
     # and the YAML imports to the same scenario
     new2 = tmp_path / "new2.yaml"
     assert main(["routing", "import", str(y), "--into", str(baohe), "--out", str(new2)]) == 0
-    assert scenario_sha256(load_scenario(new2)) == scenario_sha256(sc)
+    assert RT.decision_sha256(load_scenario(new2)) == RT.decision_sha256(sc)
 
 
 def test_the_written_scenario_extends_the_original(baohe, tmp_path):
@@ -220,3 +222,114 @@ def test_unreadable_inputs_exit_2(baohe, tmp_path, capsys):
     assert main(["routing", "import", str(empty), "--into", str(baohe), "--out",
                  str(tmp_path / "x.yaml")]) == 2
     assert main(["routing"]) == 2
+
+
+# ---------------------------------------------------------------------- import guards (issue 26)
+def _exported(baohe: Path, tmp_path: Path) -> list[list[str]]:
+    t = tmp_path / "orig.csv"
+    assert main(["routing", "export", str(baohe), "--out", str(t), "--force"]) == 0
+    return read_csv(t)
+
+
+def _import(t: Path, baohe: Path, tmp_path: Path, capsys) -> tuple[int, str]:
+    rc = main(["routing", "import", str(t), "--into", str(baohe), "--out",
+               str(tmp_path / f"new_{t.stem}.yaml")])
+    return rc, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["????", "占道\ufffd经营", "?"])
+def test_question_marks_and_replacement_characters_are_refused(baohe, tmp_path, capsys, bad):
+    rows = _exported(baohe, tmp_path)
+    rows[3][2] = bad
+    t = tmp_path / "q.csv"
+    write_csv(t, rows)
+    rc, err = _import(t, baohe, tmp_path, capsys)
+    assert rc == 2 and "row 4, column name_zh" in err and "CSV UTF-8" in err
+    assert not (tmp_path / "new_q.yaml").exists()
+
+
+def test_an_emptied_chinese_name_column_is_refused(baohe, tmp_path, capsys):
+    rows = _exported(baohe, tmp_path)
+    for r in rows[1:]:
+        r[2] = ""
+    t = tmp_path / "e.csv"
+    write_csv(t, rows)
+    rc, err = _import(t, baohe, tmp_path, capsys)
+    assert rc == 2 and "column name_zh: empty in every row" in err
+    rows = _exported(baohe, tmp_path)
+    rows[5][2] = ""
+    t = tmp_path / "e2.csv"
+    write_csv(t, rows)
+    rc, err = _import(t, baohe, tmp_path, capsys)
+    assert rc == 2 and "row 6, column name_zh: empty" in err and "wipe" in err
+
+
+@pytest.mark.parametrize("delim", [";", "\t"])
+def test_semicolon_and_tab_tables_import(baohe, tmp_path, capsys, delim):
+    rows = _exported(baohe, tmp_path)
+    t = tmp_path / "d.csv"
+    with open(t, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter=delim).writerows(rows)
+    rc, err = _import(t, baohe, tmp_path, capsys)
+    assert rc == 0, err
+    assert RT.decision_sha256(load_scenario(tmp_path / "new_d.yaml")) == \
+        RT.decision_sha256(load_scenario(baohe))
+
+
+def test_xlsx_round_trip_and_chinese_department_names(baohe, tmp_path, capsys):
+    x = tmp_path / "t.xlsx"
+    assert main(["routing", "export", str(baohe), "--out", str(x)]) == 0
+    rows, cols, errors = RT.read_table(x)
+    assert not errors and "main_department_zh" in cols
+    sc = load_scenario(baohe)
+    r = rows[0][1]
+    assert r["main_department_zh"] == sc.departments[r["main_department"]].name_zh
+    rc, err = _import(x, baohe, tmp_path, capsys)
+    assert rc == 0, err
+    assert RT.decision_sha256(load_scenario(tmp_path / "new_t.yaml")) == \
+        RT.decision_sha256(sc)
+
+
+def test_editing_only_the_chinese_department_name_changes_the_owner(baohe, tmp_path, capsys):
+    rows = _exported(baohe, tmp_path)
+    h = rows[0]
+    sc = load_scenario(baohe)
+    by = {r[0]: r for r in rows[1:]}
+    by["street_vending"][h.index("main_department_zh")] = sc.departments["market_reg"].name_zh
+    t = tmp_path / "z.csv"
+    write_csv(t, rows)
+    rc, err = _import(t, baohe, tmp_path, capsys)
+    assert rc == 0, err
+    assert load_scenario(tmp_path / "new_z.yaml").catalogue["street_vending"].owner == \
+        "market_reg"
+    # both columns edited and disagreeing: refused
+    by["street_vending"][h.index("main_department")] = "community"
+    t = tmp_path / "z2.csv"
+    write_csv(t, rows)
+    rc, err = _import(t, baohe, tmp_path, capsys)
+    assert rc == 2 and "column main_department_zh" in err
+
+
+def test_an_imported_scenario_has_its_own_name(baohe, tmp_path, capsys):
+    t = edited_table(baohe, tmp_path)
+    rc, err = _import(t, baohe, tmp_path, capsys)
+    sc = load_scenario(tmp_path / "new_t.yaml")
+    assert sc.name == "new_t" and sc.name != load_scenario(baohe).name
+    assert "t.csv" in sc.display_name and "派单表" in sc.display_name_zh
+
+
+def test_a_package_table_that_cannot_carry_its_settings_is_refused(baohe, tmp_path, capsys):
+    sc = load_scenario(baohe)
+    settings = {"departments.police.staff": sc.departments["police"].staff + 1}
+    rows = RT.table_rows(sc)
+    c = RT.write_table(rows, tmp_path / "p.csv", settings=settings)
+    rc, err = _import(c, baohe, tmp_path, capsys)
+    assert rc == 2 and "departments.police.staff" in err and "p.yaml" in err
+    assert not (tmp_path / "new_p.yaml").exists()
+    y = RT.write_table(rows, tmp_path / "p.yaml", settings=settings,
+                       names={"name": "pkg", "display_name": "Package"})
+    rc, err = _import(y, baohe, tmp_path, capsys)
+    assert rc == 0, err
+    new = load_scenario(tmp_path / "new_p.yaml")
+    assert new.departments["police"].staff == settings["departments.police.staff"]
+    assert new.name == "pkg" and new.display_name == "Package"

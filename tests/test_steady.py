@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.steady import steady_state, warning
 
@@ -69,3 +70,55 @@ def test_t_table_matches_scipy():
 
     for df in (1, 2, 3, 5, 10, 30, 31, 60, 200):
         assert abs(t975(df) - t.ppf(0.975, df)) < 0.003, df
+
+
+def test_a_queue_that_built_up_after_warm_up_is_named_even_when_level_at_the_horizon():
+    """Today's baohe_before: the police queue grows for ~150 days after warm-up, then levels off;
+    the district backlog hardly moves. The averages include the build-up: warn, name the queue."""
+    rng = np.random.default_rng(3)
+    n = 365
+    police = np.minimum(np.arange(n, dtype=float), 250.0) * 1.3 + ar1(n, rng, level=0, sd=8)
+    backlog = ar1(n, rng, level=4000, sd=40) + police
+    note = warning(steady_state(series(backlog, police), 30), "before",
+                   dept_labels={"police": "Police"})
+    assert note and "building up after warm-up" in note and "Police" in note
+
+
+def test_a_queue_growing_at_the_horizon_is_named_when_the_backlog_is_level():
+    rng = np.random.default_rng(5)
+    n = 365
+    police = 20 + np.clip(np.arange(n, dtype=float) - 30, 0, None) * 0.8 + ar1(n, rng, 0, sd=5)
+    backlog = ar1(n, rng, level=20000, sd=400)
+    note = warning(steady_state(series(backlog, police), 30), "x")
+    assert note and "still trending at the horizon: police" in note
+
+
+def test_a_level_queue_after_a_quick_start_is_not_flagged():
+    """A queue that fills within the warm-up and then wanders about its level is steady."""
+    rng = np.random.default_rng(11)
+    flagged = 0
+    for _ in range(50):
+        q = np.minimum(np.arange(365.0), 10.0) * 20 + ar1(365, rng, level=0, phi=0.9)
+        flagged += warning(steady_state(series(q + 1000, q), 30)) is not None
+    assert flagged <= 3
+
+
+def test_run_of_a_stable_queue_prints_no_warning(tmp_path):
+    """The same M/M/c queue with enough staff (c = 10 at 80% load): no trend, no build-up."""
+    p = cogov("run", ROOT / "scenarios" / "validation" / "mmc.yaml", "--out", tmp_path / "o",
+              "--quiet", "--set", "run.horizon_days=200")
+    assert p.returncode == 0, p.stderr
+    assert "steady state" not in p.stderr and "warning" not in p.stderr
+
+
+@pytest.mark.slow
+def test_compare_of_the_shipped_pair_prints_no_steady_state_warning(tmp_path):
+    """`cogov compare` of the recalibrated Baohe pair, the whole district with its 120-day
+    warm-up and 120 days after it (one replication): no department queue trends or builds up.
+    Before issue 24 baohe_before's police queue grew for 150 days and nothing was said.
+    A few minutes in pure Python: slow."""
+    p = cogov("compare", ROOT / "scenarios" / "baohe_before.yaml",
+              ROOT / "scenarios" / "baohe_after.yaml", "--replications", "1", "--workers", "1",
+              "--out", tmp_path / "c", "--quiet", "--set", "run.horizon_days=240")
+    assert p.returncode == 0, p.stderr
+    assert "steady state" not in p.stdout + p.stderr, p.stdout

@@ -28,6 +28,8 @@ import solara
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
+from ..report.plain import code_of
+from ..report.plain import value as plain_value
 from ..scenario.loader import ScenarioError
 from .components import components, display_name
 from .controls import build_levers
@@ -74,9 +76,12 @@ def page_css(base: Base) -> str:
     """Page styles, with the CJK glyphs of the scenario's names embedded (so the browser shows
     them without a CJK font installed), when the briefing's font helper has a font."""
     s = base.scenario
+    from ..report.plain import VALUES
+
     text = " ".join([s.district.name_zh, *(d.name_zh for d in s.departments.values()),
                      *(c.name_zh for c in s.campaigns), *_street_names_zh(base),
-                     "双向流转"])
+                     "双向流转", *(lv.help + lv.label for lv in build_levers(base)),
+                     *(en for en, _ in VALUES.values())])
     try:
         from ..report.fonts import font_face_css
 
@@ -95,6 +100,9 @@ def page_css(base: Base) -> str:
 .cogov-lever-label {{ font-size: 0.85rem; margin-top: 6px; }}
 .cogov-lever {{ margin-bottom: 2px; }}
 .cogov-lever .v-input--checkbox {{ margin-top: 2px; padding-top: 0px; }}
+.v-tooltip__content, .v-menu__content, .v-list-item__title {{ font-family: {fam} !important; }}
+.v-tooltip__content {{ max-width: min(28rem, 90vw) !important; white-space: normal !important;
+                      overflow-wrap: anywhere; line-height: 1.35; }}
 """
 
 
@@ -130,8 +138,13 @@ def LeverPanel(base: Base, params: solara.Reactive[dict], applied: dict):
             with solara.Tooltip(lv.help + f" (scenario: {lv.value})"):
                 with solara.Column(classes=classes, gap="0px"):
                     if lv.kind == "select":
-                        solara.Select(lv.label + mark, values=lv.values, value=v,
-                                      on_value=setter(lv.key), dense=True)
+                        # plain names in the list ("territorial: the street platform triages
+                        # and dispatches (以块为主)"), the code back into the lever
+                        shown = [plain_value(x) for x in lv.values]
+                        set_code = setter(lv.key)
+                        solara.Select(lv.label + mark, values=shown, value=plain_value(v),
+                                      on_value=lambda x, f=set_code: f(code_of(x)),
+                                      dense=True)
                     elif lv.kind == "checkbox":
                         solara.Checkbox(label=lv.label + mark, value=bool(v),
                                         on_value=setter(lv.key))

@@ -38,6 +38,13 @@ def scenario_document(base, values: dict, seed: int, name: str | None = None) ->
     name = name or default_name(base, values, seed)
     diffs = changed(base, values)
     raw["name"] = name
+    # its own display names, so `compare` and a brief never show two columns with one title
+    sc = base.scenario
+    en = sc.display_name or sc.name
+    zh = sc.display_name_zh or en
+    levers = ", ".join(f"{lv.key} {v}" for lv, v in diffs) or "as the base"
+    raw["display_name"] = f"{en} (dashboard: {levers}, seed {seed})"
+    raw["display_name_zh"] = f"{zh}（看板保存：{levers}，种子 {seed}）"
     what = "; ".join(f"{lv.path} = {v}" for lv, v in diffs) or "no lever changed"
     raw["description"] = (f"Saved from the cogov dashboard: {base.scenario.name} with {what}, "
                           f"seed {seed}.")

@@ -253,3 +253,7 @@ def register(sub) -> None:
                         "nothing, write nothing")
     add_resource_args(p)
     p.set_defaults(func=cmd_sweep)
+
+    from .patterns import register as register_patterns
+
+    register_patterns(sub)

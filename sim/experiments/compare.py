@@ -38,7 +38,7 @@ from ..scenario.loader import load_scenario, scenario_sha256
 from ..scenario.schema import Scenario
 from .backends import Backend, ProcessBackend, RunTask, SerialBackend
 from .seeds import replication_seeds
-from .stats import comparison_table, fmt, numeric_metrics
+from .stats import comparison_table, numeric_metrics
 from .store import write_csv, write_parquet
 
 GROUP_KEYS = {"by_grid": ["grid", "street", "population"],
@@ -242,19 +242,30 @@ def _unit_code(kind: str) -> str:
     return "%" if kind == "share" else ""
 
 
-def _pm(mean, lo, hi, unit: str, signed: bool = False) -> str:
-    """`mean ± half-width` of a 95% CI, both rounded to the half-width's second significant
-    digit (just the mean, in its usual precision, when there is no interval)."""
+def _decimals(values, unit: str) -> int:
+    """Decimals that give the row's largest value three significant digits (at most 3), so
+    every cell of a row has the same precision."""
+    scale = 100.0 if unit == "%" else 1.0
+    vals = [abs(float(v)) * scale for v in values if v is not None and not pd.isna(v)]
+    big = max(vals, default=0.0)
+    if big <= 0:
+        return 0
+    return int(min(3, max(0, 2 - math.floor(math.log10(big)))))
+
+
+def _pm(mean, lo, hi, unit: str, signed: bool = False, dec: int | None = None) -> str:
+    """`mean ± half-width` of a 95% CI with `dec` decimals (the row's precision: three
+    significant digits of its largest value); just the mean when there is no interval."""
     if pd.isna(mean):
         return "-"
-    if pd.isna(lo) or pd.isna(hi):
-        return fmt(mean, unit, signed)
     scale = 100.0 if unit == "%" else 1.0
-    m, half = mean * scale, (hi - lo) / 2 * scale
-    if half <= 0:
-        return fmt(mean, unit, signed)
-    dec = max(0, 1 - math.floor(math.log10(half)))
+    if dec is None:
+        dec = _decimals([mean], unit)
     sign = "+" if signed else ""
+    m = mean * scale
+    if pd.isna(lo) or pd.isna(hi) or hi - lo <= 0:
+        return f"{m:{sign},.{dec}f}"
+    half = (hi - lo) / 2 * scale
     return f"{m:{sign},.{dec}f} ± {half:,.{dec}f}"
 
 
@@ -284,20 +295,29 @@ def _verdict(metric: str, r) -> str:
     return "better" if ok else "worse"
 
 
-def format_table(result: CompareResult, show_all: bool = False) -> str:
+ARROWS = {"lower": "↓", "higher": "↑", "": ""}
+COUNT_KINDS = {"cases", "complaints", "problems", "transfers", "visits", "count"}
+
+
+def format_table(result: CompareResult, show_all: bool = False, columns: int | None = None
+                 ) -> str:
     """The metrics a planner reads, grouped (demand, quality, speed, workload): label, unit,
     which way is better (sim/metrics.py), mean ± 95% CI per scenario, and the paired
     difference to the first scenario with a word for what it means. Internal counters and
-    per-department rows are left out unless `show_all` (every row is in comparison.csv)."""
+    per-department rows are left out unless `show_all` (every row is in comparison.csv).
+
+    The table fits `columns` (default: `$COLUMNS`, at least 80; widths count a Chinese
+    character as two): when too wide, the unit and direction fold into the label (↓ lower is
+    better, ↑ higher), then the scenarios are named A, B, ... with a legend, then labels wrap
+    and the scenario columns split into blocks (sim/report/terminal.py)."""
+    from ..report.terminal import fit_table, terminal_width, width, wrap
+
+    total = columns or terminal_width()
     names = result.scenarios
     ref = names[0]
     c = result.comparison
     lab = {n: result.labels.get(n, n) for n in names}
-    header = ["metric", "unit", "better", *[lab[n] for n in names]]
-    for s in names[1:]:
-        header += [f"{lab[s]} - {lab[ref]}" if len(names) > 2 else
-                   f"difference ({lab[s]} - {lab[ref]})", "meaning"]
-    by_group: dict[str, list[list[str]]] = {g: [] for g in GROUPS}
+    by_group: dict[str, list[tuple]] = {g: [] for g in GROUPS}
     hidden = 0
     for metric, g in c.groupby("metric", sort=False):
         g = g.set_index("scenario")
@@ -306,40 +326,55 @@ def format_table(result: CompareResult, show_all: bool = False) -> str:
             continue
         d = metric_def(metric)
         unit = _unit_code(d.kind)
-        cells = [d.en, UNIT_LABELS.get(d.kind, d.kind), BETTER_LABELS[d.better]]
-        for s in names:
-            r = g.loc[s]
-            cells.append(_pm(r["mean"], r["ci_low"], r["ci_high"], unit))
+        dec = _decimals([g.loc[s, "mean"] for s in names], unit)
+        vals = [_pm(g.loc[s, "mean"], g.loc[s, "ci_low"], g.loc[s, "ci_high"], unit, dec=dec)
+                for s in names]
+        diffs = []
         for s in names[1:]:
             r = g.loc[s]
-            diff = _pm(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], unit, True)
+            diff = _pm(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"], unit, True, dec)
             if unit == "%" and diff != "-":
                 diff += " pp"
-            cells += [diff, _verdict(metric, r)]
-        by_group[d.group].append(cells)
-    rows = [cells for g in GROUPS for cells in by_group[g]]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    widths[0] = max([widths[0]] + [len(GROUP_LABELS[g][0]) for g in GROUPS])
+            diffs += [diff, _verdict(metric, r)]
+        by_group[d.group].append((d, vals, diffs))
 
-    def line(cells, indent=2):
-        out = []
-        for i, (x, w) in enumerate(zip(cells, widths)):
-            if i == 0:
-                out.append(" " * indent + str(x).ljust(w))
-            elif i < 3 or (i >= 3 + len(names) and (i - 3 - len(names)) % 2 == 1):
-                out.append(str(x).ljust(w))
-            else:
-                out.append(str(x).rjust(w))
-        return "  ".join(out).rstrip()
+    def build(fold: bool, letters: bool):
+        short = {n: (chr(ord("A") + i) if i < 26 else f"S{i + 1}") if letters else lab[n]
+                 for i, n in enumerate(names)}
+        head = ["metric"] + ([] if fold else ["unit", "better"]) + [short[n] for n in names]
+        for s in names[1:]:
+            head += [f"{short[s]} - {short[ref]}" if (letters or len(names) > 2) else
+                     f"difference ({short[s]} - {short[ref]})", "meaning"]
+        rows, groups = [], []
+        for g in GROUPS:
+            for d, vals, diffs in by_group[g]:
+                unit_l = UNIT_LABELS.get(d.kind, d.kind)
+                shown_unit = "" if d.kind in COUNT_KINDS else f" ({unit_l})"
+                label = (f"{d.en}{shown_unit} {ARROWS[d.better]}".rstrip() if fold else d.en)
+                rows.append([label] + ([] if fold else [unit_l, BETTER_LABELS[d.better]])
+                            + vals + diffs)
+            groups.append((GROUP_LABELS[g][0], len(by_group[g])))
+        first = 1 if fold else 3
+        right = {i for i in range(first, len(head))
+                 if i < first + len(names) or (i - first - len(names)) % 2 == 0}
+        legend = []
+        if fold:
+            legend.append("↓ lower is better, ↑ higher is better")
+        if letters:
+            legend += wrap("; ".join(f"{short[n]} = {lab[n]}" for n in names), total)
+        return head, rows, groups, right, legend
 
-    out = [line(header), "  " + "  ".join("-" * w for w in widths)]
-    for g in GROUPS:
-        if by_group[g]:
-            out.append(GROUP_LABELS[g][0])
-            out += [line(cells) for cells in by_group[g]]
+    out: list[str] = []
+    for fold, letters in ((False, False), (True, False), (True, True)):
+        head, rows, groups, right, legend = build(fold, letters)
+        widths = [max(width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        if 2 + sum(widths) + 2 * (len(widths) - 1) <= total or (fold and letters):
+            break
+    out = legend + fit_table(head, rows, groups, right, total)
     if hidden:
-        out.append(f"({hidden} more rows: per-department staff hours and utilisation, internal "
-                   f"counters; --all shows them, comparison.csv has every row)")
+        out += wrap(f"({hidden} more rows: per-department staff hours and utilisation, "
+                    f"internal counters; --all shows them, comparison.csv has every row)",
+                    total)
     return "\n".join(out)
 
 
@@ -386,7 +421,18 @@ def steady_notes(result: CompareResult) -> list[str]:
 def print_report(result: CompareResult, stream=None, show_all: bool = False) -> None:
     """The table, how to read it, the failures, and where everything is."""
     import sys
+
+    from ..report.terminal import fill
+
     stream = stream or sys.stdout
+    out = stream
+
+    class _Wrapped:
+        def write(self, text):
+            out.write("\n".join(fill(x, indent=" " * (len(x) - len(x.lstrip())))
+                                 if x else x for x in text.split("\n")))
+
+    raw, stream = stream, _Wrapped()
     m = result.manifest
     n_ok = len(result.runs) - result.failed
     print(f"{len(result.scenarios)} scenarios x {m['replications']} replications "
@@ -395,7 +441,7 @@ def print_report(result: CompareResult, stream=None, show_all: bool = False) -> 
           f"differences are paired by replication; shares in %, their differences in "
           f"percentage points (pp).", file=stream)
     print(noise_sentence(result, show_all), file=stream)
-    print(format_table(result, show_all), file=stream)
+    print(format_table(result, show_all), file=raw)
     for note in steady_notes(result):
         print(f"warning: {note}", file=stream)
     if result.failed:
@@ -405,8 +451,9 @@ def print_report(result: CompareResult, stream=None, show_all: bool = False) -> 
     if result.out is not None:
         o = result.out
         ts = "timeseries.csv" if (o / "timeseries.csv").exists() else "timeseries.parquet"
-        print(f"results: {o}/comparison.csv (table above), runs.csv, {ts}, "
-              f"by_grid.csv, by_street.csv, by_category.csv, manifest.json", file=stream)
+        print(f"results in {o}/:", file=stream)
+        print(f"  comparison.csv (table above), runs.csv, {ts}, by_grid.csv, by_street.csv, "
+              f"by_category.csv, manifest.json", file=stream)
         if result.figures:
-            print(f"figures: {o}/figures/ ({', '.join(p.name for p in result.figures)})",
+            print(f"  figures: figures/ ({', '.join(p.name for p in result.figures)})",
                   file=stream)

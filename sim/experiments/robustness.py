@@ -472,7 +472,7 @@ def robustness(scenarios: list, draws: int, replications: int = 1, out: str | Pa
             print(f"uncertainty: {len(dims)} assumptions, {draws} Latin-hypercube draws"
                   f"{' + the neutral point' if neutral_dims else ''} x {R} replications x "
                   f"{S} scenarios = {total} runs ({total - len(done)} to go)", file=sys.stderr)
-        bar = Progress(total, "uncertainty", enabled=False if quiet else None)
+        bar = Progress(total, "uncertainty", enabled=False if quiet else None, lines=True)
         n_done = len(done)
         for task, res in backend.run(tasks()):
             p, rem = divmod(task.run_id, R * S)
@@ -495,6 +495,9 @@ def robustness(scenarios: list, draws: int, replications: int = 1, out: str | Pa
                                                         for p, _ in v})),
                              "source": d.source, "why": d.why} for d in dims]),
               udir / "assumptions.csv")
+    if not quiet:
+        print("uncertainty: analysing the draws (how often each difference holds, Sobol "
+              "indices, discovery boxes)", file=sys.stderr, flush=True)
     res = analyse(runs, names, dims, U, draws, R, root, out, notes)
     res.total = total
     (udir / "manifest.json").write_text(json.dumps({

@@ -13,8 +13,6 @@ data-value=..>` so a reader's tool (and the tests) can check it against the file
 
 from __future__ import annotations
 
-import base64
-import datetime as _dt
 import html
 import json
 import math
@@ -30,7 +28,7 @@ from ..errors import UserError
 from ..outdir import OutputFile
 from . import figures as F
 from . import text as T
-from .fonts import font_face_css, has_cjk, use_cjk_font
+from .plain import plain_warning
 from .results import Results, load_results
 
 S = {
@@ -89,6 +87,18 @@ pre { background: #f6f6f6; padding: .6rem; font-size: .85rem; white-space: pre-w
       overflow-wrap: anywhere; }
 li { margin: .35rem 0; } .num { font-variant-numeric: tabular-nums; }
 code { font-size: .88rem; }
+.good { color: #1a7f37; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
+tr.group th { background: #e8eef6; text-align: left; }
+p.verdict { font-size: 1.05rem; } .caveat { color: #8a4b00; }
+h1, h2, h3, p, li, td, th, figcaption { overflow-wrap: anywhere; }
+.wide { max-width: 100%; } details summary { cursor: pointer; color: #333; }
+@media (max-width: 600px) {
+  body { margin: 1rem auto; padding: 0 .6rem; }
+  h1 { font-size: 1.3rem; }
+  table { font-size: .8rem; } td.n { white-space: normal; } td.m { min-width: 7em; }
+  th, td { padding: .2rem .3rem; }
+  table.verdict td.n { white-space: nowrap; } table.verdict small { white-space: normal; }
+}
 """
 
 
@@ -186,8 +196,21 @@ FIELD_ZH = {
 }
 
 
+SWITCH_ZH = {"enabled": "是否启用", "policy": "", "policies": "", "params": "参数",
+             "weight": "权重", "default_mode": "默认派单方式", "modes": "派单方式"}
+
+
 def _field_description_zh(path: str) -> str:
+    """The Chinese meaning of a setting: a switch (`enabled`, `policy` ...) is named with the
+    section it belongs to, so three switches never read alike
+    (派出所非警务事项回流网格：是否启用)."""
     parts = [p for p in path.split(".") if not p.isdigit()]
+    last = parts[-1] if parts else ""
+    if last in SWITCH_ZH and len(parts) > 1:
+        for p in reversed(parts[:-1]):
+            if p in FIELD_ZH:
+                return f"{FIELD_ZH[p]}：{SWITCH_ZH[last]}".rstrip("：")
+        return f"{parts[-2]}：{SWITCH_ZH[last]}".rstrip("：")
     for p in reversed(parts):
         if p in FIELD_ZH:
             return FIELD_ZH[p]
@@ -224,9 +247,10 @@ def scenario_differences(res: Results, limit: int = 80, lang: str = "en"
         vals = [f.get(k) for f in flats]
         if any(v != vals[0] for v in vals[1:]):
             meaning = _field_description_zh(k) if lang == "zh" else _field_description(k)
-            shown = [_show(v) for v in vals]
-            if lang == "zh":
-                shown = [{"yes": "是", "no": "否"}.get(x, x) for x in shown]
+            from .plain import value as plain_value
+
+            shown = [plain_value(v, lang) if isinstance(v, (str, bool)) else _show(v)
+                     for v in vals]
             rows.append([k, meaning, *shown])
     return [r.name for r in refs], rows[:limit], max(0, len(rows) - limit)
 
@@ -241,8 +265,10 @@ def _question(res: Results, lang: str, question: str | None,
     names = [(labels or {}).get(n, n) for n in res.scenario_names]
     zh = lang == "zh"
     if res.kind == "sweep":
-        factors = _factor_names(res)
-        outs = [T.metric_info(m, lang).label for m in T.HEADLINE[:2]]
+        from .verdict import plain_factor
+
+        factors = [plain_factor(f, lang) for f in _factor_names(res)]
+        outs = [T.metric_info(m, lang).label for m in _sweep_outputs(res)]
 
         def join(xs):
             if zh or len(xs) < 2:
@@ -287,6 +313,24 @@ def _factors(res: Results) -> list[tuple[str, list[str], str]]:
     return out
 
 
+def _sweep_outputs(res: Results) -> list[str]:
+    """The outputs a sweep recorded: the experiment's `outputs`, else the metrics of its
+    sensitivity tables, else the headline metrics among its runs' columns."""
+    exp = res.manifest.get("experiment") or {}
+    outs = exp.get("outputs") or res.manifest.get("outputs")
+    if isinstance(outs, str):
+        outs = [outs]
+    if not outs:
+        outs = []
+        for df in (res.sensitivity or {}).values():
+            for c in ("metric", "output"):
+                if c in df.columns:
+                    outs += [str(x) for x in df[c].dropna().unique()]
+    if not outs and res.runs is not None:
+        outs = [m for m in T.HEADLINE if m in res.runs]
+    return list(dict.fromkeys(str(x) for x in outs))[:4]
+
+
 def _factor_names(res: Results) -> list[str]:
     return [f[0] for f in _factors(res)]
 
@@ -320,15 +364,41 @@ def _metrics_table(res: Results, lang: str, fmt: T.Formatter, headline: list[str
     head = "".join(f"<th>{_e(shown[n])}</th>" for n in names)
     diffs = "".join(f"<th>{_e(s['vs'].format(base=shown[names[0]]))}: {_e(shown[n])}</th>"
                     for n in names[1:])
+    from ..metrics import GROUP_LABELS, GROUPS, metric_def
+    from .verdict import S as VS
+    from .verdict import judge
+
+    vs = VS["zh" if lang == "zh" else "en"]
+
+    def group(m):
+        try:
+            return metric_def(m).group
+        except (KeyError, ValueError):
+            return "workload"
+
+    order = {g: i for i, g in enumerate(GROUPS)}
+    metrics = sorted(metrics, key=lambda m: order.get(group(m), len(order)))
+    ncols = 1 + len(names) + len(names[1:])
     rows = []
+    current = None
     for m in metrics:
+        g = group(m)
+        if g != current:
+            current = g
+            label = GROUP_LABELS.get(g, (g, g))[1 if lang == "zh" else 0]
+            rows.append(f'<tr class="group"><th colspan="{ncols}">{_e(label)}</th></tr>')
         cells = []
         for n in names:
             cells.append(f'<td class="n">{render_segments([fmt.num(n, m, "mean")])}<br>'
                          f'<small>{render_segments(fmt.ci(n, m))}</small></td>')
         for n in names[1:]:
+            r = fmt.row(n, m)
+            v = judge(r, m) if r is not None else ""
+            word = vs.get(v, v)
+            cls = {"better": "good", "worse": "bad"}.get(v, "")
             cells.append(f'<td class="n">{render_segments([fmt.num(n, m, "diff_mean")])}<br>'
-                         f'<small>{render_segments(fmt.ci(n, m, diff=True))}</small></td>')
+                         f'<small>{render_segments(fmt.ci(n, m, diff=True))}</small>'
+                         f'<br><span class="{cls}">{_e(word)}</span></td>')
         rows.append(f"<tr><td class=\"m\">{_e(fmt.info(m).label)}</td>{''.join(cells)}</tr>")
     return (f"<div class=\"wide\"><table><thead><tr><th>{_e(s['metric'])}</th>{head}{diffs}"
             f"</tr></thead>"
@@ -396,7 +466,7 @@ def _caveats(res: Results, lang: str, lab=None) -> list[str]:
         if ref.changed:
             out.append(f"{name}: {s['changed']}")
         for w in load_warnings(sc):
-            out.append(f"{name}: {w}")
+            out.append(f"{name}: {plain_warning(w, sc, lang)}")
         ts = res.timeseries
         if ts is not None and "scenario" in ts:
             note = warning(steady_state(ts[ts["scenario"] == ref.name], sc.run.warmup_days),
@@ -567,130 +637,13 @@ def build_brief(results_dir: str | Path, out: str | Path, lang: str = "en",
     res = load_results(results_dir)
     if objective is not None:
         _check_objective(res, objective)
+    from .brief_page import page as _page
+
     with target as tmp:
         page = _page(res, Path(out), fig_dir, target.companion(0), lang, question, objective,
                      title, argv, extra_sections, explain_dir)
         tmp.write_text(page, encoding="utf-8")
     return Path(out)
-
-
-def _page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objective, title,
-          argv, extra_sections, explain_dir=None) -> str:
-    """The brief's HTML; figures are saved into `fig_write` (renamed to `fig_dir` after)."""
-    s = S[lang]
-    zh = lang == "zh"
-    lab = F.Labels(res, lang)
-    names = res.scenario_names
-    shown = [lab.scen.get(n, n) for n in names]      # display names (display_name[_zh])
-    need_cjk = zh or any(has_cjk(v) for v in [*lab.depts.values(), *lab.cats.values(),
-                                                *lab.streets.values(), *shown])
-    use_cjk_font(required=need_cjk)
-
-    body: list[str] = []
-    ttl = title or (f"{s['title']}：" + "、".join(shown) if zh
-                    else f"{s['title']}: " + " vs ".join(shown))
-    if res.kind == "sweep":
-        ttl = title or (f"{s['title']}：参数扫描" if zh else f"{s['title']}: sweep")
-    reps = _replications(res)
-    when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    reps_txt = s["reps"].format(n=reps) if res.kind == "compare" else s["runs_n"].format(
-        n=0 if res.runs is None else len(res.runs))
-    body.append(f"<h1>{_e(ttl)}</h1><p class=\"meta\">"
-                f"{_e(s['generated'].format(when=when, ver=__version__, path=res.path, kind=res.kind, reps=reps_txt))}"  # noqa: E501
-                f"</p>")
-    body.append(f"<h2>{_e(s['question'])}</h2><p>"
-                f"{_e(_question(res, lang, question, lab.scen))}</p>")
-
-    # scenarios
-    body.append(f"<h2>{_e(s['scenarios'])}</h2>")
-    if res.scenarios:
-        def desc(r):
-            sc = r.scenario
-            if sc is None:
-                return ""
-            return (sc.description_zh or sc.description) if zh else sc.description
-        rows = "".join(
-            f"<tr><td>{_e(lab.scen.get(r.name, r.name))}</td><td>{_e(desc(r))}"
-            f"{'' if r.scenario else _e(s['not_loaded'].format(err=r.load_error))}</td>"
-            f"<td><code>{_e(r.path)}</code></td></tr>" for r in res.scenarios)
-        body.append(f"<table><thead><tr><th>{_e(s['name'])}</th><th>{_e(s['description'])}</th>"
-                    f"<th>{_e(s['file'])}</th></tr></thead><tbody>{rows}</tbody></table>")
-    if res.kind == "sweep":
-        fac = _factors(res)
-        if fac:
-            items = []
-            for name, paths, span in fac:
-                desc = "; ".join(d for d in dict.fromkeys(_field_description(p) for p in paths)
-                                 if d)
-                items.append(f"<li><b>{_e(name)}</b>: <code>{_e(', '.join(paths))}</code>"
-                             f"{' = ' + _e(span) if span else ''} — {_e(desc)}</li>")
-            body.append(f"<h3>{_e(s['factors'])}</h3><ul>{''.join(items)}</ul>")
-    elif len(names) >= 2:
-        dnames, drows, more = scenario_differences(res, lang=lang)
-        dnames = [lab.scen.get(n, n) for n in dnames]
-        body.append(f"<h3>{_e(s['differs'])}</h3>")
-        if drows:
-            head = "".join(f"<th>{_e(n)}</th>" for n in dnames)
-            trs = "".join("<tr>" + f"<td><code>{_e(r[0])}</code></td><td>{_e(r[1])}</td>"
-                          + "".join(f"<td>{_e(v)}</td>" for v in r[2:]) + "</tr>"
-                          for r in drows)
-            body.append(f"<table><thead><tr><th>{_e(s['setting'])}</th><th>{_e(s['meaning'])}"
-                        f"</th>{head}</tr></thead><tbody>{trs}</tbody></table>")
-            if more:
-                body.append(f"<p>{_e(s['more'].format(n=more))}</p>")
-        elif len(dnames) >= 2:
-            body.append(f"<p>{_e(s['none_differ'])}</p>")
-    else:
-        body.append(f"<p>{_e(s['one'])}</p>")
-
-    # findings and metrics
-    first = objective or res.manifest.get("objective")
-    body.append(f"<h2>{_e(s['findings'])}</h2>")
-    if res.comparison is not None and res.kind == "compare":
-        headline = T.headline_metrics(res.comparison, first)
-        sentences = T.findings(res.comparison, names, lang, lab.depts, first, lab.scen)
-        fmt = T.Formatter(res.comparison, lang, lab.depts)
-    else:
-        headline = [m for m in ([first] if first else []) + list(T.HEADLINE)
-                    if res.runs is not None and m in res.runs]
-        sentences = _sweep_findings(res, lang, headline)
-        fmt = None
-    body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
-    for heading, section in extra_sections or []:
-        body.append(f"<h2>{_e(heading)}</h2>{section}")
-    from .drivers import section as drivers_section  # explain / --uncertainty results
-    body.append(drivers_section(res, lang, fig_dir, explain_dir, first,
-                                lambda f: F.save(f, fig_write)))
-    if fmt is not None:
-        body.append(f"<h2>{_e(s['metrics'])}</h2>")
-        body.append(_metrics_table(res, lang, fmt, headline, lab.scen))
-
-    # figures
-    body.append(f"<h2>{_e(s['figures'])}</h2>")
-    for i, f in enumerate(F.all_figures(res, lang, headline), start=1):
-        png = F.save(f, fig_write)
-        b64 = base64.b64encode(png).decode("ascii")
-        body.append(f"<figure id=\"fig-{_e(f.name)}\"><img src=\"data:image/png;base64,{b64}\" "
-                    f"alt=\"{_e(f.title)}\"><figcaption><b>{_e(s['figure'])} {i}. "
-                    f"{_e(f.title)}.</b> {_e(f.caption)}</figcaption></figure>")
-
-    body.append(f"<h2>{_e(s['caveats'])}</h2><ul>"
-                + "".join(f"<li>{_e(c)}</li>" for c in _caveats(res, lang, lab)) + "</ul>")
-    brief_cmd = argv or ["cogov", "brief", str(res.path), "--out", str(out), "--lang", lang]
-    try:
-        rel = fig_dir.relative_to(Path.cwd())
-    except ValueError:
-        rel = fig_dir
-    body.append(f"<h2>{_e(s['reproduce'])}</h2>" + _reproduce(res, lang, brief_cmd, str(rel)))
-
-    body_html = "\n".join(body)
-    css = CSS + font_face_css(ttl + body_html if has_cjk(body_html) else "", required=need_cjk)
-    page = (f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if zh else 'en'}\"><head>"
-            f"<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
-            f"initial-scale=1\"><meta name=\"generator\" content=\"cogov {__version__}\">"
-            f"<title>{_e(ttl)}</title><style>{css}</style></head>\n<body>\n{body_html}\n"
-            f"</body></html>\n")
-    return page
 
 
 def comparison_value(comparison: pd.DataFrame, scenario: str, metric: str, fld: str) -> float:

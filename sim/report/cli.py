@@ -22,7 +22,7 @@ def cmd_brief(args) -> int:
 
 
 def cmd_routing_export(args) -> int:
-    from .routing_table import export_table
+    from ..scenario.routing_table import export_table
 
     path = export_table(args.scenario, args.out, overrides=args.overrides, fmt=args.format,
                         force=args.force)
@@ -31,7 +31,7 @@ def cmd_routing_export(args) -> int:
 
 
 def cmd_routing_import(args) -> int:
-    from .routing_table import import_table
+    from ..scenario.routing_table import import_table
 
     argv = ["cogov", "routing", "import", args.table, "--into", args.into, "--out", args.out,
             *(["--resolved"] if args.resolved else []), *_sets(args.overrides)]
@@ -44,7 +44,7 @@ def cmd_routing_import(args) -> int:
 
 
 def cmd_recommend(args) -> int:
-    from .recommend import recommend
+    from ..experiments.recommend import recommend
 
     argv = ["cogov", "recommend", args.scenario, *_opt("--objective", args.objective),
             *_opt("--objectives", args.objectives),

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import text as T
+from .verdict import plain_factor
 
 S = {
     "en": {
@@ -176,7 +177,8 @@ def _attribution(exp: Path, lang: str, s: dict, first, save_fig) -> list[str]:
         for f, r in facs.head(3).iterrows():
             v = _num(r["contribution"], _fmt(r["contribution"], info.kind, lang), src, f, m,
                      "contribution")
-            bit = _e(s["contrib"].format(factor=f, value="\x00")).replace("\x00", v)
+            bit = _e(s["contrib"].format(factor=plain_factor(str(f), lang), value="\x00")
+                     ).replace("\x00", v)
             if not (pd.isna(r["ci_low"]) or pd.isna(r["ci_high"])):
                 bit += _e(s["ci"].format(lo=T.number(float(r["ci_low"]), info.kind,
                                                      T.BASE_DECIMALS.get(info.kind, 2), lang,
@@ -252,7 +254,7 @@ def _robustness(path: Path, rob: pd.DataFrame, lang: str, s: dict, first) -> lis
                 lang == "zh" else ", ".join(T.metric_info(m, lang).label for m in g["metric"])
             hinge.append(f"<li>{_e(s['always'].format(s=scen, ref=g['reference'].iloc[0], n=int(g['draws'].iloc[0]), metrics=labels))}</li>")  # noqa: E501
         for _, r in disc[disc["better_draws"] != disc["draws"]].iterrows():
-            hinge.append(f"<li>{_e(discovery_sentence(r, lang))}</li>")
+            hinge.append(f"<li>{_e(plain_paths(discovery_sentence(r, lang), lang))}</li>")
     sob = _read(path / "sensitivity_uncertainty.csv")
     if sob is not None and len(sob):
         from ..experiments.robustness import MIN_SOBOL_DRAWS
@@ -262,7 +264,8 @@ def _robustness(path: Path, rob: pd.DataFrame, lang: str, s: dict, first) -> lis
             g = est[est["metric"] == m].sort_values("S1", ascending=False).head(3)
             if len(g):
                 info = T.metric_info(m, lang)
-                items = ", ".join(f"{r.assumption} ({r.S1:.2f})" for r in g.itertuples())
+                items = ", ".join(f"{plain_factor(r.assumption, lang)} ({r.S1:.2f})"
+                                  for r in g.itertuples())
                 hinge.append(f"<li>{_e(s['sobol'].format(label=info.label, items=items))}</li>")
         if est.empty:
             hinge.append(f"<li>{_e(s['no_sobol'].format(min=MIN_SOBOL_DRAWS, n=n))}</li>")
@@ -279,6 +282,21 @@ def _robustness(path: Path, rob: pd.DataFrame, lang: str, s: dict, first) -> lis
     out.append(f"<h3>{_e(s['structural'])}</h3><p>"
                f"{_e(' '.join(sentences) if sentences else s['no_struct'])}</p>")
     return out
+
+
+_DOTTED = None
+
+
+def plain_paths(text: str, lang: str) -> str:
+    """Dotted settings inside a sentence replaced by their plain names."""
+    import re
+
+    global _DOTTED
+    if _DOTTED is None:
+        _DOTTED = re.compile(r"\b[a-z_]+(?:\.[A-Za-z_0-9*\[\]]+)+")
+    return _DOTTED.sub(lambda m: plain_factor(m.group(0), lang)
+                       if not m.group(0).endswith((".csv", ".yaml", ".json", ".md")) else
+                       m.group(0), text)
 
 
 def has_content(results_dir, explain_dir=None) -> bool:

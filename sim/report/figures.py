@@ -122,12 +122,17 @@ def _wrap(label: str, width: int = 16) -> str:
     lines, cur, n = [], "", 0
     for ch in label:
         w = 2 if ord(ch) > 0x2e80 else 1
-        if n + w > width and cur:
-            lines.append(cur)
-            cur, n = "", 0
+        # never start a line with closing punctuation (a lone "）" under a label)
+        if n + w > width and cur and ch not in NO_LINE_START:
+            carry = cur[-1] if cur[-1] in "（(「『" and len(cur) > 1 else ""
+            lines.append(cur[:-1] if carry else cur)
+            cur, n = carry, (2 if carry and ord(carry) > 0x2e80 else len(carry))
         cur += ch
         n += w
     return "\n".join([*lines, cur])
+
+
+NO_LINE_START = "）)」』，、。：；！？"
 
 
 def _color(i: int):
@@ -402,7 +407,8 @@ def staff_load(res: Results, lab: Labels) -> Fig | None:
 
 
 def _param_col(df: pd.DataFrame) -> str | None:
-    for c in ("parameter", "factor", "name", "names", "param", "Unnamed: 0", "index"):
+    for c in ("parameter", "factor", "assumption", "name", "names", "param", "Unnamed: 0",
+              "index"):
         if c in df.columns:
             return c
     obj = [c for c in df.columns if df[c].dtype == object]
@@ -418,6 +424,25 @@ def _output_groups(df: pd.DataFrame, key: str):
     yield key, key.split("/")[-1], df
 
 
+def _wrap_label(text: str, lang: str, width: int = 18) -> str:
+    """A tick label over lines of about `width` characters (Chinese by characters, never
+    leaving a closing bracket or punctuation alone at the start of a line)."""
+    if len(text) <= width:
+        return text
+    if lang == "zh":
+        w = max(6, width // 2)
+        lines, cur = [], ""
+        for ch in text:
+            if len(cur) >= w and ch not in NO_LINE_START:
+                lines.append(cur)
+                cur = ""
+            cur += ch
+        return "\n".join(lines + [cur])
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
 def sensitivity(res: Results, lab: Labels) -> list[Fig]:
     """Sobol (S1, ST with CIs) and Morris (mu*, sigma) figures from sensitivity/*.csv."""
     out = []
@@ -429,6 +454,12 @@ def sensitivity(res: Results, lab: Labels) -> list[Fig]:
         for title, output, sub in _output_groups(df, key):
             sub = sub.dropna(subset=[pc])
             if {"S1", "ST"} & set(sub.columns):
+                from .verdict import plain_factor
+
+                rank = "ST" if "ST" in sub else "S1"
+                sub = sub.sort_values(rank, ascending=False, na_position="last")
+                names = [_wrap_label(plain_factor(str(v), lab.lang), lab.lang)
+                         for v in sub[pc]]
                 fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(sub) + 2), 3.6))
                 x = np.arange(len(sub))
                 for j, (col, lbl) in enumerate((("S1", t["s1"]), ("ST", t["st"]))):
@@ -438,7 +469,7 @@ def sensitivity(res: Results, lab: Labels) -> list[Fig]:
                         else None
                     ax.bar(x + j * 0.4, sub[col].to_numpy(float) * 100, width=0.4, yerr=err,
                            capsize=3, color=_color(j), label=lbl)
-                ax.set_xticks(x + 0.2, sub[pc].astype(str).tolist(), rotation=30, ha="right")
+                ax.set_xticks(x + 0.2, names, rotation=30, ha="right")
                 ax.set_ylabel(f"{t['share_var']} (%)" if lab.lang != "zh"
                               else f"{t['share_var']}（%）")
                 ax.legend(fontsize=8)
@@ -458,7 +489,10 @@ def sensitivity(res: Results, lab: Labels) -> list[Fig]:
                 err = sub["mu_star_conf"].to_numpy(float) * k if "mu_star_conf" in sub else None
                 axes[0].bar(x, sub["mu_star"].to_numpy(float) * k, yerr=err, capsize=3,
                             color=_color(0))
-                axes[0].set_xticks(x, sub[pc].astype(str).tolist(), rotation=30, ha="right")
+                from .verdict import plain_factor
+
+                axes[0].set_xticks(x, [_wrap_label(plain_factor(str(v), lab.lang), lab.lang)
+                                       for v in sub[pc]], rotation=30, ha="right")
                 axes[0].set_ylabel(f"{t['mu_star']} ({u})")
                 if "sigma" in sub:
                     axes[1].scatter(sub["mu_star"] * k, sub["sigma"] * k, color=_color(1))

@@ -107,10 +107,14 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[f
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
-    """The numeric metric columns of a runs table (identifiers excluded)."""
+    """The numeric metric columns of a runs table (identifiers excluded). A metric no run
+    defines (all empty, e.g. `recomplaint_rate` of runs shorter than the repeat window) is left
+    out, whether it was read back from runs.csv (float NaN) or not (None)."""
     out = []
     for c in runs.columns:
         if c in ID_COLUMNS or c.startswith("factor.") or c.startswith("param."):
+            continue
+        if runs[c].isna().all():
             continue
         if pd.api.types.is_numeric_dtype(runs[c]) or pd.api.types.is_bool_dtype(runs[c]):
             out.append(c)

@@ -43,8 +43,8 @@ METRICS.update({k: (d.en, d.zh, d.kind, d.better) for k, d in _METRIC_DEFS.items
 # the metrics the brief leads with, in order (those present in the results)
 HEADLINE = ("recomplaint_rate", "chase_rate", "median_time_to_close_hours",
             "problems_solved_per_day", "throughput_per_day", "citizen_repeat_rate",
-            "backlog_end", "on_time_rate", "dissatisfaction_rate", "escalations",
-            "police_nonpolice_hours")
+            "repeat_complaint_rate", "backlog_end", "on_time_rate", "dissatisfaction_rate",
+            "escalations", "police_nonpolice_hours")
 BASE_DECIMALS = {"share": 1, "hours": 1, "days": 1, "per_day": 1, "staff_hours": 0,
                  "cases": 0, "complaints": 0, "problems": 0, "transfers": 0, "visits": 0,
                  "runs": 0, "count": 2}
