@@ -29,7 +29,11 @@ _.flavor, _.layout_features, _.notdef_outline, _.name_IDs
 # context manager protocol (__exit__'s traceback argument)
 tb
 # result properties for users (sim.resources estimate, steady-state check, scenario schema)
-_.peak_gib, _.change, _.multi_department
+_.peak_gib, _.change, _.growing, _.multi_department
+# merged from issues 23-25: public constants (the kinds an assumption or a log column may
+# have, listed for docs and users) and fields of the patterns' target records (read from YAML
+# and shown in reports): for their owners to use or remove
+KINDS, _.conversion, _.why_range, _.constrains
 # planner's files (issue 26), dead as far as vulture sees: for their owner to remove or use
 comparison_value, rows_equal, plain
 # accounting's `cogov diff` (issue 23): documented in its module docstring as explain's source
