@@ -33,7 +33,6 @@ uncertain fields or `ranges.yaml`, `posterior.csv` (parameter, mean, q05, q95) a
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import math
 import sys
@@ -185,27 +184,24 @@ class Forward:
         return self.Scenario.model_validate(d)
 
     def stats(self, values: dict[str, float], seed: int) -> dict[str, float]:
-        from ..model import GovernanceModel
+        from ..lifetime import built_model
         from ..records import case_table, complaint_table
 
         s = self.scenario(values)
-        m = GovernanceModel(s, seed)
-        m.engine.run_until(m.engine.horizon)
-        m.finish()
-        comp, cases = complaint_table(m), case_table(m)
+        with built_model(s, seed) as m:     # sim/lifetime.py: out of Mesa's registry after
+            m.engine.run_until(m.engine.horizon)
+            m.finish()
+            comp, cases = complaint_table(m), case_table(m)
+            codes = np.asarray(m.cat_codes, dtype=object)
+            chans = np.asarray(m.channel_codes, dtype=object)
         ci = comp["case_id"]
         closed = cases["closed"][ci]
-        codes = np.asarray(m.cat_codes, dtype=object)
-        chans = np.asarray(m.channel_codes, dtype=object)
         f = pd.DataFrame({"location": comp["pid"].astype(str),
                           "category": codes[cases["k"][ci]],
                           "t": comp["t"],
                           "closed": np.where(closed >= 0, closed, np.inf),
                           "channel": chans[comp["channel"]]})
         self.calls += 1
-        del m
-        if self.calls % 50 == 0:   # Mesa agents hold cycles; runs pause the collector
-            gc.collect()
         return repeat_stats(f, self.window_h, self.categories, self.channels, self.span_h)
 
     def __call__(self, par):
