@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -27,14 +28,25 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     inputs = [log, mapping_path, base]
     target = OutputFile(out, force=force, inputs=inputs, suffixes=(".yaml", ".yml"),
                         what="calibrated scenario")
-    rtarget = (OutputDir(report, flag="--report", force=force, inputs=inputs,
+    if behaviour and report is None:    # the posterior's folder beside --out (as documented)
+        report = Path(out).with_name(Path(out).stem + "_report")
+        rflag = "--out"
+    else:
+        rflag = "--report"
+    rtarget = (OutputDir(report, flag=rflag, force=force, inputs=inputs,
                          command="calibrate --report") if report is not None else None)
+    # the ranges file beside --out (behaviour): checked, locked and written like --out
+    ntarget = (OutputFile(Path(out).with_name(Path(out).stem + ".ranges.yaml"), force=force,
+                          inputs=inputs, suffixes=(".yaml",), what="ranges file")
+               if behaviour else None)
     if rtarget is not None and _overlap(target.final, rtarget.final):
         raise UserError(f"--out {out} lies inside --report {report}: give the scenario a "
                         f"place outside the report folder")
     target.check()
     if rtarget is not None:
         rtarget.check()
+    if ntarget is not None:
+        ntarget.check()
     from .demand import fit_demand
     from .fit import fit_log
     from .mapping import load_mapping
@@ -58,12 +70,12 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     extra = {"catalogue": {code: {"demand": p} for code, p in demand.profiles.items()
                            if code in cal.categories}}
     cal.posterior = None
-    with target as tmp:
+    with target as tmp, (ntarget or contextlib.nullcontext()) as ntmp:
         _, notes = write_scenario(cal, base, tmp, command, until=until_ts, extra=extra)
         if behaviour:
             notes += _calibrate_behaviour(cal, tmp, target.final, base, command, until_ts,
                                           extra, abc_population, abc_generations, seed,
-                                          workers, progress, abc_max_minutes)
+                                          workers, progress, abc_max_minutes, ranges_tmp=ntmp)
         if rtarget is not None:
             from .report import write_calibration_report
 
@@ -73,11 +85,6 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
                     from .behaviour import write_posterior
 
                     write_posterior(cal.posterior, rtmp)
-        elif cal.posterior is not None:
-            from .behaviour import write_posterior
-
-            write_posterior(cal.posterior, target.final.with_name(target.final.stem
-                                                                  + "_report"))
     return cal, target.final, notes
 
 
@@ -101,7 +108,8 @@ def parse_date(text: str, flag: str):
 
 
 def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, population,
-                         generations, seed, workers, progress, max_minutes=14.0) -> list[str]:
+                         generations, seed, workers, progress, max_minutes=14.0,
+                         ranges_tmp=None) -> list[str]:
     """ABC-SMC on the written scenario `path`; rewrite it with the posterior means; write the
     ranges beside `final` (the posterior files are written by the caller). Returns notes."""
     import yaml
@@ -130,9 +138,9 @@ def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, popul
     rng = Path(final).with_name(Path(final).stem + ".ranges.yaml")
     head = ("# 90% posterior ranges of `cogov calibrate --behaviour` (ABC-SMC), as a ranges "
             "file\n# (cogov compare --uncertainty N --ranges THIS_FILE)\n")
-    rng.parent.mkdir(parents=True, exist_ok=True)
-    rng.write_text(head + yaml.safe_dump(bh.ranges(post, str(cal.log.source)), sort_keys=False,
-                                         allow_unicode=True), encoding="utf-8")
+    Path(ranges_tmp or rng).write_text(
+        head + yaml.safe_dump(bh.ranges(post, str(cal.log.source)), sort_keys=False,
+                              allow_unicode=True), encoding="utf-8")
     return notes + post.notes + [f"behaviour: posterior written as uncertain fields (point "
                                  f"value = posterior mean); ranges file {rng}; posterior.csv "
                                  f"in the report folder"]
@@ -184,10 +192,14 @@ def cmd_replay(args) -> int:
     from .mapping import load_mapping
     from .replay import replay
 
+    target = OutputDir(args.out, force=args.force, command="replay",   # sim/outdir.py
+                       inputs=[args.log, args.mapping, args.scenario])
+    target.check()
     mapping = load_mapping(args.mapping)
-    result, counts, notes = replay(args.log, mapping, str(args.mapping), args.scenario, args.out,
-                                   args.seed, args.overrides, args.follow_up_days,
-                                   args.allow_drop, progress=not args.quiet, fmt=args.format)
+    with target as tmp:
+        result, counts, notes = replay(args.log, mapping, str(args.mapping), args.scenario, tmp,
+                                       args.seed, args.overrides, args.follow_up_days,
+                                       args.allow_drop, progress=not args.quiet, fmt=args.format)
     s = result.summary
     print(f"replayed {counts['replayed']:,} of {counts['cases']:,} logged cases through "
           f"{args.scenario} (seed {s['seed']}): {s['complaints']:,} complaints, repeat-complaint "
@@ -268,8 +280,9 @@ def register(subparsers) -> None:
     p.add_argument("log", help="case log (CSV, .xlsx, .xls)")
     p.add_argument("--mapping", required=True, help="mapping YAML of the log")
     p.add_argument("--scenario", required=True, help="scenario to replay the complaints through")
-    p.add_argument("--out", required=True, help="output directory (as `cogov run`)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: run.seed)")
+    add_out_args(p, "output directory (as `cogov run`: new or empty; never over the log, the "
+                    "mapping or the scenario; --force replaces an earlier replay)")
+    p.add_argument("--seed", type=seed_arg, default=None, help="seed (default: run.seed), >= 0")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="format of the case log and time series (as `cogov run`)")
     p.add_argument("--follow-up-days", type=float, default=30.0,

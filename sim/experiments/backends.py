@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import traceback
@@ -123,6 +124,10 @@ def watch_parent(parent_pid: int, every: float = 1.0) -> None:
     if _WATCH["parent"] == parent_pid:
         return
     _WATCH["parent"] = parent_pid
+    try:    # Ctrl-C is the parent's to handle (it ends the pool): no traceback per worker
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:      # not the main thread (a Dask worker's plugin): leave it
+        pass
     if os.getppid() != parent_pid:        # already orphaned before the watch started
         os._exit(0)
 
@@ -207,6 +212,18 @@ class ProcessBackend(Backend):
                     pass
 
     @staticmethod
+    def _submit(pool, task):
+        """Submit; worker processes started by it begin with Ctrl-C ignored (the parent
+        handles it and ends them), so an interrupt prints one line, not a traceback each."""
+        if threading.current_thread() is not threading.main_thread():
+            return pool.submit(run_task, task)
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return pool.submit(run_task, task)
+        finally:
+            signal.signal(signal.SIGINT, old)
+
+    @staticmethod
     def _broken(pool) -> bool:
         if getattr(pool, "_broken", False):
             return True
@@ -229,11 +246,11 @@ class ProcessBackend(Backend):
                         exhausted = True
                         break
                     try:
-                        fut = pool.submit(run_task, t)
+                        fut = self._submit(pool, t)
                     except (BrokenProcessPool, RuntimeError):
                         self._end(pool, kill=True)
                         pool, gen = self._pool(shared), gen + 1
-                        fut = pool.submit(run_task, t)
+                        fut = self._submit(pool, t)
                     pending[fut] = (t, gen)
                 if not pending:
                     break

@@ -85,9 +85,13 @@ def cmd_compare(args) -> int:
         elif args.ranges.lower() == "none":
             args.ranges = None
         check_args(args.scenarios, args.uncertainty, args.ranges, args.overrides)
+    # --resume: the comparison is written anew (same seeds, same numbers) and the draws so far
+    # in OUT/uncertainty/ are carried over; --force: everything is redone
+    resume = bool(args.uncertainty is not None and args.resume)
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
-                  command=["cogov", *sys.argv[1:]], force=args.force, fmt=args.format)
+                  command=["cogov", *sys.argv[1:]], force=args.force or resume, fmt=args.format,
+                  keep=("uncertainty",) if resume else ())
     print_report(res, show_all=args.all)
     if args.uncertainty is not None:
         from .robustness import add_point_effects, print_robustness, robustness
