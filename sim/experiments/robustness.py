@@ -67,7 +67,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .. import __version__
 from ..errors import UserError
@@ -176,13 +175,10 @@ def _get_or_none(data, path):
 
 def load_ranges(path: str | Path) -> dict[str, tuple[Uncertain, str, float | None]]:
     """{pattern: (distribution, why, neutral)} of a ranges file; every error listed."""
+    from ..yamlsafe import read_file
+
     p = Path(path)
-    if not p.exists():
-        raise UserError([f"--ranges {p}: file not found: check the path"])
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        raise UserError([f"{p}: not a readable YAML file ({exc})"]) from None
+    data = read_file(p, "ranges file", "--ranges")     # strict: sim/yamlsafe.py
     if not isinstance(data, dict) or not isinstance(data.get("ranges"), dict):
         raise UserError([f"{p}: expected a mapping `ranges:` of dotted path: "
                          f"{{uncertain: FAMILY, ..., why: ...}} (see "
