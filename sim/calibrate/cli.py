@@ -11,6 +11,7 @@ from pathlib import Path
 from ..argtypes import positive_fraction, positive_int, seed_arg
 from ..errors import UserError
 from ..outdir import OutputDir, OutputFile, add_out_args
+from ..resources import add_args as add_resource_args
 
 
 def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
@@ -98,13 +99,9 @@ def _overlap(a: Path, b: Path) -> bool:
 
 def parse_date(text: str, flag: str):
     """A date or date-time given on the command line, else `UserError` naming the flag."""
-    import pandas as pd
+    from .read import naive_time
 
-    try:
-        return pd.Timestamp(str(text))
-    except (ValueError, TypeError):
-        raise UserError([f"{flag} {text}: not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM"]) \
-            from None
+    return naive_time(str(text), flag)     # an offset (+08:00) is converted, as in the log
 
 
 def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, population,
@@ -176,6 +173,7 @@ def cmd_validate_against(args) -> int:
 
     if args.replications < 1:
         raise UserError([f"--replications {args.replications}: must be at least 1"])
+    _memory_guard(args, args.scenario, runs=args.replications, held=args.replications)
     mapping = load_mapping(args.mapping)
     since = parse_date(args.since, "--from") if args.since else None
     v, index = validate_against(args.log, mapping, str(args.mapping), args.scenario, args.out,
@@ -188,6 +186,16 @@ def cmd_validate_against(args) -> int:
     return 0
 
 
+def _memory_guard(args, scenario_path, runs: int, held: int = 0) -> None:
+    """sim/resources.py's check before reading the log: the scenario's peak, and what the
+    command keeps per run (validate-against keeps each replication's case log)."""
+    from ..resources import guard
+    from ..scenario.loader import load_scenario
+
+    guard(load_scenario(scenario_path, args.overrides), args, str(scenario_path), runs=runs,
+          held=held, counts="--replications" if held else "")
+
+
 def cmd_replay(args) -> int:
     from .mapping import load_mapping
     from .replay import replay
@@ -195,6 +203,7 @@ def cmd_replay(args) -> int:
     target = OutputDir(args.out, force=args.force, command="replay",   # sim/outdir.py
                        inputs=[args.log, args.mapping, args.scenario])
     target.check()
+    _memory_guard(args, args.scenario, runs=1)
     mapping = load_mapping(args.mapping)
     with target as tmp:
         result, counts, notes = replay(args.log, mapping, str(args.mapping), args.scenario, tmp,
@@ -254,6 +263,7 @@ def register(subparsers) -> None:
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
     add_out_args(p, "report folder (new or empty; --force replaces an earlier report)")
+    add_resource_args(p)
     p.add_argument("--replications", type=positive_int, default=3,
                    help="runs with seeds seed, seed+1..")
     p.add_argument("--seed", type=seed_arg, default=None,
@@ -282,6 +292,7 @@ def register(subparsers) -> None:
     p.add_argument("--scenario", required=True, help="scenario to replay the complaints through")
     add_out_args(p, "output directory (as `cogov run`: new or empty; never over the log, the "
                     "mapping or the scenario; --force replaces an earlier replay)")
+    add_resource_args(p)
     p.add_argument("--seed", type=seed_arg, default=None, help="seed (default: run.seed), >= 0")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="format of the case log and time series (as `cogov run`)")
