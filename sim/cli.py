@@ -161,20 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no output was left half written", file=sys.stderr)
         return 130
-    except OSError as exc:      # a full disk or quota: name the output, no traceback
-        from .outdir import FULL_DISK, full_disk_error
+    except Exception as exc:    # a full disk or quota (sqlite's "database or disk is full")
+        from .outdir import full_disk_error, is_full_disk
 
-        if exc.errno not in FULL_DISK:
+        if not is_full_disk(exc):
             raise
         for line in full_disk_error(exc).errors:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
-    except Exception as exc:    # sqlite's "database or disk is full" (a sweep's ledger)
-        if type(exc).__name__ != "OperationalError" or "full" not in str(exc):
-            raise
-        from .outdir import full_disk_error
-
-        for line in full_disk_error(OSError(28, f"{exc}")).errors:
             print(f"error: {line}", file=sys.stderr)
         return 2
 

@@ -141,18 +141,26 @@ def _input_paths(inputs: Iterable) -> list[Path]:
 ACTIVE: list = []
 
 
-def full_disk_error(exc: OSError, flag: str = "--out", shown: str = "") -> UserError:
+def full_disk_error(exc: BaseException, flag: str = "--out", shown: str = "") -> UserError:
     """A full disk (or quota) while writing: exit 2 naming the output; nothing earlier changed
     (outputs are written into a temporary folder, removed again)."""
     if not shown and ACTIVE:
         flag, shown = ACTIVE[-1]
     where = f"{_say(flag, shown)}: " if shown else ""
-    return UserError(f"{where}no space left on the device while writing ({exc.strerror or exc}):"
+    why = getattr(exc, "strerror", None) or exc
+    return UserError(f"{where}no space left on the device while writing ({why}):"
                      f" free some space or choose another {flag} on a disk with room; earlier "
                      f"outputs there are unchanged (a sweep or draws continue with --resume)")
 
 
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def is_full_disk(exc: BaseException | None) -> bool:
+    """An OSError of a full disk or quota, or SQLite's "database or disk is full"."""
+    if isinstance(exc, OSError):
+        return exc.errno in FULL_DISK
+    return type(exc).__name__ == "OperationalError" and "full" in str(exc)
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -388,7 +396,7 @@ class OutputDir:
         _inactive(self)
         if exc_type is not None:
             self._abort()
-            if isinstance(exc, OSError) and exc.errno in FULL_DISK:
+            if is_full_disk(exc):
                 raise full_disk_error(exc, self.flag, self.shown) from None
             return
         try:
@@ -564,7 +572,7 @@ class OutputFile:
         _inactive(self)
         if exc_type is not None:
             self._abort()
-            if isinstance(exc, OSError) and exc.errno in FULL_DISK:
+            if is_full_disk(exc):
                 raise full_disk_error(exc, self.flag, self.shown) from None
             return
         try:
