@@ -67,7 +67,11 @@ def _env():
 
 
 @pytest.mark.timeout(120)
-def test_sigkill_of_the_main_process_ends_its_pool_workers(tmp_path):
+@pytest.mark.parametrize("backend", ["ProcessBackend(workers=2)",
+                                     "DaskBackend(workers=2, processes=True)"])
+def test_sigkill_of_the_main_process_ends_its_pool_workers(tmp_path, backend):
+    if backend.startswith("Dask"):
+        pytest.importorskip("distributed")
     script = tmp_path / "sweep.py"
     script.write_text(textwrap.dedent(f"""
         import sys, time
@@ -78,7 +82,7 @@ def test_sigkill_of_the_main_process_ends_its_pool_workers(tmp_path):
         B.run_task = _sleepy
         if __name__ == "__main__":
             tasks = [SimpleNamespace(run_id=i, seed=i) for i in range(8)]
-            for t, r in B.ProcessBackend(workers=2).run(tasks):
+            for t, r in B.{backend}.run(tasks):
                 pass
     """), encoding="utf-8")
     env = _env()
