@@ -208,3 +208,44 @@ def test_a_named_pipe_as_input_is_refused_up_front(capsys, tmp_path, logdir, cas
         "run scenario": ["run", fifo, "--out", tmp_path / "r"],
     }[case]
     refused(capsys, *args, names=("named pipe",))
+
+
+# ----------------------------------------------------------------------------- memory guards
+MEMORY_CASES = ["compare --replications", "compare --uncertainty", "explain --permutations",
+                # runs the point comparison first (figures included): ~45 s on a busy host
+                pytest.param("an uncertainty draw that grows the district",
+                             marks=pytest.mark.slow),
+                "replay", "validate-against", "recommend"]
+
+
+@pytest.mark.parametrize("case", MEMORY_CASES)
+def test_memory_guards_refuse_before_running(capsys, tmp_path, logdir, case):  # noqa: F811
+    """Every command that runs models checks memory first: huge counts of runs, a draw that
+    grows the district past --max-memory, and the commands that had no check."""
+    sc = tmp_path / "a.yaml"
+    sc.write_text(tiny_yaml(2), encoding="utf-8")
+    log, out = logdir / "run" / "cases.csv", tmp_path / "o"
+    ranges = tmp_path / "r.yaml"
+    ranges.write_text("ranges:\n  district.streets.0.grids.0.population:\n    uncertain: "
+                      "uniform\n    low: 25000000000\n    high: 75000000000\n    integer: true\n"
+                      "    why: test\n", encoding="utf-8")
+    args, names = {
+        "compare --replications": (["compare", sc, "--replications", "1000000000", "--out",
+                                    out], ("--replications", "memory")),
+        "compare --uncertainty": (["compare", sc, sc, "--uncertainty", "1000000000",
+                                   "--ranges", ranges, "--out", out], ("--uncertainty",)),
+        "explain --permutations": (["explain", sc, sc, "--permutations", "1000000000", "--out",
+                                    out], ("--permutations",)),
+        "an uncertainty draw that grows the district": (
+            ["compare", sc, sc, "--replications", "1", "--uncertainty", "2", "--ranges", ranges,
+             "--out", out, "--max-memory", "4G", "--quiet"],
+            ("--uncertainty", "draw", "4.0")),
+        "replay": (["replay", log, "--mapping", MAPPING, "--scenario", sc, "--out", out,
+                    "--max-memory", "1M"], ("memory",)),
+        "validate-against": (["validate-against", log, "--mapping", MAPPING, "--scenario", sc,
+                              "--out", out, "--max-memory", "1M"], ("memory",)),
+        "recommend": (["recommend", sc, "--out", out, "--max-memory", "1M"], ("memory",)),
+    }[case]
+    err = refused(capsys, *args, keep=(tmp_path,))
+    for n in names:
+        assert n in err, (n, err)

@@ -104,7 +104,8 @@ def cmd_compare(args) -> int:
             rob = robustness(args.scenarios, draws=args.uncertainty,
                              replications=args.replications, out=args.out, ranges=args.ranges,
                              seed=args.seed, workers=args.workers, overrides=args.overrides,
-                             resume=args.resume, quiet=args.quiet)
+                             resume=args.resume, quiet=args.quiet,
+                             max_memory=getattr(args, "max_memory", None), force=args.force)
         except KeyboardInterrupt:
             print(f"\ninterrupted: every finished draw is in {args.out}/uncertainty/"
                   f"ledger.sqlite; continue with the same command and --resume",
