@@ -161,6 +161,7 @@ def test_brief_never_replaces_its_own_input_table(capsys, tmp_path):
 
 
 # ----------------------------------------------------------------------------- compare
+@pytest.mark.slow   # three compare --uncertainty runs with figures: ~35 s of a 2-core host
 def test_compare_uncertainty_force_and_resume_in_its_own_folder(capsys, tmp_path, logdir):
     """A finished `compare --uncertainty` can be redone with --force and continued with
     --resume in its own folder (both used to exit 2: "holds files cogov did not write")."""
