@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if argv is None:
+        _terminate_like_ctrl_c()
     try:
         code = int(args.func(args) or 0)
         if argv is None:
@@ -154,9 +156,38 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.errors:
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated (SIGTERM): no output was left half written; a sweep, explain or "
+              "compare --uncertainty continues with the same command and --resume",
+              file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: no output was left half written", file=sys.stderr)
         return 130
+    except Exception as exc:    # a full disk or quota (sqlite's "database or disk is full")
+        from .outdir import full_disk_error, is_full_disk
+
+        if not is_full_disk(exc):
+            raise
+        for line in full_disk_error(exc).errors:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every clean-up runs: temporary output folders are
+    removed, locks released, worker pools ended (`kill PID` leaves nothing behind)."""
+
+
+def _terminate_like_ctrl_c() -> None:
+    import signal
+    import threading
+
+    def on_term(signum, frame):
+        raise Terminated()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_term)
 
 
 def _before_exit() -> None:

@@ -62,6 +62,8 @@ KNOWN_OUTPUTS = {
     "timeseries", "points.csv", "sensitivity_sobol.csv", "sensitivity_sobol_s2.csv",
     "sensitivity_morris.csv",
     # recommend
+    # compare --uncertainty (its resumable draws), replay
+    "uncertainty", "replay_input.json",
     "search_log.csv", "current_routing_table.csv", "routing_table.csv", "routing_table.yaml",
     "recommended_scenario.yaml", "evidence", "search.json", "brief.html", "brief_figures",
     # calibrate --report, validate-against
@@ -89,8 +91,41 @@ def _check_name(out, flag: str) -> Path:
     return path
 
 
-def _input_paths(inputs: Iterable) -> list[Path]:
+def _extends(path: Path, seen: set) -> list[Path]:
+    """The scenarios `path` extends (`extends: parent.yaml` or a list), their parents too: a
+    command reads them all, so none may be replaced by its output."""
+    if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file() or path in seen:
+        return []
+    seen.add(path)
+    try:
+        if path.stat().st_size > 5_000_000:
+            return []
+        import yaml
+
+        with open(path, encoding="utf-8", errors="replace") as f:
+            data = yaml.safe_load(f)
+    except Exception:       # not readable here: the command itself reports it
+        return []
+    parents = data.get("extends") if isinstance(data, dict) else None
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list):
+        return []
     out = []
+    for q in parents:
+        if not isinstance(q, str) or not q.strip():
+            continue
+        parent = (path.parent / os.path.expanduser(q)).resolve()
+        if parent.exists():
+            out.append(parent)
+            out += _extends(parent, seen)
+    return out
+
+
+def _input_paths(inputs: Iterable) -> list[Path]:
+    """The command's inputs that exist, resolved, with the scenarios they extend."""
+    out: list[Path] = []
+    seen: set = set()
     for p in inputs or ():
         if p is None or str(p) == "":
             continue
@@ -100,7 +135,34 @@ def _input_paths(inputs: Iterable) -> list[Path]:
             continue
         if path.exists():
             out.append(path.resolve())
-    return out
+            out += _extends(path.resolve(), seen)
+    return list(dict.fromkeys(out))
+
+
+#: the outputs being written now (flag, shown name), for the CLI's messages on a full disk
+ACTIVE: list = []
+
+
+def full_disk_error(exc: BaseException, flag: str = "--out", shown: str = "") -> UserError:
+    """A full disk (or quota) while writing: exit 2 naming the output; nothing earlier changed
+    (outputs are written into a temporary folder, removed again)."""
+    if not shown and ACTIVE:
+        flag, shown = ACTIVE[-1]
+    where = f"{_say(flag, shown)}: " if shown else ""
+    why = getattr(exc, "strerror", None) or exc
+    return UserError(f"{where}no space left on the device while writing ({why}):"
+                     f" free some space or choose another {flag} on a disk with room; earlier "
+                     f"outputs there are unchanged (a sweep or draws continue with --resume)")
+
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def is_full_disk(exc: BaseException | None) -> bool:
+    """An OSError of a full disk or quota, or SQLite's "database or disk is full"."""
+    if isinstance(exc, OSError):
+        return exc.errno in FULL_DISK
+    return type(exc).__name__ == "OperationalError" and "full" in str(exc)
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -245,7 +307,7 @@ class OutputDir:
 
     def __init__(self, out, *, flag: str = "--out", force: bool = False,
                  inputs: Iterable = (), command: str = "", in_place: bool = False,
-                 resume: bool = False):
+                 resume: bool = False, keep: Iterable[str] = ()):
         self.shown = "" if out is None else str(out)
         self.flag = flag
         self.final = _check_name(out, flag)
@@ -254,6 +316,9 @@ class OutputDir:
         self.command = command
         self.in_place = in_place
         self.resume = resume
+        #: entries of an earlier output carried over into the new one (compare --uncertainty
+        #: --resume keeps its draws in `uncertainty/` while the comparison is written anew)
+        self.keep = tuple(keep)
         self.tmp: Path | None = None
         self._lock: _Lock | None = None
         self._made: list[Path] = []
@@ -315,6 +380,7 @@ class OutputDir:
                     raise _unwritable(self.flag, self.shown, exc) from None
                 self._write_marker(out, "writing")
                 self.tmp = out
+                ACTIVE.append((self.flag, self.shown))
                 return out
             self.tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             try:
@@ -322,14 +388,18 @@ class OutputDir:
                 self._probe(self.tmp)
             except OSError as exc:
                 raise _unwritable(self.flag, self.shown, exc) from None
+            ACTIVE.append((self.flag, self.shown))
             return self.tmp
         except BaseException:
             self._abort()
             raise
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        _inactive(self)
         if exc_type is not None:
             self._abort()
+            if is_full_disk(exc):
+                raise full_disk_error(exc, self.flag, self.shown) from None
             return
         try:
             if self.in_place:
@@ -338,6 +408,8 @@ class OutputDir:
                 self._commit()
         except OSError as e:
             self._abort()
+            if e.errno in FULL_DISK:
+                raise full_disk_error(e, self.flag, self.shown) from None
             raise _unwritable(self.flag, self.shown, e) from None
         finally:
             if self._lock:
@@ -378,6 +450,10 @@ class OutputDir:
     def _commit(self) -> None:
         out, tmp = self.final, self.tmp
         assert tmp is not None
+        if self._replace and out.is_dir():
+            for name in self.keep:          # carried over (moved, not copied)
+                if (out / name).exists() and not (tmp / name).exists():
+                    os.rename(out / name, tmp / name)
         self._write_marker(tmp, "complete")
         if out.is_dir():
             if self._replace:
@@ -442,6 +518,10 @@ class OutputFile:
             if _same(p, out):
                 raise UserError(f"{_say(f, s)}: is this command's own input {p}: writing "
                                 f"there would replace it; choose another file name for {f}")
+            if p.is_dir() and out.exists() and _inside(out, p):
+                raise UserError(f"{_say(f, s)}: is a file in this command's input folder {p} "
+                                f"(the command reads it): choose a file name outside it for "
+                                f"{f}")
             for c in self.companions:
                 if _same(p, c) or c.exists() and _inside(p, c):
                     raise UserError(f"{_say(f, s)}: writing it would replace {c}, which holds "
@@ -481,6 +561,7 @@ class OutputFile:
                     self._ctmp.append(t)
             except OSError as exc:
                 raise _unwritable(self.flag, self.shown, exc, "file") from None
+            ACTIVE.append((self.flag, self.shown))
             return self.tmp
         except BaseException:
             self._abort()
@@ -490,8 +571,11 @@ class OutputFile:
         return self._ctmp[i]
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        _inactive(self)
         if exc_type is not None:
             self._abort()
+            if is_full_disk(exc):
+                raise full_disk_error(exc, self.flag, self.shown) from None
             return
         try:
             for c, t in zip(self.companions, self._ctmp):
@@ -508,6 +592,8 @@ class OutputFile:
             self.tmp = None
         except OSError as e:
             self._abort()
+            if e.errno in FULL_DISK:
+                raise full_disk_error(e, self.flag, self.shown) from None
             raise _unwritable(self.flag, self.shown, e, "file") from None
         finally:
             if self._lock:
@@ -527,6 +613,13 @@ class OutputFile:
             self._lock.release()
         if not self.final.exists():
             _remove_made(self._made)
+
+
+def _inactive(target) -> None:
+    try:
+        ACTIVE.remove((target.flag, target.shown))
+    except ValueError:
+        pass
 
 
 def add_out_args(p, help: str, required: bool = True) -> None:

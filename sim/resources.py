@@ -36,7 +36,11 @@ from .errors import UserError
 BASE_BYTES = 0.06 * 2**30        # interpreter, numpy, pyarrow, Mesa's core after imports
 BYTES_PER_PROBLEM = 925.0        # problem + its complaints/case records, drawn in advance
 BYTES_PER_GRID = 5000.0          # grid-worker unit + agent + layout entry (measured)
-BYTES_PER_SNAPSHOT = 2048.0      # one time-series row with per-department columns
+BYTES_PER_SNAPSHOT = 2048.0      # one time-series row (the columns every scenario has)
+BYTES_PER_DEPT_SNAPSHOT = 96.0   # its per-department columns (queue, busy, staff_hours ...)
+#: what the main process keeps per finished run besides its time series: a ledger row or a
+#: summary (a few hundred numbers) - counts for a command asked for a huge number of runs
+BYTES_PER_RUN_RECORD = 4096.0
 EVENTS_PER_PROBLEM = 4.70        # (b): 3,577,398 events / 761,655 problems
 SECONDS_PER_PROBLEM = 11.0e-6    # (b): 8.36 CPU s / 761,655 problems (build + run + summary)
 SECONDS_FIXED = 0.3              # loading the scenario, building the model
@@ -55,6 +59,7 @@ class Estimate:
     grids: int
     population: int
     horizon_days: float
+    held_bytes: float = 0.0   # one run's time series, kept by a command that compares runs
 
     @property
     def peak_gib(self) -> float:
@@ -90,11 +95,12 @@ def estimate(scenario) -> Estimate:
         complaints += n * min(1.0, cat.p_report * rep)
     snapshots = hours / scenario.run.collect_interval_hours
     events = problems * EVENTS_PER_PROBLEM + snapshots
+    row = BYTES_PER_SNAPSHOT + BYTES_PER_DEPT_SNAPSHOT * len(scenario.departments)
     peak = (BASE_BYTES + problems * BYTES_PER_PROBLEM + grids * BYTES_PER_GRID
-            + snapshots * BYTES_PER_SNAPSHOT)
+            + snapshots * row)
     seconds = SECONDS_FIXED + problems * SECONDS_PER_PROBLEM + grids * SECONDS_PER_GRID
     return Estimate(problems, complaints, events, peak, seconds, grids, population,
-                    scenario.run.horizon_days)
+                    scenario.run.horizon_days, held_bytes=snapshots * row)
 
 
 def available_bytes() -> float | None:
@@ -130,13 +136,18 @@ def parse_size(text: str) -> float:
 
 
 def check(est: Estimate, *, source: str, max_memory: str | float | None = None,
-          force: bool = False, parallel: int = 1, runs: int = 1, announce=None) -> None:
+          force: bool = False, parallel: int = 1, runs: int = 1, announce=None,
+          held: int = 0, counts: str = "") -> None:
     """Print the estimate (via `announce`) and refuse with a `UserError` when the runs that go
-    at once need more than `--max-memory` or the memory available now, unless `force`."""
+    at once need more than `--max-memory` or the memory available now, unless `force`.
+    `held`: runs whose time series the command keeps until the end (compare, explain);
+    every one of the `runs` also leaves a record in memory. `counts` names the flags that set
+    `runs` (for the message)."""
     if announce is not None:
         announce(f"{source}: {est.line(runs, parallel)}")
     at_once = max(1, min(parallel, runs))
-    need = est.peak_bytes * at_once
+    kept = held * est.held_bytes + runs * BYTES_PER_RUN_RECORD
+    need = est.peak_bytes * at_once + kept
     if max_memory is not None:
         limit = max_memory if isinstance(max_memory, float) else parse_size(max_memory)
         why = f"--max-memory {_gib(limit)}"
@@ -145,6 +156,11 @@ def check(est: Estimate, *, source: str, max_memory: str | float | None = None,
         why = f"the {_gib(limit)} of memory available on this machine now" if limit else ""
     if force or limit is None or need <= limit:
         return
+    if kept > est.peak_bytes * at_once:       # the number of runs is what does not fit
+        raise UserError([
+            f"{source}: {runs:,} runs{f' ({counts})' if counts else ''} would keep about "
+            f"{_gib(kept)} of results in memory, more than {why}: ask for fewer (lower "
+            f"{counts or 'the number of runs'}), or add --force to try anyway"])
     runs_txt = "" if at_once == 1 else f" ({at_once} runs at once)"
     raise UserError([
         f"{source}: the run would need about {_gib(need)} of memory{runs_txt}, more than "
@@ -195,7 +211,7 @@ def add_args(p) -> None:
 
 
 def guard(scenarios, args, source: str, *, parallel: int = 1, runs: int = 1,
-          quiet: bool = False) -> Estimate:
+          quiet: bool = False, held: int = 0, counts: str = "") -> Estimate:
     """Estimate the largest of `scenarios`, print it to stderr (unless `quiet`) and refuse per
     `args.max_memory` / `args.force`. Returns the estimate used."""
     import sys
@@ -205,5 +221,6 @@ def guard(scenarios, args, source: str, *, parallel: int = 1, runs: int = 1,
     worst = max((estimate(s) for s in scenarios), key=lambda e: e.peak_bytes)
     announce = None if quiet else (lambda line: print(line, file=sys.stderr))
     check(worst, source=source, max_memory=getattr(args, "max_memory", None),
-          force=getattr(args, "force", False), parallel=parallel, runs=runs, announce=announce)
+          force=getattr(args, "force", False), parallel=parallel, runs=runs, announce=announce,
+          held=held, counts=counts)
     return worst

@@ -6,7 +6,13 @@ crash:
 
 - a key given twice in one mapping (PyYAML keeps the last one without a word);
 - an impossible date such as `2024-02-30` (PyYAML raises a bare `ValueError`);
-- nesting so deep that the parser would recurse past Python's limit (`RecursionError`).
+- nesting so deep that the parser would recurse past Python's limit (`RecursionError`);
+- an alias bomb ("billion laughs": anchors that refer to anchors, a few lines standing for
+  billions of values that every later walk over the data would expand): refused when the
+  document, aliases expanded, would hold more than `MAX_NODES` values.
+
+`regular_file` refuses a named pipe (FIFO), a device or a socket given as an input before
+anything opens it (reading a FIFO waits for a writer for ever).
 
 `load_text` and `read_file` turn every such problem, and every unreadable path (missing, a
 folder, a symlink loop, no permission, not UTF-8), into a `UserError` that names the file, the
@@ -24,6 +30,9 @@ from .errors import UserError
 #: deepest flow nesting ([ and {) accepted: a real file nests about 6 deep; brackets inside
 #: quoted text count too, so the bound is generous (deeper input would hit the recursion limit)
 MAX_DEPTH = 500
+#: most values a document may stand for once its aliases are expanded (the largest shipped
+#: scenario holds about 20,000; a billion-laughs document, billions)
+MAX_NODES = 5_000_000
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
@@ -87,6 +96,52 @@ def _depth_ok(text: str) -> bool:
     return best <= MAX_DEPTH
 
 
+def _expanded_size(data) -> int:
+    """How many values `data` holds with every shared (aliased) part counted each time it is
+    used: linear in the distinct objects (sizes are memoised by identity)."""
+    sizes: dict = {}
+
+    def size(x) -> int:
+        if isinstance(x, dict):
+            k = id(x)
+            if k not in sizes:
+                sizes[k] = 0      # a recursive alias counts once (PyYAML builds cycles)
+                sizes[k] = 1 + sum(size(v) for v in x.values()) + len(x)
+            return sizes[k]
+        if isinstance(x, list):
+            k = id(x)
+            if k not in sizes:
+                sizes[k] = 0
+                sizes[k] = 1 + sum(size(v) for v in x)
+            return sizes[k]
+        return 1
+
+    try:
+        return size(data)
+    except RecursionError:
+        return MAX_NODES + 1
+
+
+def regular_file(path: str | Path, what: str = "file", flag: str | None = None) -> Path:
+    """`path` if it is a regular file (or does not exist: the caller says "not found");
+    a FIFO, device or socket is a `UserError` (opening one could wait for ever)."""
+    import stat
+
+    p = Path(path)
+    via = f" (given as {flag})" if flag else ""
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return p
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket"
+                if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode)
+                or stat.S_ISBLK(mode) else "not a regular file")
+        raise UserError([f"{p}: is {kind}, not a {what}{via}: cogov reads inputs from regular "
+                         f"files only; save the data to a file and give that path"])
+    return p
+
+
 def load_text(text: str, source: str):
     """Parse YAML text strictly; any problem becomes a `UserError` naming `source`."""
     if "\x00" in text:
@@ -97,7 +152,12 @@ def load_text(text: str, source: str):
         raise UserError([f"{source}: nested more than {MAX_DEPTH} levels deep with [ or {{: "
                          f"not a cogov file (check for unbalanced brackets)"])
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (StrictLoader is a SafeLoader)
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (StrictLoader is a SafeLoader)
+        if "*" in text and _expanded_size(data) > MAX_NODES:
+            raise UserError([f"{source}: its aliases (*name) expand to more than {MAX_NODES:,} "
+                             f"values (an alias bomb?): write the values out, or use fewer "
+                             f"nested anchors (&name)"])
+        return data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -119,6 +179,7 @@ def read_text(path: str | Path, what: str = "file", flag: str | None = None) -> 
     if str(path) == "":
         raise UserError([f"{flag or what}: empty path: give a {what}"])
     try:
+        regular_file(p, what, flag)
         if p.is_dir():
             raise UserError([f"{p}: is a folder, not a {what}{via}: give the path of the file"])
         if not p.exists():

@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow   # the quick benchmarks (.ci/run runs them again anyway): ~75 s
 def test_quick_benchmarks_write_all_four_parts(tmp_path):
     out = tmp_path / "results.md"
     env = dict(os.environ, PYTHONIOENCODING="utf-8")

@@ -22,9 +22,11 @@ from sim.scenario.loader import load_scenario
 from .conftest import ROOT, SHARED_DATA
 
 DATA = SHARED_DATA / "case-logs"
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     not DATA.is_dir(), reason=f"real case logs not found in {DATA} (they live in ../shared/data "
-                              f"next to the repository, not in it; absent in a fresh clone)")
+                              f"next to the repository, not in it; absent in a fresh clone)"),
+    # calibrating the real logs (Los Angeles, Baltimore): ~280 and ~160 s of a busy 2-core host
+    pytest.mark.slow]
 
 TOP = 5
 REL_TOL = 0.20

@@ -56,6 +56,7 @@ def _runs(out) -> pd.DataFrame:
     return df.sort_values("run_id").reset_index(drop=True)
 
 
+@pytest.mark.slow   # two sweeps on one Dask cluster: ~85 s of a busy 2-core host
 def test_two_sweeps_at_once_on_one_cluster(tmp_path):
     from sim.experiments.sweep import sweep
 

@@ -355,6 +355,7 @@ def test_prim_finds_the_box_where_the_outcome_concentrates():
     assert y[inside].mean() > 0.85 and y[inside].sum() / y.sum() >= 0.5
 
 
+@pytest.mark.slow   # a full compare --uncertainty and brief: ~235 s of a busy 2-core host
 def test_compare_uncertainty_writes_robustness_and_the_brief_explains(tmp_path):
     a, b = pair(tmp_path)
     rf = tmp_path / "ranges.yaml"

@@ -411,6 +411,7 @@ def test_sqlite_file_kept(tmp_path):
     assert os.listdir(tmp_path) == ["x.sqlite"]
 
 
+@pytest.mark.slow   # a quarter of Baohe for a year: ~125 s of a busy 2-core host
 def test_estimate_tracks_a_measured_run():
     """A quarter of Baohe for a year in a fresh process: measured peak RSS within 35% of the
     estimate (0.22 GiB measured, 0.21 GiB estimated when calibrated)."""

@@ -98,6 +98,7 @@ def test_switched_off_equals_baseline(off):
 
 
 # ---------------------------------------------------------------- directions
+@pytest.mark.slow   # full-district pairs: ~145 s of a busy 2-core host
 def test_sectoral_bounces_cases_and_raises_repeats():
     assert_direction("baseline", "sectoral", "transfers", +1)
     assert_direction("baseline", "sectoral", "repeat_complaint_rate", +1)
@@ -161,6 +162,7 @@ def test_street_held_assessment_speeds_joint_cases():
     assert_direction("main_co", "street_holds_assessment", "multi.resolved_share", +1)
 
 
+@pytest.mark.slow   # the reform package on full districts: ~160 s of a busy 2-core host
 def test_reform_package_beats_before():
     before = "../baohe_before"
     after = "../baohe_after"

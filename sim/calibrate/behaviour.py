@@ -164,25 +164,10 @@ def repeat_stats(f: pd.DataFrame, window_h: float, categories: list[str],
 
 
 # ----------------------------------------------------------------------------- forward model
-#: full garbage collection every this many simulations (a model holds reference cycles)
-FREE_EVERY = 10
-
-
 class OutOfTime(Exception):
     """Raised by the forward model once the time limit has passed: the running generation is
     abandoned and the last completed one is the posterior (pyabc's own `max_walltime` is only
     checked between generations, so a generation could overrun the limit by minutes)."""
-
-
-def free_model(model) -> None:
-    """Let a finished model be freed: Mesa 3.3 keeps every model ever built in
-    `Agent._ids` (mesa #3179). One call, so the one helper (`sim.lifetime.release`) replaces
-    the interim one (`sim.experiments.backends._release`) where it exists."""
-    try:
-        from ..lifetime import release
-    except ImportError:
-        from ..experiments.backends import _release as release
-    release(model)
 
 
 def _set(d: dict, path: str, value) -> None:
@@ -225,28 +210,24 @@ class Forward:
         return self.Scenario.model_validate(d)
 
     def stats(self, values: dict[str, float], seed: int) -> dict[str, float]:
-        from ..model import GovernanceModel
+        from ..lifetime import built_model
         from ..records import case_table, complaint_table
 
         s = self.scenario(values)
-        m = GovernanceModel(s, seed)
-        m.engine.run_until(m.engine.horizon)
-        m.finish()
-        comp, cases = complaint_table(m), case_table(m)
+        with built_model(s, seed) as m:     # sim/lifetime.py: out of Mesa's registry after
+            m.engine.run_until(m.engine.horizon)
+            m.finish()
+            comp, cases = complaint_table(m), case_table(m)
+            codes = np.asarray(m.cat_codes, dtype=object)
+            chans = np.asarray(m.channel_codes, dtype=object)
         ci = comp["case_id"]
         closed = cases["closed"][ci]
-        codes = np.asarray(m.cat_codes, dtype=object)
-        chans = np.asarray(m.channel_codes, dtype=object)
         f = pd.DataFrame({"location": comp["pid"].astype(str),
                           "category": codes[cases["k"][ci]],
                           "t": comp["t"],
                           "closed": np.where(closed >= 0, closed, np.inf),
                           "channel": chans[comp["channel"]]})
         self.calls += 1
-        free_model(m)
-        del m, comp, cases
-        if self.calls % FREE_EVERY == 0:   # Mesa agents hold cycles; runs pause the collector
-            gc.collect()
         return repeat_stats(f, self.window_h, self.categories, self.channels, self.span_h)
 
     def __call__(self, par):

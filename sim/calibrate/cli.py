@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from ..argtypes import positive_fraction, positive_int, seed_arg
 from ..errors import UserError
 from ..outdir import OutputDir, OutputFile, add_out_args
+from ..resources import add_args as add_resource_args
 
 
 def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
@@ -28,14 +30,25 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     inputs = [log, mapping_path, base]
     target = OutputFile(out, force=force, inputs=inputs, suffixes=(".yaml", ".yml"),
                         what="calibrated scenario")
-    rtarget = (OutputDir(report, flag="--report", force=force, inputs=inputs,
+    if behaviour and report is None:    # the posterior's folder beside --out (as documented)
+        report = Path(out).with_name(Path(out).stem + "_report")
+        rflag = "--out"
+    else:
+        rflag = "--report"
+    rtarget = (OutputDir(report, flag=rflag, force=force, inputs=inputs,
                          command="calibrate --report") if report is not None else None)
+    # the ranges file beside --out (behaviour): checked, locked and written like --out
+    ntarget = (OutputFile(Path(out).with_name(Path(out).stem + ".ranges.yaml"), force=force,
+                          inputs=inputs, suffixes=(".yaml",), what="ranges file")
+               if behaviour else None)
     if rtarget is not None and _overlap(target.final, rtarget.final):
         raise UserError(f"--out {out} lies inside --report {report}: give the scenario a "
                         f"place outside the report folder")
     target.check()
     if rtarget is not None:
         rtarget.check()
+    if ntarget is not None:
+        ntarget.check()
     from .demand import fit_demand
     from .fit import fit_log
     from .mapping import load_mapping
@@ -59,12 +72,12 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
     extra = {"catalogue": {code: {"demand": p} for code, p in demand.profiles.items()
                            if code in cal.categories}}
     cal.posterior = None
-    with target as tmp:
+    with target as tmp, (ntarget or contextlib.nullcontext()) as ntmp:
         _, notes = write_scenario(cal, base, tmp, command, until=until_ts, extra=extra)
         if behaviour:
             notes += _calibrate_behaviour(cal, tmp, target.final, base, command, until_ts,
                                           extra, abc_population, abc_generations, seed,
-                                          workers, progress, abc_max_minutes)
+                                          workers, progress, abc_max_minutes, ranges_tmp=ntmp)
         if rtarget is not None:
             from .report import write_calibration_report
 
@@ -74,11 +87,6 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
                     from .behaviour import write_posterior
 
                     write_posterior(cal.posterior, rtmp)
-        elif cal.posterior is not None:
-            from .behaviour import write_posterior
-
-            write_posterior(cal.posterior, target.final.with_name(target.final.stem
-                                                                  + "_report"))
     return cal, target.final, notes
 
 
@@ -113,17 +121,14 @@ def _overlap(a: Path, b: Path) -> bool:
 
 def parse_date(text: str, flag: str):
     """A date or date-time given on the command line, else `UserError` naming the flag."""
-    import pandas as pd
+    from .read import naive_time
 
-    try:
-        return pd.Timestamp(str(text))
-    except (ValueError, TypeError):
-        raise UserError([f"{flag} {text}: not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM"]) \
-            from None
+    return naive_time(str(text), flag)     # an offset (+08:00) is converted, as in the log
 
 
 def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, population,
-                         generations, seed, workers, progress, max_minutes=14.0) -> list[str]:
+                         generations, seed, workers, progress, max_minutes=14.0,
+                         ranges_tmp=None) -> list[str]:
     """ABC-SMC on the written scenario `path`; rewrite it with the posterior means; write the
     ranges beside `final` (the posterior files are written by the caller). Returns notes."""
     import yaml
@@ -152,9 +157,9 @@ def _calibrate_behaviour(cal, path, final, base, command, until_ts, extra, popul
     rng = Path(final).with_name(Path(final).stem + ".ranges.yaml")
     head = ("# 90% posterior ranges of `cogov calibrate --behaviour` (ABC-SMC), as a ranges "
             "file\n# (cogov compare --uncertainty N --ranges THIS_FILE)\n")
-    rng.parent.mkdir(parents=True, exist_ok=True)
-    rng.write_text(head + yaml.safe_dump(bh.ranges(post, str(cal.log.source)), sort_keys=False,
-                                         allow_unicode=True), encoding="utf-8")
+    Path(ranges_tmp or rng).write_text(
+        head + yaml.safe_dump(bh.ranges(post, str(cal.log.source)), sort_keys=False,
+                              allow_unicode=True), encoding="utf-8")
     return notes + post.notes + [f"behaviour: posterior written as uncertain fields (point "
                                  f"value = posterior mean); ranges file {rng}; posterior.csv "
                                  f"in the report folder"]
@@ -194,6 +199,7 @@ def cmd_validate_against(args) -> int:
 
     if args.replications < 1:
         raise UserError([f"--replications {args.replications}: must be at least 1"])
+    _memory_guard(args, args.scenario, runs=args.replications, held=args.replications)
     mapping = load_mapping(args.mapping)
     since = parse_date(args.since, "--from") if args.since else None
     until = parse_date(args.until, "--until") if args.until else None
@@ -210,14 +216,29 @@ def cmd_validate_against(args) -> int:
     return 0
 
 
+def _memory_guard(args, scenario_path, runs: int, held: int = 0) -> None:
+    """sim/resources.py's check before reading the log: the scenario's peak, and what the
+    command keeps per run (validate-against keeps each replication's case log)."""
+    from ..resources import guard
+    from ..scenario.loader import load_scenario
+
+    guard(load_scenario(scenario_path, args.overrides), args, str(scenario_path), runs=runs,
+          held=held, counts="--replications" if held else "")
+
+
 def cmd_replay(args) -> int:
     from .mapping import load_mapping
     from .replay import replay
 
+    target = OutputDir(args.out, force=args.force, command="replay",   # sim/outdir.py
+                       inputs=[args.log, args.mapping, args.scenario])
+    target.check()
+    _memory_guard(args, args.scenario, runs=1)
     mapping = load_mapping(args.mapping)
-    result, counts, notes = replay(args.log, mapping, str(args.mapping), args.scenario, args.out,
-                                   args.seed, args.overrides, args.follow_up_days,
-                                   args.allow_drop, progress=not args.quiet, fmt=args.format)
+    with target as tmp:
+        result, counts, notes = replay(args.log, mapping, str(args.mapping), args.scenario, tmp,
+                                       args.seed, args.overrides, args.follow_up_days,
+                                       args.allow_drop, progress=not args.quiet, fmt=args.format)
     s = result.summary
     print(f"replayed {counts['replayed']:,} of {counts['cases']:,} logged cases through "
           f"{args.scenario} (seed {s['seed']}): {s['complaints']:,} complaints, repeat-complaint "
@@ -279,6 +300,7 @@ def register(subparsers) -> None:
     p.add_argument("--mapping", required=True, help="mapping YAML used to calibrate")
     p.add_argument("--scenario", required=True, help="calibrated scenario YAML")
     add_out_args(p, "report folder (new or empty; --force replaces an earlier report)")
+    add_resource_args(p)
     p.add_argument("--replications", type=positive_int, default=3,
                    help="runs with seeds seed, seed+1..")
     p.add_argument("--seed", type=seed_arg, default=None,
@@ -309,8 +331,10 @@ def register(subparsers) -> None:
     p.add_argument("log", help="case log (CSV, .xlsx, .xls)")
     p.add_argument("--mapping", required=True, help="mapping YAML of the log")
     p.add_argument("--scenario", required=True, help="scenario to replay the complaints through")
-    p.add_argument("--out", required=True, help="output directory (as `cogov run`)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: run.seed)")
+    add_out_args(p, "output directory (as `cogov run`: new or empty; never over the log, the "
+                    "mapping or the scenario; --force replaces an earlier replay)")
+    add_resource_args(p)
+    p.add_argument("--seed", type=seed_arg, default=None, help="seed (default: run.seed), >= 0")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="format of the case log and time series (as `cogov run`)")
     p.add_argument("--follow-up-days", type=float, default=30.0,

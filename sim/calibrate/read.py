@@ -179,6 +179,14 @@ def _decode(raw: bytes, encoding: str, dq: DataQuality, name: str) -> str:
     for magic, what, fix in MAGIC[2:]:
         if raw.startswith(magic):
             raise UserError([f"{name}: is {what}, not a table cogov can read: {fix}"])
+    wide = encoding.lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32"))
+    if wide:    # declared in the mapping: NUL bytes belong to the encoding (issue 27)
+        try:
+            return raw.decode(encoding).removeprefix("\ufeff")
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise UserError([f"{name}: not {encoding} text as the mapping's `encoding:` says "
+                             f"({exc}): fix `encoding:` or export the log as UTF-8 CSV"]) \
+                from None
     nul = raw.count(b"\x00")
     if nul > 0.01 * len(raw):
         raise UserError([f"{name}: not a text table ({nul} NUL bytes of {len(raw)}): is it a "
@@ -209,6 +217,9 @@ def read_table(path: str | Path, mapping: Mapping, dq: DataQuality) -> pd.DataFr
         raise UserError([f"{name}: log file not found: check the path"])
     if path.is_dir():
         raise UserError([f"{name}: is a directory: give the CSV file"])
+    from ..yamlsafe import regular_file
+
+    regular_file(path, "log file")      # a FIFO would wait for a writer for ever
     if is_parquet(path):
         return read_parquet_table(path)
     raw = path.read_bytes()
@@ -368,6 +379,8 @@ def read_parquet_table(path: Path) -> pd.DataFrame:
     if table.num_rows == 0:
         raise UserError([f"{name}: the table has a header but no data rows"])
     cols = {}
+    numeric = {fld.name: str(fld.type) for fld in table.schema
+               if pa.types.is_integer(fld.type) or pa.types.is_floating(fld.type)}
     for fld, col in zip(table.schema, table.columns):
         if pa.types.is_dictionary(fld.type):
             col = col.cast(fld.type.value_type)
@@ -379,7 +392,9 @@ def read_parquet_table(path: Path) -> pd.DataFrame:
         else:
             ser = col.to_pandas()
             cols[fld.name] = ser.astype(object).where(ser.notna(), "").astype(str).to_numpy()
-    return pd.DataFrame(cols, columns=_unique(table.column_names), dtype=str)
+    df = pd.DataFrame(cols, columns=_unique(table.column_names), dtype=str)
+    df.attrs["numeric_columns"] = numeric      # a time column stored as a number is named
+    return df
 
 
 def _unique(header: list[str]) -> list[str]:
@@ -427,8 +442,13 @@ def parse_times(values: pd.Series, formats: list[str], dq: DataQuality, what: st
         if fmt.upper() == "ISO8601":
             parsed = pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=True)
             parsed = parsed.dt.tz_localize(None)
+        elif "%z" in fmt or "%Z" in fmt:   # offsets: to UTC, as ISO 8601 with an offset
+            parsed = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
+            parsed = parsed.dt.tz_localize(None)
         else:
             parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         ok = parsed.notna()
         if ok.any():
             out.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
@@ -503,6 +523,22 @@ def _location(df: pd.DataFrame, mapping: Mapping, dq: DataQuality) -> pd.Series:
 MAX_DROP_SHARE = 0.05
 
 
+def naive_time(value, where: str) -> pd.Timestamp:
+    """A date or date-time as the log's clock has it: a value with a UTC offset is converted
+    to UTC without the offset (as the log's own ISO 8601 times with offsets are); a value that
+    is not a date is a `UserError` naming `where`."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        ts = None
+    if ts is None or ts is pd.NaT or pd.isna(ts):
+        raise UserError([f"{where}: {str(value)[:60]!r} is not a date: give YYYY-MM-DD or "
+                         f"YYYY-MM-DDTHH:MM (an offset such as +08:00 may follow)"])
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
 def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: str = "<mapping>",
              extracted_at: pd.Timestamp | None = None, lump: bool = True,
              allow_drop: bool = False, until=None, since=None,
@@ -518,6 +554,8 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
     the calibrated scenario's header): used instead of lumping this log's rare categories anew
     (`group_as_fit`).
     """
+    until = naive_time(until, "--until") if until is not None else None
+    since = naive_time(since, "--from") if since is not None else None
     dq = DataQuality()
     if isinstance(source, pd.DataFrame):
         name = "<table>"
@@ -529,6 +567,14 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
     dq.rows_read = len(df) + dq.ragged_rows
     check_columns(df, mapping, name, mapping_path)
     cols = mapping.columns
+    numeric = df.attrs.get("numeric_columns", {})
+    for what in ("created", "closed", "started", "updated", "due"):
+        col = getattr(cols, what, None)
+        if col and col in numeric:
+            raise UserError([f"{name}: column {col!r} (columns.{what} in {mapping_path}) holds "
+                             f"numbers ({numeric[col]}) in the Parquet file, not date-times: "
+                             f"store it as a timestamp or ISO 8601 text (cogov does not guess "
+                             f"what a number such as epoch seconds means)"])
     fmts = list(mapping.timestamps.formats)
     if dq.spreadsheet and not any(f.upper() == "ISO8601" for f in fmts):
         fmts.append("ISO8601")   # date cells of a workbook arrive as ISO 8601 text
@@ -600,10 +646,11 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
 
     # export time: explicit, given, or the latest timestamp seen
     if extracted_at is None and mapping.timestamps.extracted_at:
-        extracted_at = pd.Timestamp(mapping.timestamps.extracted_at)
+        extracted_at = naive_time(mapping.timestamps.extracted_at,
+                                  f"{mapping_path}: timestamps.extracted_at")
     if extracted_at is None:
         extracted_at = max(t.max() for t in (created, closed, started, updated) if t.notna().any())
-    extracted_at = pd.Timestamp(extracted_at)
+    extracted_at = naive_time(extracted_at, "extracted_at")
     unknown_then = pd.Series(False, index=df.index)
     if until is not None and pd.Timestamp(until) < extracted_at:
         # fit as of `until`: later closures and starts were not known yet

@@ -448,7 +448,7 @@ def simulate(scenario_path: str | Path, replications: int, seed: int | None,
              overrides: list[str] = (), location: str = "grid") -> tuple[list[CaseLog], object]:
     """Run the scenario `replications` times; each case log read with the identity mapping
     (`location`: `grid`, or `problem_id` to locate a case by its problem, as an address does)."""
-    from ..runner import run_scenario
+    from ..lifetime import run_model
     from ..scenario.loader import load_scenario
 
     scenario = load_scenario(scenario_path, list(overrides))
@@ -457,9 +457,9 @@ def simulate(scenario_path: str | Path, replications: int, seed: int | None,
     end = pd.Timestamp(scenario.run.start_date) + pd.Timedelta(days=scenario.run.horizon_days)
     logs = []
     for r in range(replications):
-        res = run_scenario(scenario, seed=base_seed + r)
-        logs.append(read_log(res.cases.astype(str), mapping, extracted_at=end, lump=False,
-                             allow_drop=True))
+        with run_model(scenario, seed=base_seed + r) as res:     # freed after each
+            logs.append(read_log(res.cases.astype(str), mapping, extracted_at=end, lump=False,
+                                 allow_drop=True))
     return logs, scenario
 
 

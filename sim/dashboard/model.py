@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..lifetime import release_all
 from ..model import GovernanceModel
 from ..scenario.loader import ScenarioError, apply_set, load_raw, validate_mapping
 from ..scenario.schema import Scenario
@@ -191,6 +192,7 @@ class DashboardModel(GovernanceModel):
         seed = parse_seed(seed, base.scenario.run.seed)
         raw = scenario_mapping(base, values, all_levers)
         scenario = validate_mapping(raw, f"{base.label} (dashboard settings)")
+        release_all(DashboardModel)     # a reset: the models it replaces are freed (lifetime)
         super().__init__(scenario, seed=seed)
         self.lever_values = values
         self.raw_scenario = raw

@@ -23,18 +23,17 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
-
-import mesa
 
 from ..errors import UserError
 
@@ -85,7 +84,7 @@ def _short(exc: BaseException) -> str:
 
 def run_task(task: RunTask, shared: Any = None) -> dict:
     """Run one task and return only small picklable data. Never raises for a model error."""
-    from ..runner import run_scenario
+    from ..lifetime import run_model
     from .spec import build_scenario
 
     t0 = time.perf_counter()
@@ -96,45 +95,62 @@ def run_task(task: RunTask, shared: Any = None) -> dict:
         if scenario is None:
             base = shared if shared is not None else _SHARED
             scenario = build_scenario(base, task.overrides, task.label or f"run {task.run_id}")
-        res = run_scenario(scenario, seed=task.seed)
-        out["summary"] = flatten_summary(res.summary)
-        if task.keep_timeseries:
-            out["timeseries"] = res.timeseries
-        if task.keep_groups:
-            out["by_grid"] = res.by_grid()
-            out["by_street"] = res.by_street()
-            out["by_category"] = res.by_category()
-        _release(res.model)
-        del res
+        with run_model(scenario, seed=task.seed) as res:   # the model is freed after it
+            out["summary"] = flatten_summary(res.summary)
+            if task.keep_timeseries:
+                out["timeseries"] = res.timeseries
+            if task.keep_groups:
+                out["by_grid"] = res.by_grid()
+                out["by_street"] = res.by_street()
+                out["by_category"] = res.by_category()
     except Exception as exc:  # a failing run is data, not a crash
         out.update(status="error", error=_short(exc),
                    traceback="".join(traceback.format_exception(exc, limit=-12)))
     out["wall_seconds"] = round(time.perf_counter() - t0, 3)
-    _maybe_collect(out["wall_seconds"])
     return out
 
 
 def _release(model) -> None:
-    """Let the finished model be freed. Mesa 3.3 keeps a reference to every model ever built in
-    the class attribute `Agent._ids` (mesa issue #3179, fixed upstream by PR #3180): without this,
-    a worker grows by the size of one model per run."""
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, dict):
-        ids.pop(model, None)
+    """Kept for callers of the earlier name: see `sim.lifetime.release`."""
+    from ..lifetime import release
+
+    release(model)
 
 
-_GC = {"cost": 0.0, "since": 0}
+# ----------------------------------------------------------------------------- worker watch
+_WATCH: dict = {"parent": None}
 
 
-def _maybe_collect(run_seconds: float) -> None:
-    """Free the finished model (it holds reference cycles) so memory stays flat, but spend at
-    most ~5% of the time on it: collect after a run 20 times longer than the last collection,
-    or after 20 small runs."""
-    _GC["since"] += 1
-    if run_seconds >= 20 * _GC["cost"] or _GC["since"] >= 20:
-        t = time.perf_counter()
-        gc.collect()
-        _GC["cost"], _GC["since"] = time.perf_counter() - t, 0
+def watch_parent(parent_pid: int, every: float = 1.0) -> None:
+    """In a worker process: end this process when `parent_pid` (the cogov command that started
+    it) is gone, e.g. killed by SIGKILL, which runs no clean-up of its own. Without this the
+    pool's workers of a killed `sweep`, `compare` or `explain` stay alive (measured: still idle
+    100 s later). A daemon thread checks every `every` seconds that the parent is still this
+    process's parent (a killed parent's children are handed to init or a subreaper)."""
+    if _WATCH["parent"] == parent_pid:
+        return
+    _WATCH["parent"] = parent_pid
+    try:    # Ctrl-C is the parent's to handle (it ends the pool): no traceback per worker
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:      # not the main thread (a Dask worker's plugin): leave it
+        pass
+    if os.getppid() != parent_pid:        # already orphaned before the watch started
+        os._exit(0)
+
+    def watch():
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="cogov-parent-watch", daemon=True).start()
+
+
+def _init_worker(shared: Any, parent_pid: int) -> None:
+    """Process-pool initializer: the base scenario mapping (sent once per worker) and the
+    watch that ends the worker with its parent."""
+    _init_shared(shared)
+    watch_parent(parent_pid)
 
 
 def lost(task: RunTask, exc: BaseException) -> dict:
@@ -178,9 +194,16 @@ def start_context():
 
 
 class ProcessBackend(Backend):
-    """Local worker processes (`concurrent.futures`; forked where safe, see `start_context`)."""
+    """Local worker processes (`concurrent.futures`; forked where safe, see `start_context`).
+    Each worker ends by itself when this process is gone (`watch_parent`), and the pool's
+    processes are ended when the sweep stops early (an error, Ctrl-C, SIGTERM)."""
 
     name = "process"
+
+    #: how often a wait with nothing finishing checks that the pool is alive (seconds), and how
+    #: long runs of a broken pool may stay unanswered before they are reported lost
+    poll_seconds = 5.0
+    broken_grace = 30.0
 
     def __init__(self, workers: int | None = None, max_in_flight: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -188,13 +211,52 @@ class ProcessBackend(Backend):
 
     def _pool(self, shared):
         return ProcessPoolExecutor(self.workers, mp_context=start_context(),
-                                   initializer=_init_shared, initargs=(shared,))
+                                   initializer=_init_worker, initargs=(shared, os.getpid()))
+
+    @staticmethod
+    def _end(pool, kill: bool) -> None:
+        """Shut the pool down without waiting; `kill`: end its processes now (a sweep stopped
+        early must not leave workers running their last run for minutes)."""
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        if kill:
+            for p in procs:
+                try:
+                    p.kill()
+                except (OSError, ValueError, AttributeError):
+                    pass
+            for p in procs:
+                try:
+                    p.join(5)
+                except (OSError, ValueError, AssertionError, AttributeError):
+                    pass
+
+    @staticmethod
+    def _submit(pool, task):
+        """Submit; worker processes started by it begin with Ctrl-C ignored (the parent
+        handles it and ends them), so an interrupt prints one line, not a traceback each."""
+        if threading.current_thread() is not threading.main_thread():
+            return pool.submit(run_task, task)
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return pool.submit(run_task, task)
+        finally:
+            signal.signal(signal.SIGINT, old)
+
+    @staticmethod
+    def _broken(pool) -> bool:
+        if getattr(pool, "_broken", False):
+            return True
+        procs = (getattr(pool, "_processes", None) or {}).values()
+        return any(p.exitcode is not None for p in procs)
 
     def run(self, tasks, shared=None):
         it = iter(tasks)
         gen = 0
         pool = self._pool(shared)
         pending: dict = {}
+        finished = False
+        broken_since: float | None = None
         try:
             exhausted = False
             while True:
@@ -204,31 +266,55 @@ class ProcessBackend(Backend):
                         exhausted = True
                         break
                     try:
-                        fut = pool.submit(run_task, t)
-                    except BrokenProcessPool:
-                        pool.shutdown(wait=False, cancel_futures=True)
+                        fut = self._submit(pool, t)
+                    except (BrokenProcessPool, RuntimeError):
+                        self._end(pool, kill=True)
                         pool, gen = self._pool(shared), gen + 1
-                        fut = pool.submit(run_task, t)
+                        fut = self._submit(pool, t)
                     pending[fut] = (t, gen)
                 if not pending:
                     break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+                if not done:
+                    # nothing finished for a while: a pool whose worker died answers its runs
+                    # with BrokenProcessPool by itself; if it has not within the grace period,
+                    # report them lost (--resume runs them again) and start a new pool
+                    if not self._broken(pool):
+                        broken_since = None
+                        continue
+                    now = time.monotonic()
+                    broken_since = broken_since or now
+                    if now - broken_since < self.broken_grace:
+                        continue
+                    for fut, (t, _g) in list(pending.items()):
+                        pending.pop(fut)
+                        yield t, lost(t, BrokenProcessPool("a worker process died and the "
+                                                           "pool did not answer"))
+                    self._end(pool, kill=True)
+                    pool, gen, broken_since = self._pool(shared), gen + 1, None
+                    continue
                 for fut in done:
                     t, g = pending.pop(fut)
                     try:
-                        res = fut.result()
+                        res = fut.result(timeout=0)
                     except Exception as exc:  # the worker process died
                         res = lost(t, exc)
                         if isinstance(exc, BrokenProcessPool) and g == gen:
-                            pool.shutdown(wait=False, cancel_futures=True)
+                            self._end(pool, kill=True)
                             pool, gen = self._pool(shared), gen + 1
                     yield t, res
+            finished = True
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._end(pool, kill=not finished)
 
 
 class DaskBackend(Backend):
-    """Dask distributed: an existing scheduler (`address`) or a `LocalCluster` of `workers`."""
+    """Dask distributed: an existing scheduler (`address`) or a `LocalCluster` of `workers`.
+
+    No wait is without an end: connecting, scattering the base scenario, waiting for runs and
+    fetching a finished run's result all have time limits; when every worker is gone and none
+    comes back within `no_worker_timeout`, the sweep stops with exit 2 and the `--resume`
+    message (every finished run is in the ledger)."""
 
     name = "dask"
 
@@ -243,6 +329,10 @@ class DaskBackend(Backend):
     connect_timeout = "20s"
     no_worker_timeout = 60.0
     poll_seconds = 5.0     # how often a sweep with nothing finishing checks for workers
+    #: how long fetching the result of a finished run may take (seconds); a run whose worker
+    #: vanished between "finished" and the fetch goes back to waiting
+    result_timeout = 30.0
+    close_timeout = 10.0
 
     def _connect(self):
         try:
@@ -260,10 +350,18 @@ class DaskBackend(Backend):
                 raise UserError([f"--scheduler {self.address}: not a scheduler address ({exc}): "
                                  f"give one like tcp://10.0.0.5:8786"]) from None
             return client, None
+        from .daskwatch import ParentWatchPlugin
+
         cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                processes=self.processes, dashboard_address=None,
                                silence_logs=logging.ERROR)
-        return Client(cluster), cluster
+        client = Client(cluster, timeout=self.connect_timeout)
+        if self.processes:     # our own worker processes end with this process
+            try:
+                client.register_plugin(ParentWatchPlugin(os.getpid()))
+            except Exception:   # pragma: no cover - an older distributed: no watch
+                logging.getLogger(__name__).debug("no parent watch on the workers")
+        return client, cluster
 
     def _all_lost(self, unfinished: int | None) -> UserError:
         left = f" ({unfinished} runs unfinished)" if unfinished else ""
@@ -272,6 +370,14 @@ class DaskBackend(Backend):
             f"is gone{left} and none came back within {self.no_worker_timeout:g} s: every "
             f"finished run is saved in the ledger; start workers and continue with the same "
             f"command plus --resume (runs that were in flight run again)"])
+
+    def _need_a_worker(self, client, unfinished: int | None) -> None:
+        """Return when the scheduler has a worker; the --resume error after the timeout."""
+        try:
+            if not client.nthreads():
+                client.wait_for_workers(1, timeout=self.no_worker_timeout)
+        except (TimeoutError, OSError):
+            raise self._all_lost(unfinished) from None
 
     def run(self, tasks, shared=None):
         from distributed import wait
@@ -287,10 +393,11 @@ class DaskBackend(Backend):
             # overwrite each other's data.)
             shared_f = None
             if shared is not None:
+                self._need_a_worker(client, None)
                 try:
-                    client.wait_for_workers(1, timeout=self.no_worker_timeout)
-                    [shared_f] = client.scatter([shared], broadcast=True, hash=False)
-                except TimeoutError:
+                    [shared_f] = client.scatter([shared], broadcast=True, hash=False,
+                                                timeout=self.no_worker_timeout)
+                except (TimeoutError, OSError):
                     raise self._all_lost(None) from None
             it = iter(tasks)
             inflight: dict = {}    # future -> task
@@ -313,27 +420,52 @@ class DaskBackend(Backend):
                     # nothing finished for a while: if every worker is gone, wait for one to
                     # come back, then stop with the --resume message (the scheduler would
                     # otherwise hold the runs forever)
-                    if not client.nthreads():
-                        try:
-                            client.wait_for_workers(1, timeout=self.no_worker_timeout)
-                        except TimeoutError:
-                            raise self._all_lost(len(inflight)) from None
+                    self._need_a_worker(client, len(inflight))
                     continue
+                except CancelledError:
+                    # the scheduler dropped runs (their worker died holding the base
+                    # scenario): they are lost; the base goes out again once a worker is there
+                    self._need_a_worker(client, len(inflight))
+                    for fut in [f for f in inflight if f.cancelled()]:
+                        t = inflight.pop(fut)
+                        yield t, lost(t, CancelledError("its worker died"))
+                    if shared_f is not None and shared_f.status != "finished":
+                        try:
+                            [shared_f] = client.scatter([shared], broadcast=True, hash=False,
+                                                        timeout=self.no_worker_timeout)
+                        except (TimeoutError, OSError):
+                            raise self._all_lost(len(inflight)) from None
+                    fill()
+                    continue
+                progressed = False
                 for fut in done:
-                    t = inflight.pop(fut)
+                    t = inflight[fut]
                     try:
-                        res = fut.result()
+                        res = fut.result(timeout=self.result_timeout)
+                    except TimeoutError:
+                        # "finished", then its worker vanished before the result came (the
+                        # future is pending again): keep waiting for it, within the limits
+                        continue
                     except Exception as exc:  # KilledWorker, lost connection
                         res = lost(t, exc)
+                    inflight.pop(fut)
+                    progressed = True
                     fut.release()
                     yield t, res
+                if not progressed:
+                    self._need_a_worker(client, len(inflight))
                 fill()
         finally:
             try:
-                client.close()
+                client.close(timeout=self.close_timeout)
+            except Exception:   # closing a client of a dead scheduler: nothing left to free
+                pass
             finally:
                 if cluster is not None:
-                    cluster.close()
+                    try:
+                        cluster.close(timeout=self.close_timeout)
+                    except Exception:
+                        pass
 
 
 def make_backend(name: str = "serial", workers: int | None = None,

@@ -20,7 +20,7 @@ def _positive(text: str) -> int:
     return v
 
 
-def _guard_scenarios(paths, args, source: str) -> None:
+def _guard_scenarios(paths, args, source: str, more_runs: int = 0, counts: str = "") -> None:
     """Validate every scenario (all errors at once) and check the resource estimate of the
     largest before anything runs."""
     from ..errors import UserError
@@ -35,12 +35,17 @@ def _guard_scenarios(paths, args, source: str) -> None:
             errors += exc.errors
     if errors:
         raise UserError(errors)
-    guard(scenarios, args, source, parallel=args.workers or 1,
-          runs=len(scenarios) * args.replications, quiet=args.quiet)
+    held = len(scenarios) * args.replications      # time series kept until the end
+    guard(scenarios, args, source, parallel=args.workers or 1, runs=held + more_runs,
+          quiet=args.quiet, held=held, counts=counts or "--replications")
 
 
 def _guard_compare(args) -> None:
-    _guard_scenarios(args.scenarios, args, "compare")
+    n = len(args.scenarios) * args.replications
+    draws = getattr(args, "uncertainty", None)
+    _guard_scenarios(args.scenarios, args, "compare",
+                     more_runs=(draws + 1) * n if draws else 0,
+                     counts="--replications, --uncertainty" if draws else "--replications")
 
 
 def _guard_sweep(args) -> None:
@@ -85,9 +90,13 @@ def cmd_compare(args) -> int:
         elif args.ranges.lower() == "none":
             args.ranges = None
         check_args(args.scenarios, args.uncertainty, args.ranges, args.overrides)
+    # --resume: the comparison is written anew (same seeds, same numbers) and the draws so far
+    # in OUT/uncertainty/ are carried over; --force: everything is redone
+    resume = bool(args.uncertainty is not None and args.resume)
     res = compare(args.scenarios, replications=args.replications, out=args.out, seed=args.seed,
                   workers=args.workers, overrides=args.overrides, quiet=args.quiet,
-                  command=["cogov", *sys.argv[1:]], force=args.force, fmt=args.format)
+                  command=["cogov", *sys.argv[1:]], force=args.force or resume, fmt=args.format,
+                  keep=("uncertainty",) if resume else ())
     print_report(res, show_all=args.all)
     if args.uncertainty is not None:
         from .robustness import add_point_effects, print_robustness, robustness
@@ -95,7 +104,8 @@ def cmd_compare(args) -> int:
             rob = robustness(args.scenarios, draws=args.uncertainty,
                              replications=args.replications, out=args.out, ranges=args.ranges,
                              seed=args.seed, workers=args.workers, overrides=args.overrides,
-                             resume=args.resume, quiet=args.quiet)
+                             resume=args.resume, quiet=args.quiet,
+                             max_memory=getattr(args, "max_memory", None), force=args.force)
         except KeyboardInterrupt:
             print(f"\ninterrupted: every finished draw is in {args.out}/uncertainty/"
                   f"ledger.sqlite; continue with the same command and --resume",
@@ -108,7 +118,10 @@ def cmd_compare(args) -> int:
 
 
 def _guard_explain(args) -> None:
-    _guard_scenarios((args.a, args.b), args, "explain")
+    perms = getattr(args, "permutations", None) or 0    # each order runs every factor
+    _guard_scenarios((args.a, args.b), args, "explain",
+                     more_runs=perms * args.replications,
+                     counts="--permutations, --replications" if perms else "--replications")
 
 
 def cmd_explain(args) -> int:

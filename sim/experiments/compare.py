@@ -105,7 +105,7 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
             seed: int | None = None, workers: int | None = 1, overrides: tuple | list = (),
             quiet: bool = True, backend: Backend | None = None,
             command: list[str] | None = None, force: bool = False,
-            fmt: str = "parquet") -> CompareResult:
+            fmt: str = "parquet", keep: tuple = ()) -> CompareResult:
     """Run each scenario (file path or `Scenario`) `replications` times with common random
     numbers and compare them. Returns DataFrames; writes the output directory if `out` is set.
 
@@ -146,7 +146,7 @@ def compare(scenarios: list, replications: int = 5, out: str | Path | None = Non
         "cogov_version": __version__,
         "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
-    target = (OutputDir(out, force=force, command="compare",
+    target = (OutputDir(out, force=force, command="compare", keep=keep,
                         inputs=[p for _, p, _ in loaded if p]) if out is not None
               else contextlib.nullcontext(None))
     with target as tmp:

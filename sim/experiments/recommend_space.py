@@ -63,13 +63,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..errors import UserError
 from ..scenario import schema as S
 from ..scenario import uncertain as UN
 from ..scenario.paths import get_path, set_path
 from ..scenario.schema import Scenario
+from ..yamlsafe import read_file
 
 OPS = {"<=": np.less_equal, ">=": np.greater_equal, "<": np.less, ">": np.greater}
 
@@ -418,12 +418,9 @@ def build_space(scenario: Scenario, space_file: str | Path | None = None,
     src = str(space_file) if space_file else ""
     if space_file:
         p = Path(space_file)
-        if not p.is_file():
-            raise UserError(f"--space {space_file}: file not found")
-        try:
-            spec = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{src}: not valid YAML ({exc})") from None
+        # the strict loader (sim/yamlsafe.py): duplicate keys, bad dates, deep nesting, text
+        # that is not UTF-8, alias bombs, a FIFO: exit 2 naming the file
+        spec = read_file(p, "space file", "--space") or {}
         if not isinstance(spec, dict):
             raise UserError(f"{src}: expected a mapping (defaults, keep, drop, dimensions, "
                             f"headcount_budget, seeds)")

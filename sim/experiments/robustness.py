@@ -67,7 +67,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .. import __version__
 from ..errors import UserError
@@ -177,13 +176,10 @@ def _get_or_none(data, path):
 
 def load_ranges(path: str | Path) -> dict[str, tuple[Uncertain, str, float | None]]:
     """{pattern: (distribution, why, neutral)} of a ranges file; every error listed."""
+    from ..yamlsafe import read_file
+
     p = Path(path)
-    if not p.exists():
-        raise UserError([f"--ranges {p}: file not found: check the path"])
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        raise UserError([f"{p}: not a readable YAML file ({exc})"]) from None
+    data = read_file(p, "ranges file", "--ranges")     # strict: sim/yamlsafe.py
     if not isinstance(data, dict) or not isinstance(data.get("ranges"), dict):
         raise UserError([f"{p}: expected a mapping `ranges:` of dotted path: "
                          f"{{uncertain: FAMILY, ..., why: ...}} (see "
@@ -385,9 +381,11 @@ def lhs(n_dims: int, n: int, seed: int) -> np.ndarray:
 def robustness(scenarios: list, draws: int, replications: int = 1, out: str | Path = ".",
                ranges: str | Path | None = None, seed: int | None = None,
                workers: int | None = None, backend=None, overrides=(), resume: bool = False,
-               quiet: bool = True) -> RobustnessResult:
+               quiet: bool = True, max_memory=None, force: bool = False) -> RobustnessResult:
     """Run every scenario under `draws` Latin-hypercube draws of the assumptions (see the
-    module doc) and write the robustness tables into `out`."""
+    module doc) and write the robustness tables into `out`. Each draw's scenario passes the
+    memory check (`sim.resources.check` with `max_memory`, `force`) before it runs: a draw
+    that grows the district past it stops the command with exit 2."""
     if draws < 1:
         raise UserError([f"--uncertainty {draws}: need at least 1 draw"])
     names, loaded = _load(scenarios, overrides)
@@ -463,6 +461,12 @@ def robustness(scenarios: list, draws: int, replications: int = 1, out: str | Pa
                                            "seed": seeds[r], "status": "error",
                                            "error": "; ".join(exc.errors), "scenario": names[s]})
                             continue
+                        if r == 0:     # a draw may grow the district: check its memory
+                            from ..resources import check, estimate
+
+                            check(estimate(sc), source=f"--uncertainty: {names[s]} draw {p}",
+                                  max_memory=max_memory, force=force,
+                                  parallel=getattr(backend, "workers", 1))
                         yield RunTask(rid, seeds[r], scenario=sc, label=names[s])
 
         if backend is None:

@@ -97,6 +97,10 @@ def _open_ledger(path: Path, names: list[str]) -> Ledger:
         ledger.counts()
         return ledger
     except sqlite3.DatabaseError as exc:
+        from ..outdir import full_disk_error, is_full_disk
+
+        if is_full_disk(exc) or "disk I/O" in str(exc):   # not corrupt: no room to write
+            raise full_disk_error(exc, "--out", str(path.parent)) from None
         raise UserError([f"{path}: not a readable cogov run ledger ({exc}): the file is corrupt "
                          f"or not from cogov sweep; move it away to start the sweep afresh "
                          f"(finished runs in it are lost), or choose another --out"]) from None

@@ -6,6 +6,7 @@ import sys
 
 from ..argtypes import positive_int, seed_arg
 from ..outdir import add_out_args
+from ..resources import add_args as add_resource_args
 
 
 def cmd_brief(args) -> int:
@@ -43,6 +44,18 @@ def cmd_routing_import(args) -> int:
     return 0
 
 
+def _memory_guard(args) -> None:
+    """The memory check of every command that runs models (sim/resources.py): the search's
+    runs at once, and a record of each run kept."""
+    from ..resources import guard
+    from ..scenario.loader import load_scenario
+
+    runs = args.budget + 2 * (args.validation_replications or 2 * args.replications) + \
+        args.robust_candidates * (args.draws or 8)
+    guard(load_scenario(args.scenario, args.overrides), args, "recommend",
+          parallel=args.workers, runs=runs, counts="--budget, --draws, --robust-candidates")
+
+
 def cmd_recommend(args) -> int:
     from ..experiments.recommend import recommend
 
@@ -61,6 +74,7 @@ def cmd_recommend(args) -> int:
             "--out", args.out, *_sets(args.overrides)]
     objectives = [m.strip() for m in args.objectives.split(",") if m.strip()] \
         if args.objectives else None
+    _memory_guard(args)
     res = recommend(args.scenario, args.out, objective=args.objective, objectives=objectives,
                     constraints=args.constraint, budget=args.budget,
                     replications=args.replications,
@@ -177,4 +191,5 @@ def register(sub) -> None:
                     "--force replaces an earlier one)")
     p.add_argument("--quiet", action="store_true", help="no progress")
     _set(p)
+    add_resource_args(p)     # --max-memory (sim/resources.py)
     p.set_defaults(func=cmd_recommend)

@@ -131,6 +131,18 @@ def _g(v: float) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def np_quiet():
+    """numpy/scipy floating-point warnings off: the results are checked for finiteness."""
+    import numpy as np
+
+    return np.errstate(all="ignore")
+
+
 def _lognormal_params(p: dict) -> tuple[float, float]:
     if "median" in p:
         return p["median"], p["sigma"]
@@ -153,13 +165,16 @@ def _default_point(family: str, p: dict) -> float:
 
 
 def is_uncertain(node: Any) -> bool:
-    return isinstance(node, dict) and "uncertain" in node
+    """`{uncertain: FAMILY, ...}`. A mapping under the key `uncertain` is not one: it is an
+    entry that happens to be named so (a department called `uncertain`, say)."""
+    return isinstance(node, dict) and "uncertain" in node and not isinstance(
+        node["uncertain"], dict)
 
 
 def parse(node: dict, allow: set[str] = frozenset()) -> Uncertain:
     """An `{uncertain: FAMILY, ...}` mapping as an `Uncertain`, or `UncertainError`."""
     fam = node.get("uncertain")
-    if fam not in FAMILIES:
+    if not isinstance(fam, str) or fam not in FAMILIES:
         raise UncertainError(f"uncertain: {fam!r} is not a distribution family (use one of "
                              f"{', '.join(FAMILIES)})")
     need, optional = FAMILIES[fam]
@@ -184,8 +199,13 @@ def parse(node: dict, allow: set[str] = frozenset()) -> Uncertain:
         if k in COMMON or k in allow:
             continue
         v = node[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise UncertainError(f"{fam}: {k} must be a number, got {v!r}")
+        try:    # a 400-digit whole number does not fit a float (OverflowError)
+            ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+        except OverflowError:
+            raise UncertainError(f"{fam}: {k} is too large for a number ({len(str(v))} digits):"
+                                 f" give a value below 1e308") from None
+        if not ok:
+            raise UncertainError(f"{fam}: {k} must be a finite number, got {_short(v)}")
         params[k] = float(v)
     p = params
     problems = []
@@ -212,11 +232,23 @@ def parse(node: dict, allow: set[str] = frozenset()) -> Uncertain:
     if not isinstance(integer, bool):
         raise UncertainError(f"integer must be true or false, got {integer!r}")
     spec = Uncertain(fam, params, 0.0, integer, {k: node[k] for k in allow if k in node})
+    try:    # a lognormal with a huge median or sigma overflows: its tail is not a number
+        with np_quiet():
+            lo, hi = spec.support()
+            mid = _default_point(fam, params)
+    except (OverflowError, FloatingPointError, ValueError, ZeroDivisionError):
+        lo = hi = mid = math.inf
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(mid)):
+        raise UncertainError(f"{fam}: the distribution overflows (its 0.1%-99.9% range or "
+                             f"its point is not a finite number): use smaller parameters")
     if "point" in node:
         pt = node["point"]
-        if isinstance(pt, bool) or not isinstance(pt, (int, float)):
-            raise UncertainError(f"point must be a number, got {pt!r}")
-        lo, hi = spec.support()
+        try:
+            ok = not isinstance(pt, bool) and isinstance(pt, (int, float)) and math.isfinite(pt)
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise UncertainError(f"point must be a finite number, got {_short(pt)}")
         if not lo <= pt <= hi:
             raise UncertainError(f"point {_g(pt)} lies outside the distribution "
                                  f"[{_g(lo)}, {_g(hi)}]")
