@@ -39,3 +39,6 @@ comparison_value, rows_equal, plain
 # accounting's `cogov diff` (issue 23): documented in its module docstring as explain's source
 # of default factors, not called yet: for its owner to use or remove
 factor_groups
+# merged from issue 27 (reliability): signal-handler and Dask-plugin signatures (protocols),
+# sim.lifetime's helpers read by tests and users, backends' old name kept for callers
+signum, frame, worker, registered, run_summary, _release
