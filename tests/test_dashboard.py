@@ -281,6 +281,31 @@ def _texts(rc, cls):
     return ["".join(map(str, w.children)) for w in rc.find(v.Html, class_=cls).widgets]
 
 
+def _wait_text(rc, cls, text, timeout=30.0):
+    """Step and Reset compute in a thread (the busy state): wait for the page to say `text`."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(text in t for t in _texts(rc, cls)):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not shown within {timeout:.0f} s: {_texts(rc, cls)}")
+
+
+def _wait_idle(rc, timeout=30.0):
+    import time
+
+    import ipyvuetify as v
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not rc.find(v.Html, class_="cogov-busy").widgets:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the page stayed busy")
+
+
 def test_page_renders_steps_resets_and_saves(page_env):
     import ipyvuetify as v
     import ipywidgets as w
@@ -295,7 +320,9 @@ def test_page_renders_steps_resets_and_saves(page_env):
     assert any("Step 0" in t for t in _texts(rc, "cogov-steps"))
 
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert any("Step 1" in t for t in _texts(rc, "cogov-steps"))
+    _wait_text(rc, "cogov-steps", "Step 1")
+    _wait_idle(rc)
+    assert not rc.find(v.Btn, children=["Step"]).widget.disabled
     after = [bytes(i.value) for i in rc.find(w.Image).widgets]
     assert sum(a != b for a, b in zip(before, after)) >= len(C.CHARTS)
 
@@ -303,7 +330,8 @@ def test_page_renders_steps_resets_and_saves(page_env):
     rc.find(v.Select, label="Routing policy").widget.v_model = "sectoral"
     assert rc.find(v.Alert, children=["Levers changed: press Reset to run them."]).widgets
     rc.find(v.Btn, children=["Reset"]).widget.click()
-    assert any("Step 0" in t for t in _texts(rc, "cogov-steps"))
+    _wait_text(rc, "cogov-steps", "Step 0")
+    _wait_idle(rc)
     assert not rc.find(v.Alert, children=["Levers changed: press Reset to run them."]).widgets
 
     rc.find(v.Btn, children=["Save as scenario"]).widget.click()
