@@ -11,11 +11,11 @@ the click on Step until the page is idle again (busy line gone, the new day show
 decoded): the day as the planner waits for it, websocket and browser included.
 
 Measure with the compiled engine (`python setup.py build_ext --inplace`; the report says which
-engine ran). It runs `--warm` days first (the figures are built then), then times `--days` days and reports
-the median and the 90th percentile of wall time and of this process's CPU time per day, for
-the simulation and the redraw apart, with the engine in use (compiled or pure Python) and the
-load of the machine (other processes' CPU share during the run): on a busy machine the CPU
-time is what the day costs on a quiet one. Writes Markdown (default
+engine ran). It runs `--warm` days first (the figures are built then), then times `--days`
+days and reports the median and the 90th percentile of wall time and of this process's CPU
+time per day, for the simulation and the redraw apart, with the engine in use (compiled or
+pure Python) and the load of the machine (other processes' CPU share during the run): on a
+busy machine the CPU time is what the day costs on a quiet one. Writes Markdown (default
 benchmarks/dashboard_step.md) and the numbers as JSON beside it.
 """
 
