@@ -114,10 +114,14 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[f
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
-    """The numeric metric columns of a runs table (identifiers excluded)."""
+    """The numeric metric columns of a runs table (identifiers excluded). A metric with no
+    value in any run (e.g. a right-censored rate of short runs) is left out: it has no mean,
+    and the same runs give the same table whether read from memory (None) or CSV (NaN)."""
     out = []
     for c in runs.columns:
         if c in ID_COLUMNS or c.startswith("factor.") or c.startswith("param."):
+            continue
+        if runs[c].isna().all():
             continue
         if pd.api.types.is_numeric_dtype(runs[c]) or pd.api.types.is_bool_dtype(runs[c]):
             out.append(c)
