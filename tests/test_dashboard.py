@@ -407,3 +407,31 @@ def test_a_taken_port_is_a_user_error():
         port = s.getsockname()[1]
         with pytest.raises(UserError, match="--port 0"):
             check_port("127.0.0.1", port)
+
+
+def test_play_disables_step_and_reset_until_paused(page_env):
+    """While playing, Step and Reset are disabled and the page says it is running; Pause stops
+    the days and gives them back."""
+    import time
+
+    import ipyvuetify as v
+    import solara
+
+    app, _ = page_env
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    step, reset = (rc.find(v.Btn, children=[x]).widget for x in ("Step", "Reset"))
+    assert not step.disabled and not reset.disabled
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    _wait_text(rc, "cogov-steps", "Step 2")
+    def buttons():   # looked up afresh: a re-render may replace the widgets
+        return [rc.find(v.Btn, children=[x]).widget for x in ("Step", "Reset")]
+
+    assert all(b.disabled for b in buttons())
+    assert rc.find(v.Html, class_="cogov-busy").widgets
+    rc.find(v.Btn, children=["❚❚"]).widget.click()
+    _wait_idle(rc)
+    time.sleep(0.5)
+    steps = _texts(rc, "cogov-steps")
+    time.sleep(0.5)
+    assert _texts(rc, "cogov-steps") == steps, "days go on after Pause"
+    assert not any(b.disabled for b in buttons())
