@@ -657,3 +657,25 @@ def test_findings_are_few_short_ranked_and_the_rest_folded(briefs, results_dir, 
     folded = html.split('<details class="more-findings">', 1)
     assert len(folded) == 2 and '<ul class="findings-more">' in folded[1]
     assert '<ul class="findings-full">' in folded[1]   # each finding in full, both CIs
+
+
+def test_a_long_scenario_name_keeps_a_finding_short():
+    """With several alternatives each finding names its own; a long name drops the CI from the
+    short finding (it stays in the full sentence) rather than exceed 25 words."""
+    rows = []
+    for name, d in (("base", 0.0), ("a", -0.05),
+                    ("the street-led dispatch with grid follow-up and joint campaigns", -0.1)):
+        rows.append({"scenario": name, "metric": "citizen_repeat_rate", "mean": 0.4 + d,
+                     "ci_low": 0.38 + d, "ci_high": 0.42 + d, "diff_mean": d,
+                     "diff_ci_low": d - 0.01, "diff_ci_high": d + 0.01})
+    cmp = pd.DataFrame(rows)
+    names = list(cmp.scenario)
+    for lang, limit in (("en", T.FINDING_WORDS), ("zh", T.FINDING_UNITS_ZH)):
+        ranked = T.ranked_findings(cmp, names, lang, labels={n: n for n in names})
+        assert [f.scenario for f in ranked] == [names[2], names[1]]   # larger effect first
+        texts = [T.plain(f.segments) for f in ranked]
+        assert all(T.finding_length(t, lang) <= limit for t in texts), texts
+        assert names[2] in texts[0] and "95%" in texts[1]
+        if lang == "en":   # 8 words of name: the CI goes (in Chinese it still fits)
+            assert "95%" not in texts[0]
+    assert T.finding_length("重复投诉率：18.2%→9.1%", "zh") == 5 + 2

@@ -446,11 +446,18 @@ def short_finding(fmt: Formatter, base: str, alt: str, metric: str,
     else:
         judge = ""
     ci = fmt.ci(alt, metric, diff=True)
+    out = _short(zh, head, vb, va, fmt.num(alt, metric, "diff_mean"), ci, judge)
+    if finding_length(plain(out), fmt.lang) > (FINDING_UNITS_ZH if zh else FINDING_WORDS):
+        # a long metric or scenario name: the CI stays in the full sentence and the table
+        out = _short(zh, head, vb, va, fmt.num(alt, metric, "diff_mean"), [], judge)
+    return out
+
+
+def _short(zh: bool, head: str, vb: Num, va: Num, diff: Num, ci: list, judge: str) -> list:
     if zh:
-        return [head, vb, "→", va, "（差值", fmt.num(alt, metric, "diff_mean"), "，", *ci,
-                "）", judge, "。"]
-    return [head, vb, " → ", va, " (", fmt.num(alt, metric, "diff_mean"), ", ", *ci, ")",
-            judge, "."]
+        return [head, vb, "→", va, "（差值", diff, *(["，", *ci] if ci else []), "）", judge,
+                "。"]
+    return [head, vb, " → ", va, " (", diff, *([", ", *ci] if ci else []), ")", judge, "."]
 
 
 def short_level(fmt: Formatter, scenario: str, metric: str) -> list[Segment] | None:
