@@ -281,6 +281,31 @@ def _texts(rc, cls):
     return ["".join(map(str, w.children)) for w in rc.find(v.Html, class_=cls).widgets]
 
 
+def _wait_text(rc, cls, text, timeout=30.0):
+    """Step and Reset compute in a thread (the busy state): wait for the page to say `text`."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(text in t for t in _texts(rc, cls)):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not shown within {timeout:.0f} s: {_texts(rc, cls)}")
+
+
+def _wait_idle(rc, timeout=30.0):
+    import time
+
+    import ipyvuetify as v
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not rc.find(v.Html, class_="cogov-busy").widgets:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the page stayed busy")
+
+
 def test_page_renders_steps_resets_and_saves(page_env):
     import ipyvuetify as v
     import ipywidgets as w
@@ -295,7 +320,9 @@ def test_page_renders_steps_resets_and_saves(page_env):
     assert any("Step 0" in t for t in _texts(rc, "cogov-steps"))
 
     rc.find(v.Btn, children=["Step"]).widget.click()
-    assert any("Step 1" in t for t in _texts(rc, "cogov-steps"))
+    _wait_text(rc, "cogov-steps", "Step 1")
+    _wait_idle(rc)
+    assert not rc.find(v.Btn, children=["Step"]).widget.disabled
     after = [bytes(i.value) for i in rc.find(w.Image).widgets]
     assert sum(a != b for a, b in zip(before, after)) >= len(C.CHARTS)
 
@@ -303,7 +330,8 @@ def test_page_renders_steps_resets_and_saves(page_env):
     rc.find(v.Select, label="Routing policy").widget.v_model = "sectoral"
     assert rc.find(v.Alert, children=["Levers changed: press Reset to run them."]).widgets
     rc.find(v.Btn, children=["Reset"]).widget.click()
-    assert any("Step 0" in t for t in _texts(rc, "cogov-steps"))
+    _wait_text(rc, "cogov-steps", "Step 0")
+    _wait_idle(rc)
     assert not rc.find(v.Alert, children=["Levers changed: press Reset to run them."]).widgets
 
     rc.find(v.Btn, children=["Save as scenario"]).widget.click()
@@ -379,3 +407,31 @@ def test_a_taken_port_is_a_user_error():
         port = s.getsockname()[1]
         with pytest.raises(UserError, match="--port 0"):
             check_port("127.0.0.1", port)
+
+
+def test_play_disables_step_and_reset_until_paused(page_env):
+    """While playing, Step and Reset are disabled and the page says it is running; Pause stops
+    the days and gives them back."""
+    import time
+
+    import ipyvuetify as v
+    import solara
+
+    app, _ = page_env
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    step, reset = (rc.find(v.Btn, children=[x]).widget for x in ("Step", "Reset"))
+    assert not step.disabled and not reset.disabled
+    rc.find(v.Btn, children=["▶"]).widget.click()
+    _wait_text(rc, "cogov-steps", "Step 2")
+    def buttons():   # looked up afresh: a re-render may replace the widgets
+        return [rc.find(v.Btn, children=[x]).widget for x in ("Step", "Reset")]
+
+    assert all(b.disabled for b in buttons())
+    assert rc.find(v.Html, class_="cogov-busy").widgets
+    rc.find(v.Btn, children=["❚❚"]).widget.click()
+    _wait_idle(rc)
+    time.sleep(0.5)
+    steps = _texts(rc, "cogov-steps")
+    time.sleep(0.5)
+    assert _texts(rc, "cogov-steps") == steps, "days go on after Pause"
+    assert not any(b.disabled for b in buttons())

@@ -30,6 +30,22 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-quic", "--no-first-run",
                   "--disable-sync", "--disable-dev-shm-usage"]
 
+# records, from before a click, whether the busy line appeared and whether Step, Play and
+# Reset were disabled at the same moment (a short step would otherwise be missed)
+BUSY_WATCH = """() => {
+  window.cogovBusySeen = {busyText: false, disabledTogether: false, states: []};
+  const look = () => {
+    const s = window.cogovBusySeen;
+    const dis = ['cogov-step', 'cogov-play', 'cogov-reset'].map(
+      c => { const b = document.querySelector('button.' + c); return !!(b && b.disabled); });
+    if (document.querySelector('.cogov-busy')) s.busyText = true;
+    if (dis.every(x => x)) s.disabledTogether = true;
+    if (s.states.length < 50) s.states.push(dis.join(','));
+  };
+  new MutationObserver(look).observe(document.body,
+    {attributes: true, childList: true, subtree: true});
+}"""
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -123,13 +139,24 @@ def test_dashboard_in_headless_chromium(server):
 
             chart = "document.querySelector('.cogov-chart-complaints img.cogov-chart-image')"
             before = page.evaluate(f"{chart}.src")
-            # Step: one day; the charts change
+            # Step: one day; while it computes the page is busy and Step, Play and Reset are
+            # disabled (a MutationObserver records every state the buttons pass through, so a
+            # short busy period is seen too); after it, the charts changed and all are enabled
+            page.evaluate(BUSY_WATCH)
             page.get_by_role("button", name="Step", exact=True).click()
             page.wait_for_function(f"s => {chart}.src !== s && {chart}.complete", arg=before,
                                    timeout=30_000)
             page.wait_for_function("() => document.querySelector('.cogov-status')"
                                    ".innerText.startsWith('Day 1 ')", timeout=30_000)
             assert "Step 1 " in page.inner_text(".cogov-steps")
+            page.wait_for_function("() => !document.querySelector('.cogov-busy')",
+                                   timeout=30_000)
+            seen = page.evaluate("() => window.cogovBusySeen")
+            assert seen["busyText"], "no busy state was shown while the step computed"
+            assert seen["disabledTogether"], ("Step, Play and Reset were not all disabled "
+                                              f"while busy: {seen}")
+            for cls in ("cogov-step", "cogov-reset", "cogov-play"):
+                assert page.locator(f"button.{cls}").is_enabled(), f"{cls} stays disabled"
             # nine days per Step (the slider, by keyboard), then Step again: day 10
             page.locator(".cogov-run .v-slider__thumb-container").first.focus()
             for _ in range(8):

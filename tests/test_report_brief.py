@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import warnings
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -245,10 +246,11 @@ def test_every_number_has_a_unit(briefs, lang):
 def test_headline_sentence_shape(briefs, results_dir):
     text = " ".join(parse(briefs["en"]).text)
     cmp = pd.read_csv(results_dir / "comparison.csv")
-    r = cmp[(cmp.scenario == "territorial") & (cmp.metric == "repeat_complaint_rate")].iloc[0]
+    # (the full sentences, folded under the short findings; citizen_repeat_rate is a headline)
+    r = cmp[(cmp.scenario == "territorial") & (cmp.metric == "citizen_repeat_rate")].iloc[0]
     verb = "lowers" if r.diff_mean < 0 else "raises"
-    assert f"territorial {verb} the repeat-complaint rate (all reports) from " in text or \
-        "do not differ clearly in the repeat-complaint rate" in text
+    assert f"territorial {verb} the citizen repeat rate from " in text or \
+        "do not differ clearly in the citizen repeat rate" in text
     assert "95% CI" in text
     zh = " ".join(parse(briefs["zh"]).text)
     assert "重复投诉率" in zh and "95%置信区间" in zh
@@ -438,8 +440,14 @@ def test_single_scenario_single_run(tmp_path):
     out = tmp_path / "b.html"
     assert main(["brief", str(d), "--out", str(out)]) == 0
     text = " ".join(parse(out).text)
-    assert "Under sectoral, the repeat-complaint rate (all reports) is " in text
-    assert "no CI: a single run" in text
+    html = out.read_text(encoding="utf-8")
+    shown = _findings_items(html, "findings")
+    order = T.headline_metrics(pd.read_csv(d / "comparison.csv"))   # no CI: headline order
+    assert [m for _, m in shown] == order[:5]
+    assert shown[0][0].startswith(T.metric_info(order[0]).label[:1].upper())
+    assert "no CI: a single run" in shown[0][0] and "no CI: a single run" in text
+    assert all(len(t.split()) <= 25 for t, _ in shown)
+    assert '<ul class="findings-more">' in html and "findings-full" not in html
 
 
 def _playwright():
@@ -602,3 +610,72 @@ def test_verdict_says_when_a_headline_rests_on_assumed_values(results_dir, tmp_p
         assert head and words in body and "90%" in body
         assert ("75% of 8" if lang == "en" else "8 次中 75%") in body
     assert V.reduced_district(res) == []
+
+
+def _findings_items(html: str, cls: str) -> list[tuple[str, str]]:
+    """(visible text, metric of its first tagged number) of each item of the `<ul class=cls>`."""
+    m = re.search(rf'<ul class="{cls}">(.*?)</ul>', html, re.S)
+    if not m:
+        return []
+    out = []
+    for li in re.findall(r"<li>(.*?)</li>", m.group(1), re.S):
+        metric = re.search(r'data-metric="([^"]+)"', li)
+        out.append((unescape(re.sub(r"<[^>]+>", "", li)), metric.group(1) if metric else ""))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_findings_are_few_short_ranked_and_the_rest_folded(briefs, results_dir, lang):
+    """Issue 26: at most five findings after the verdict, each at most 25 words (Chinese: 50
+    characters and numbers), the largest difference relative to its CI first; the other
+    findings (and each in full) in a "more findings" <details> block."""
+    html = briefs[lang].read_text(encoding="utf-8")
+    shown = _findings_items(html, "findings")
+    more = _findings_items(html, "findings-more")
+    cmp = pd.read_csv(results_dir / "comparison.csv")
+    alt = cmp[cmp.scenario == "territorial"]
+    headline = T.headline_metrics(cmp)
+    assert len(headline) > 5, "the fixture should have more findings than are shown"
+    assert len(shown) == 5 and len(more) == len(headline) - 5
+    assert {m for _, m in shown + more} == set(headline)
+    for text, _ in shown + more:
+        if lang == "zh":
+            cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
+            others = len(re.findall(r"[A-Za-z0-9][A-Za-z0-9.,%+\-]*", text))
+            assert cjk + others <= 50, f"{cjk + others} units: {text}"
+        else:
+            assert len(text.split()) <= 25, f"{len(text.split())} words: {text}"
+
+    def score(metric):   # |difference| over the half-width of its 95% CI, from the CSV
+        r = alt[alt.metric == metric].iloc[0]
+        half = (r.diff_ci_high - r.diff_ci_low) / 2
+        return math.inf if half <= 0 and r.diff_mean else abs(r.diff_mean) / half
+
+    scores = [score(m) for _, m in shown + more]
+    assert scores == sorted(scores, reverse=True), list(zip([m for _, m in shown + more],
+                                                            scores))
+    folded = html.split('<details class="more-findings">', 1)
+    assert len(folded) == 2 and '<ul class="findings-more">' in folded[1]
+    assert '<ul class="findings-full">' in folded[1]   # each finding in full, both CIs
+
+
+def test_a_long_scenario_name_keeps_a_finding_short():
+    """With several alternatives each finding names its own; a long name drops the CI from the
+    short finding (it stays in the full sentence) rather than exceed 25 words."""
+    rows = []
+    for name, d in (("base", 0.0), ("a", -0.05),
+                    ("the street-led dispatch with grid follow-up and joint campaigns", -0.1)):
+        rows.append({"scenario": name, "metric": "citizen_repeat_rate", "mean": 0.4 + d,
+                     "ci_low": 0.38 + d, "ci_high": 0.42 + d, "diff_mean": d,
+                     "diff_ci_low": d - 0.01, "diff_ci_high": d + 0.01})
+    cmp = pd.DataFrame(rows)
+    names = list(cmp.scenario)
+    for lang, limit in (("en", T.FINDING_WORDS), ("zh", T.FINDING_UNITS_ZH)):
+        ranked = T.ranked_findings(cmp, names, lang, labels={n: n for n in names})
+        assert [f.scenario for f in ranked] == [names[2], names[1]]   # larger effect first
+        texts = [T.plain(f.segments) for f in ranked]
+        assert all(T.finding_length(t, lang) <= limit for t in texts), texts
+        assert names[2] in texts[0] and "95%" in texts[1]
+        if lang == "en":   # 8 words of name: the CI goes (in Chinese it still fits)
+            assert "95%" not in texts[0]
+    assert T.finding_length("重复投诉率：18.2%→9.1%", "zh") == 5 + 2

@@ -1,8 +1,9 @@
 """The dashboard page, built from Mesa's SolaraViz parts around a `DashboardModel`.
 
-Mesa's `ModelController` gives play, pause, step and reset (a reset re-creates the model from
-the lever values, as in SolaraViz) and its update counter redraws the map and charts after every
-step. The rest is laid out here rather than by `SolaraViz(...)` itself, for two reasons a planner
+`RunControls` (run_controls.py, Mesa's `ModelController` with a busy state) gives play, pause,
+step and reset (a reset re-creates the model from the lever values, as in SolaraViz) and Mesa's
+update counter redraws the map and charts after every step. The rest is laid out here rather
+than by `SolaraViz(...)` itself, for two reasons a planner
 sees: SolaraViz's parameter sliders do not show their values, and its draggable grid crops a
 tall map; and "save as scenario" needs the lever values, which SolaraViz keeps to itself.
 
@@ -25,7 +26,6 @@ import json
 import os
 
 import solara
-from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
 from ..report.plain import code_of
@@ -34,6 +34,7 @@ from ..scenario.loader import ScenarioError
 from .components import components, display_name
 from .controls import build_levers
 from .model import Base, bind, default_scenario, load_base, parse_seed
+from .run_controls import RunControls
 from .save import default_name, save_scenario
 
 ENV_SCENARIO = "COGOV_DASHBOARD_SCENARIO"
@@ -210,7 +211,6 @@ def Page():
     params = solara.use_reactive(initial_params(base))
     play_interval = solara.use_reactive(150)
     render_interval = solara.use_reactive(1)
-    use_threads = solara.use_reactive(False)
     district_map, charts = components()
 
     s = base.scenario
@@ -223,9 +223,9 @@ def Page():
         solara.AppBarTitle(title)
     with solara.Sidebar(), solara.Column():
         with solara.Card("Run", classes=["cogov-run"]):
-            # Mesa's controller: Reset re-creates the model from `params` (levers and seed)
-            ModelController(model, model_parameters=params, play_interval=play_interval,
-                            render_interval=render_interval, use_threads=use_threads)
+            # Reset re-creates the model from `params` (levers and seed); a step, a run of
+            # steps or a reset shows a busy state and disables the buttons (run_controls.py)
+            RunControls(model, params, play_interval, render_interval)
             hours = s.run.collect_interval_hours
             per = "Days per Step" if hours == 24 else f"Steps of {hours:g} h per Step"
             solara.SliderInt(f"{per}: {render_interval.value}", value=render_interval, min=1,

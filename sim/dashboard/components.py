@@ -134,7 +134,8 @@ def days_limit(model) -> float:
     for d in (7, 14, 30, 60, 90, 180, 365):
         if now <= d:
             return float(min(d, max(7.0, model.scenario.run.horizon_days)) if d > 7 else 7)
-    return float(max(now, model.scenario.run.horizon_days))
+    # past a year: the next whole half-year (not "today", which would redraw the axes daily)
+    return float(max(180.0 * math.ceil(now / 180.0), model.scenario.run.horizon_days))
 
 
 
@@ -435,6 +436,10 @@ def map_figure(model, metric: str = "open") -> Figure:
         values = tr.repeat_rate_by_grid
         vmax = min(1.0, nice_ceiling(float(np.nanmax(values)) if np.isfinite(values).any()
                                      else 0.05, 0.05))
+    # the colour scale only grows during a run: colours stay comparable from day to day, and
+    # the static part (colour bar, streets, legend) is redrawn only when it grows
+    vmax = max(vmax, art.get("vmax", 0.0))
+    art["vmax"] = vmax
     cells = art["cells"]
     cells.set_array(np.where(np.isfinite(values), values, 0.0))
     cells.set_clim(0, vmax)

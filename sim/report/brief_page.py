@@ -79,17 +79,22 @@ def page(res, out: Path, fig_dir: Path, fig_write: Path, lang, question, objecti
 
     # findings
     body.append(f"<h2>{_e(s['findings'])}</h2>")
+    full: list = []
     if res.comparison is not None and res.kind == "compare":
         headline = T.headline_metrics(res.comparison, first)
-        sentences = T.findings(res.comparison, names, lang, lab.depts, first, lab.scen)
-        sentences = shorten_names(sentences, [lab.scen.get(n, n) for n in names])
+        ranked = T.ranked_findings(res.comparison, names, lang, lab.depts, first, lab.scen)
+        sentences = shorten_names([f.segments for f in ranked],
+                                  [lab.scen.get(n, n) for n in names])
+        if len(names) > 1:   # one scenario: the short findings are the levels in full
+            full = T.findings(res.comparison, names, lang, lab.depts, first, lab.scen)
+            full = shorten_names(full, [lab.scen.get(n, n) for n in names])
         fmt = T.Formatter(res.comparison, lang, lab.depts)
     else:
         headline = [m for m in ([first] if first else []) + list(T.HEADLINE)
                     if res.runs is not None and m in res.runs]
         sentences = _sweep_findings(res, lang, headline)
         fmt = None
-    body.append("<ul>" + "".join(f"<li>{render_segments(x)}</li>" for x in sentences) + "</ul>")
+    body.append(findings_html(sentences, full, lang))
     for heading, section in extra_sections or []:
         body.append(f"<h2>{_e(heading)}</h2>{section}")
     from .patterns_section import section as patterns_section  # cogov patterns results
@@ -209,3 +214,27 @@ def shorten_names(sentences: list[list], labels: list[str]) -> list[list]:
         out.append(new)
     return out
 
+
+
+def findings_html(sentences: list[list], full: list[list], lang: str) -> str:
+    """The first `T.FINDINGS_SHOWN` findings as a list (class `findings`), the rest and the
+    full sentences (both levels with their CIs) folded in a "more findings" block."""
+    zh = lang == "zh"
+    n = T.FINDINGS_SHOWN
+
+    def ul(xs, cls):
+        return f'<ul class="{cls}">' + "".join(f"<li>{render_segments(x)}</li>" for x in xs) \
+            + "</ul>"
+
+    out = ul(sentences[:n], "findings")
+    rest = sentences[n:]
+    if not rest and not full:
+        return out
+    label = (f"更多发现（另有 {len(rest)} 条）及完整表述" if zh else
+             f"More findings ({len(rest)} more) and each in full") if rest else \
+        ("各项发现的完整表述" if zh else "Each finding in full")
+    inner = ul(rest, "findings-more") if rest else ""
+    if full:
+        inner += (f"<p>{'完整表述：两个情景的数值各自附 95% 置信区间。' if zh else 'In full: both levels, each with its 95% CI.'}</p>"  # noqa: E501
+                  + ul(full, "findings-full"))
+    return out + f'<details class="more-findings"><summary>{_e(label)}</summary>{inner}</details>'

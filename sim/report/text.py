@@ -359,3 +359,139 @@ def findings(comparison: pd.DataFrame, scenarios: list[str], lang: str = "en",
             if s:
                 out.append(s)
     return out
+
+
+# ------------------------------------------------------------------ short, ranked findings
+# the brief shows at most FINDINGS_SHOWN findings after the verdict, each at most
+# FINDING_WORDS words (en) or FINDING_UNITS_ZH units in Chinese (a CJK character or a number /
+# Latin word each: about two characters per English word), most important first; the rest
+# are folded into a "more findings" block.
+FINDINGS_SHOWN = 5
+FINDING_WORDS = 25
+FINDING_UNITS_ZH = 50
+
+
+def finding_length(text: str, lang: str = "en") -> int:
+    """Words of an English finding; in Chinese, CJK characters plus the other words (numbers,
+    Latin names) each counted once."""
+    if lang != "zh":
+        return len(text.split())
+    import re
+
+    cjk = re.findall(r"[\u3400-\u9fff\uf900-\ufaff]", text)
+    rest = re.sub(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]", " ", text)
+    return len(cjk) + len(re.findall(r"[A-Za-z0-9]+(?:[.,%'\-][A-Za-z0-9%]+)*%?", rest))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One short finding: its sentence, and its importance (|difference| over the half-width
+    of the difference's 95% CI: about the t statistic; +inf when every run agrees on a
+    non-zero difference, 0 for identical runs)."""
+
+    segments: list
+    score: float
+    scenario: str
+    metric: str
+
+
+def effect_score(row: pd.Series | None) -> float:
+    """|difference| / half-width of its 95% CI (NaN CI: |difference| / |level| instead, so a
+    single-run comparison still ranks large relative changes first)."""
+    if row is None:
+        return 0.0
+    d = float(row.get("diff_mean", math.nan))
+    lo, hi = float(row.get("diff_ci_low", math.nan)), float(row.get("diff_ci_high", math.nan))
+    if not np.isfinite(d) or d == 0:
+        return 0.0
+    if np.isfinite(lo) and np.isfinite(hi):
+        half = (hi - lo) / 2
+        return math.inf if half <= 0 else abs(d) / half
+    level = abs(float(row.get("mean", math.nan)) - d)
+    return abs(d) / level if np.isfinite(level) and level > 0 else 0.0
+
+
+def _cap(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
+def short_finding(fmt: Formatter, base: str, alt: str, metric: str,
+                  alt_label: str | None = None) -> list[Segment] | None:
+    """ "Re-complaint rate: 18.2% → 9.1% (−9.1 percentage points, 95% CI −9.8 to −8.4):
+    better." — the two levels, the difference and its CI, and the judgement, without the
+    levels' own CIs (those are in the metrics table and in the full sentences). `alt_label`:
+    the alternative's name, said when there are several alternatives."""
+    rb, ra = fmt.row(base, metric), fmt.row(alt, metric)
+    if rb is None or ra is None:
+        return None
+    info = fmt.info(metric)
+    zh = fmt.lang == "zh"
+    d, dlo, dhi = (float(ra.get(k, math.nan)) for k in ("diff_mean", "diff_ci_low",
+                                                        "diff_ci_high"))
+    if zh:
+        head = f"{info.label}（「{alt_label}」）：" if alt_label else f"{info.label}："
+    else:
+        head = f"{_cap(info.label)}{f' under {alt_label}' if alt_label else ''}: "
+    vb, va = fmt.num(base, metric, "mean"), fmt.num(alt, metric, "mean")
+    if d == 0 and dlo == 0 and dhi == 0:
+        return [head, va, "，两者完全相同。" if zh else " in both (identical runs)."]
+    clear = np.isfinite(dlo) and np.isfinite(dhi) and (dlo > 0 or dhi < 0)
+    if metric == "throughput_per_day":
+        judge = "，本身不分好坏" if zh else ": not a verdict by itself"
+    elif not clear:
+        judge = "，无明显差别" if zh else ": no clear difference"
+    elif info.better:
+        good = (d > 0) == (info.better == "higher")
+        judge = ("，改善" if good else "，变差") if zh else (": better" if good else ": worse")
+    else:
+        judge = ""
+    ci = fmt.ci(alt, metric, diff=True)
+    out = _short(zh, head, vb, va, fmt.num(alt, metric, "diff_mean"), ci, judge)
+    if finding_length(plain(out), fmt.lang) > (FINDING_UNITS_ZH if zh else FINDING_WORDS):
+        # a long metric or scenario name: the CI stays in the full sentence and the table
+        out = _short(zh, head, vb, va, fmt.num(alt, metric, "diff_mean"), [], judge)
+    return out
+
+
+def _short(zh: bool, head: str, vb: Num, va: Num, diff: Num, ci: list, judge: str) -> list:
+    if zh:
+        return [head, vb, "→", va, "（差值", diff, *(["，", *ci] if ci else []), "）", judge,
+                "。"]
+    return [head, vb, " → ", va, " (", diff, *([", ", *ci] if ci else []), ")", judge, "."]
+
+
+def short_level(fmt: Formatter, scenario: str, metric: str) -> list[Segment] | None:
+    """A single scenario: "Re-complaint rate: 18.2% (95% CI 17.6%–18.8%)." """
+    if fmt.row(scenario, metric) is None:
+        return None
+    info = fmt.info(metric)
+    if fmt.lang == "zh":
+        return [f"{info.label}：", *fmt.value_with_ci(scenario, metric), "。"]
+    return [f"{_cap(info.label)}: ", *fmt.value_with_ci(scenario, metric), "."]
+
+
+def ranked_findings(comparison: pd.DataFrame, scenarios: list[str], lang: str = "en",
+                    dept_names: dict[str, str] | None = None, first: str | None = None,
+                    labels: dict[str, str] | None = None) -> list[Finding]:
+    """Every headline metric of every alternative against the first scenario as a short
+    finding, most important first (`effect_score`; ties keep the headline order). One
+    scenario: its levels in the headline order."""
+    fmt = Formatter(comparison, lang, dept_names)
+    metrics = headline_metrics(comparison, first)
+    out: list[Finding] = []
+    if len(scenarios) == 1:
+        for m in metrics:
+            s = short_level(fmt, scenarios[0], m)
+            if s:
+                out.append(Finding(s, 0.0, scenarios[0], m))
+        return out
+    base = scenarios[0]
+    several = len(scenarios) > 2
+    for alt in scenarios[1:]:
+        name = (labels or {}).get(alt, alt) if several else None
+        for m in metrics:
+            s = short_finding(fmt, base, alt, m, name)
+            if s:
+                out.append(Finding(s, effect_score(fmt.row(alt, m)), alt, m))
+    order = {id(f): i for i, f in enumerate(out)}
+    return sorted(out, key=lambda f: (-f.score, order[id(f)]))
