@@ -98,10 +98,13 @@ def test_default_factors_of_the_reform_and_regrouping():
     leaves = diff_leaves(a, b)
     factors, _ = group_factors(leaves)
     names = [f.name for f in factors]
-    assert {"routing", "assessment", "main_co", "dispatch", "handback", "linkage"} <= set(names)
+    assert {"routing", "assessment", "main_co", "dispatch", "handback", "linkage",
+            "campaigns"} <= set(names)
     assert "name" not in names and "description" not in names
     assert not {"display_name", "display_name_zh", "description_zh"} & set(names)
-    assert len(factors) == 6      # the six levers of the reform, nothing else
+    # the six levers of the reform and the joint actions (campaigns) of baohe_after (issue 24),
+    # nothing else
+    assert len(factors) == 7
     factors, notes = group_factors(leaves, ["structure=routing,main_co,linkage",
                                             "nothing=grid_workers"])
     names = [f.name for f in factors]

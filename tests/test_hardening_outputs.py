@@ -209,7 +209,10 @@ def test_full_disk_exits_2_naming_the_output(capsys, monkeypatch, tmp_path, logd
         monkeypatch.setattr(sim.runner, "write_outputs", _enospc)
         args = ["run", sc, "--out", out, "--force", "--quiet"]
     elif command == "compare":
-        import sim.experiments.compare as C
+        import importlib
+
+        # the module (sim.experiments re-exports a function of the same name)
+        C = importlib.import_module("sim.experiments.compare")
 
         monkeypatch.setattr(C, "write_comparison", _enospc, raising=False)
         monkeypatch.setattr(C.pd.DataFrame, "to_csv", _enospc)

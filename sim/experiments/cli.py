@@ -267,6 +267,6 @@ def register(sub) -> None:
     add_resource_args(p)
     p.set_defaults(func=cmd_sweep)
 
-    from .patterns import register as register_patterns
+    from .patterns_cli import register as register_patterns
 
     register_patterns(sub)
