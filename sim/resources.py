@@ -79,12 +79,12 @@ class Estimate:
 
 def estimate(scenario) -> Estimate:
     """The cost of one run of a validated `Scenario` (nothing is built)."""
-    from .scenario.checks import problem_rates
-    from .world.district import district_size
+    from .world.compiled import compile_demand
 
-    _, grids, population = district_size(scenario.district)
+    demand = compile_demand(scenario)       # the World's layout-free part: nothing is built
+    grids, population = demand.grids, demand.population
     hours = scenario.run.horizon_days * 24.0
-    rates = problem_rates(scenario)
+    rates = demand.rates()
     problems = 0.0
     complaints = 0.0
     rep = scenario.citizens.report_propensity

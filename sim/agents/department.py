@@ -15,10 +15,13 @@ an independent try; `p_resolve` is the category's chance at full effort, c = 1).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from .._mesa import mesa
 from ..engine import CO, MAIN, Task, Unit, resolution_probability
+from .fastpath import require_declared
 from .registry import DEPARTMENTS, Params
 
 __all__ = ["Department", "Task", "Unit", "unit_view"]
@@ -59,6 +62,25 @@ class Department(mesa.Agent):
 
     name = "default"
 
+    #: the fast path, declared (sim/agents/fastpath.py). A subclass that overrides the method
+    #: named must set the attribute to True, else defining the class raises `TypeError`:
+    #: `priority`: True = the engine asks `priority` for every task; False = the default
+    #: rule, whose priority is fixed per role unless the incentives make it vary
+    #: (`fixed_priority`)
+    priority_varies: ClassVar[bool] = False
+    #: `observe_closure`: True = the engine tells the agent of every closure; False = only
+    #: when call-backs weigh (`callback_share` > 0)
+    observes_closures: ClassVar[bool] = False
+    #: `p_true_resolution`: True = the engine asks the agent; False = the category's
+    #: `p_resolve` at the handling's coverage (`resolution_probability`)
+    decides_resolution: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        require_declared(cls, {"priority": ("priority_varies", True),
+                               "observe_closure": ("observes_closures", True),
+                               "p_true_resolution": ("decides_resolution", True)})
+
     class Params(Params):
         max_speed_cut: float = Field(0.5, ge=0, le=1, description="share of a case's needed "
                                      "hours a fully speed-assessed department drops at high "
@@ -98,16 +120,14 @@ class Department(mesa.Agent):
         self._sat_floor = 1.0 - inc.satisfaction_target
         self._rep = p.repeat_gain * inc.repeats
         self._obs_weight = p.memory * inc.callback_share
-        # declared once to the engine, so it need not ask per task (a subclass that overrides
-        # a decision method is always asked)
-        cls = type(self)
+        # declared once to the engine, so it need not ask per task (what a class declares:
+        # `priority_varies`, `observes_closures`, `decides_resolution`)
         unit.fixed_main = self.fixed_effort(MAIN)
         unit.fixed_co = self.fixed_effort(CO)
         unit.prio_main = self.fixed_priority(MAIN)
         unit.prio_co = self.fixed_priority(CO)
-        unit.observes = cls.observe_closure is not Department.observe_closure \
-            or self._obs_weight > 0
-        unit.custom_resolution = cls.p_true_resolution is not Department.p_true_resolution
+        unit.observes = self.observes_closures or self._obs_weight > 0
+        unit.custom_resolution = self.decides_resolution
 
     code = unit_view("code")
     street = unit_view("street")
@@ -137,9 +157,9 @@ class Department(mesa.Agent):
 
     def fixed_priority(self, role: int) -> int:
         """The queue priority of every non-urgent task of `role` (urgent cases stay urgent), or
-        -1 when it decides task by task (the engine then calls `priority`)."""
-        if type(self).priority is not Department.priority or self.incentives.repeat_priority \
-                or self._speed:
+        -1 when it decides task by task (the engine then calls `priority`): always when the
+        class declares `priority_varies`."""
+        if self.priority_varies or self.incentives.repeat_priority or self._speed:
             return -1
         return 2 if role == CO and not self.incentives.street_assesses else 1
 

@@ -11,9 +11,12 @@ expected wait (`load_balance`).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from .._mesa import mesa
+from .fastpath import require_declared
 from .registry import PLATFORMS, Params
 
 
@@ -33,6 +36,16 @@ class DispatchPlatform(mesa.Agent):
     """
 
     name = "default"
+
+    #: the fast path, declared (sim/agents/fastpath.py): True = a triaged case goes where the
+    #: routing policy sends it (unless `load_balance` has split departments to weigh), so the
+    #: engine routes the desk's cases itself without calling `dispatch`. A subclass that
+    #: overrides `dispatch` must set it to False (else defining the class raises `TypeError`)
+    routes_by_desk_only: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        require_declared(cls, {"dispatch": ("routes_by_desk_only", False)})
 
     class Params(Params):
         load_balance: bool = Field(True, description="send a split department's case to its "
@@ -63,9 +76,9 @@ class DispatchPlatform(mesa.Agent):
                     _backlog(pool) < _backlog(unit):
                 return pool, delay
             return unit, delay
-        if type(self).dispatch is DispatchPlatform.dispatch and self.desk is not None:
+        if self.routes_by_desk_only and self.desk is not None:
             # declared once to the engine (the desk's `router`), so that it need not ask
-            # per case (a subclass that overrides `dispatch` is always asked)
+            # per case (a class that declares `routes_by_desk_only = False` is always asked)
             self.desk.router = after_triage
         return after_triage(case)
 

@@ -12,7 +12,10 @@ A researcher adds a behaviour by subclassing an agent in plain Python, giving it
         def effort(self, case, role):
             return 1.0
 
-and selects it with `agents: {department: {behaviour: diligent}}`.
+and selects it with `agents: {department: {behaviour: diligent}}`. A behaviour that overrides
+a decision the engine may take without asking (`Department.priority`, `observe_closure`,
+`p_true_resolution`; `DispatchPlatform.dispatch`) declares it in a class attribute
+(`priority_varies = True`, ...; see `sim/agents/fastpath.py`), else defining it fails.
 """
 
 from __future__ import annotations

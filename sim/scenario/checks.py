@@ -4,36 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import LAND_USES, Scenario
+from ..world.compiled import Demand, compile_demand
+from .schema import Scenario
 
 
-def problem_rates(scenario: Scenario) -> dict[str, float]:
-    """New problems per hour by category, from the incidences, the land-use mix and the
-    population, without building the district (`district.land_use_shares`: exact for listed
-    streets, the expectation for a generated district)."""
-    from ..world.district import district_size, land_use_shares
-
-    population = district_size(scenario.district)[2]
-    shares = land_use_shares(scenario.district)
-    out = {}
-    for code, cat in scenario.catalogue.items():
-        inc = np.array([cat.incidence_per_1000_per_year.get(
-            u, cat.incidence_per_1000_per_year.get("default", 0.0)) for u in LAND_USES])
-        out[code] = population / 1000.0 * float(shares @ inc) / (365.0 * 24.0)
-    return out
-
-
-def offered_load(scenario: Scenario) -> dict[str, tuple[float, float]]:
+def offered_load(scenario: Scenario, demand: Demand | None = None
+                 ) -> dict[str, tuple[float, float]]:
     """Per department: (first-pass offered staff-hours per hour, staff-hours on duty per hour).
 
     Counts each problem that is ever reported once, at its owner, with the catalogue's mean
     handling time plus response time; repeats, transfers and co-handling add to this, so the
-    real load is higher. Used for the "can never clear" warning of `cogov validate`.
+    real load is higher. Used for the "can never clear" warning of `cogov validate`. The rates
+    and the staff on duty are the World's (`Demand`, nothing built).
     """
-    from ..world.district import district_size
-
-    n_streets = district_size(scenario.district)[0]
-    rates = problem_rates(scenario)
+    demand = demand if demand is not None else compile_demand(scenario)
+    rates = demand.rates()
     gw = scenario.grid_workers
     detects = (gw.per_grid + gw.extra_forces_per_grid) > 0 and gw.patrol_hours_per_day > 0
     load: dict[str, float] = {c: 0.0 for c in scenario.departments}
@@ -45,31 +30,17 @@ def offered_load(scenario: Scenario) -> dict[str, tuple[float, float]]:
             p_seen = 1.0
         owner = scenario.departments[cat.owner]
         load[cat.owner] += per_hour * p_seen * (cat.handling.expected + owner.response_hours)
-    out = {}
-    for code, d in scenario.departments.items():
-        out[code] = (load[code], d.staff * duty_per_staff(scenario, code, n_streets))
-    return out
+    return {code: (load[code], d.staff * demand.duty_per_staff[code])
+            for code, d in scenario.departments.items()}
 
 
 TARGET_UTILISATION = 0.85    # what a staffing suggestion aims at (room for peaks and repeats)
 
 
-def duty_per_staff(scenario: Scenario, code: str, n_streets: int | None = None) -> float:
-    """Staff on duty on average per unit of `departments.<code>.staff` (all its units)."""
-    d = scenario.departments[code]
-    if d.level == "street" and n_streets is None:
-        from ..world.district import district_size
-
-        n_streets = district_size(scenario.district)[0]   # without building the district
-    units = n_streets if d.level == "street" else 1
-    sh = d.shift
-    return units * (sh.end_hour - sh.start_hour) / 24.0 * len(set(sh.days)) / 7.0
-
-
-def suggested_staff(scenario: Scenario, code: str, offered: float,
-                    n_streets: int | None = None) -> int:
-    """The `staff` that keeps first-pass utilisation at TARGET_UTILISATION."""
-    per = duty_per_staff(scenario, code, n_streets)
+def suggested_staff(demand: Demand, code: str, offered: float) -> int:
+    """The `staff` of department `code` that keeps first-pass utilisation at
+    TARGET_UTILISATION."""
+    per = demand.duty_per_staff[code]
     return int(np.ceil(offered / (per * TARGET_UTILISATION))) if per > 0 else 0
 
 
@@ -83,12 +54,13 @@ def load_warnings(scenario: Scenario) -> list[str]:
         warnings.append(f"main_co.enabled: main/co-handling needs a platform-led routing policy "
                         f"(territorial); with routing.policy {scenario.routing.policy!r} it has "
                         f"no effect (linkage.enabled gives joint action without the platform)")
-    for code, (offered, capacity) in offered_load(scenario).items():
+    demand = compile_demand(scenario)
+    for code, (offered, capacity) in offered_load(scenario, demand).items():
         if offered <= 0:
             continue
         if capacity <= 0 or offered >= capacity:
             util = offered / capacity if capacity > 0 else float("inf")
-            need = suggested_staff(scenario, code, offered)
+            need = suggested_staff(demand, code, offered)
             staff = scenario.departments[code].staff
             warnings.append(
                 f"departments.{code}: the staff can never clear the load: first-pass "

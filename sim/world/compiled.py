@@ -2,7 +2,13 @@
 into the numbers a run uses: per-category tables, the organisation (units, with the seconded
 split of district pools), channels, shift windows, patrol hazards, channel choice, campaigns.
 The engine, the bulk problem draw and the mechanisms read the World; none of them reads the
-scenario's numbers again."""
+scenario's numbers again.
+
+The part that needs no district built is `Demand` (`compile_demand(scenario)`, also
+`World.demand`): the district's size, the expected new problems per hour by category and the
+staff on duty per unit of staff. The staffing checks (`sim/scenario/checks.py`) and the resource
+estimate (`sim/resources.py`) read it: they must stay cheap for a district of any size, before
+anything is built."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .district import DistrictLayout, build_district
+from .district import DistrictLayout, build_district, district_size, land_use_shares
 from .problems import channel_cdf, patrol_hazard
 
 
@@ -36,6 +42,49 @@ class CampaignSpec:
     cats: tuple[int, ...]
     streets: tuple[int, ...]
     boost: float
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What a scenario asks of the organisation, without building the district."""
+
+    n_streets: int
+    grids: int
+    population: int                     # residents
+    cat_codes: tuple[str, ...]
+    #: new problems per hour by category: incidence per 1,000 residents and year by land use,
+    #: weighted by the district's land-use mix (`land_use_shares`: exact for listed streets,
+    #: the expectation for a generated district)
+    problem_rate: tuple[float, ...]
+    #: department -> staff on duty on average per unit of its `staff` (all its units: a street
+    #: department has one per street), from its shift
+    duty_per_staff: dict
+
+    def rates(self) -> dict[str, float]:
+        """{category: new problems per hour}."""
+        return dict(zip(self.cat_codes, self.problem_rate))
+
+
+def compile_demand(scenario) -> Demand:
+    """The layout-free numbers of `scenario` (see `Demand`)."""
+    from ..scenario.schema import LAND_USES
+
+    s = scenario
+    n_streets, grids, population = district_size(s.district)
+    shares = land_use_shares(s.district)
+    rates = []
+    for cat in s.catalogue.values():
+        inc = np.array([cat.incidence_per_1000_per_year.get(
+            u, cat.incidence_per_1000_per_year.get("default", 0.0)) for u in LAND_USES])
+        rates.append(population / 1000.0 * float(shares @ inc) / (365.0 * 24.0))
+    duty = {}
+    for code, d in s.departments.items():
+        units = n_streets if d.level == "street" else 1
+        sh = d.shift
+        duty[str(code)] = units * (sh.end_hour - sh.start_hour) / 24.0 * len(set(sh.days)) / 7.0
+    return Demand(n_streets=n_streets, grids=grids, population=population,
+                  cat_codes=tuple(str(c) for c in s.catalogue), problem_rate=tuple(rates),
+                  duty_per_staff=duty)
 
 
 @dataclass(frozen=True)
@@ -92,6 +141,8 @@ class World:
     main_co_on: bool
     linkage_on: bool
     campaigns: tuple[CampaignSpec, ...]
+    # the layout-free part (the staffing checks and the resource estimate read it)
+    demand: Demand
 
     @property
     def boosts(self) -> list[tuple[float, float, list[int], list[int], float]]:
@@ -213,7 +264,7 @@ def compile_world(scenario, layout: DistrictLayout | None = None,
         others={c: [o for o in staffed if o != c] or [c] for c in s.departments},
         police_code=police_code, departments=tuple(str(c) for c in s.departments),
         platform_led=platform_led, main_co_on=main_co_on, linkage_on=bool(s.linkage.enabled),
-        campaigns=campaigns)
+        campaigns=campaigns, demand=compile_demand(s))
 
 
 def campaign_hazard(world: World, hz: np.ndarray, cat: np.ndarray, grid: np.ndarray,
