@@ -47,7 +47,22 @@ def runs(path, extra=(), staff=1.0, p_resolve_plus=0.0, keep=False):
 
 
 def col(rs, key):
-    return np.array([r[key] for r in rs], dtype=float)
+    """The values of `key` over runs; a dotted key reads inside a mapping (`staff_hours.police`)."""
+    out = []
+    for r in rs:
+        v = r
+        for part in key.split("."):
+            v = v[part]
+        out.append(v)
+    return np.array(out, dtype=float)
+
+
+def _direction_holds(a, b, key, sign) -> bool:
+    """The acceptance rule of `assert_direction`, as a truth value."""
+    d = col(b, key) - col(a, key)
+    if np.all(np.sign(d) == sign):
+        return True
+    return bool(sign * d.mean() > 3 * d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def assert_direction(a, b, key, sign):
@@ -112,12 +127,24 @@ def test_p4_sectoral_routing_bounces_and_slows():
 
 
 # ---------------------------------------------------------------- P5, P6: police
-def test_p5_p6_police_hours_on_nonpolice_matters_and_their_fall():
+def test_p5_p6_police_hours_on_nonpolice_matters_and_police_workload_fall():
     before = runs(SCENARIOS / "baohe_before.yaml")
     after = runs(SCENARIOS / "baohe_after.yaml")
     assert col(before, "police_nonpolice_hours").min() > 0
     assert col(before, "police_nonpolice_share").min() > 0
-    assert_direction(before, after, "police_nonpolice_hours", -1)
+    # P6: the police's workload falls. The fall is the police's share of the market matters
+    # they were dual-dispatched to before (mall consumer complaints, 商场消费投诉, are on the
+    # report's non-police list), measured at this scale as police hours by role (3 seeds):
+    # dual 937 h -> 0, own cases 2,348 -> 2,567 h, co-handling 0 -> 124 h, on-site actions
+    # on the non-police list 229 -> 233 h.
+    assert_direction(before, after, "staff_hours.police", -1)
+    # ... but not on the non-police list: 110 calls about these matters reach the police
+    # station in both scenarios and it acts on site; handback at the report's volume (only the
+    # two kinds it names) is too small to remove the re-complaints that bring them back
+    # (docs/ODD.md P6). Should the reform take them off the police, this fails and the
+    # claim must change back.
+    assert not _direction_holds(before, after, "police_nonpolice_hours", -1), \
+        col(after, "police_nonpolice_hours") - col(before, "police_nonpolice_hours")
 
 
 # ---------------------------------------------------------------- P7, P8: assessment
