@@ -27,10 +27,11 @@ MECH = SCENARIOS / "mechanisms"
 _cache: dict = {}
 
 
-def runs(path, extra=(), staff=1.0, p_resolve_plus=0.0, keep=False):
-    """Summaries (and, with `keep`, the results) of `path` over SEEDS, cached."""
+def runs(path, extra=(), staff=1.0, p_resolve_plus=0.0, keep=False, seeds=SEEDS):
+    """Summaries (and, with `keep`, the results) of `path` over `seeds`, cached by seed."""
     key = (str(path), tuple(extra), staff, p_resolve_plus, keep)
-    if key not in _cache:
+    missing = [s for s in seeds if (key, s) not in _cache]
+    if missing:
         d = scenario_to_dict(load_scenario(path, [*REDUCED, *extra]))
         for dep in d["departments"].values():
             dep["staff"] = max(1, int(round(dep["staff"] * staff)))
@@ -38,12 +39,10 @@ def runs(path, extra=(), staff=1.0, p_resolve_plus=0.0, keep=False):
             for cat in d["catalogue"].values():
                 cat["p_resolve"] = min(0.99, cat["p_resolve"] + p_resolve_plus)
         sc = validate_mapping(d, str(path))
-        out = []
-        for s in SEEDS:
+        for s in missing:
             res = run_scenario(sc, seed=s)
-            out.append(res if keep else res.summary)
-        _cache[key] = out
-    return _cache[key]
+            _cache[key, s] = res if keep else res.summary
+    return [_cache[key, s] for s in seeds]
 
 
 def col(rs, key):
@@ -155,12 +154,23 @@ def test_p7_closure_speed_cuts_effort_and_true_resolution():
     assert_direction(base, speed, "resolved_share_of_closed", -1)
 
 
+# The re-complaint rate answers to true resolution through few events (about 3.5% of closed
+# cases at this scale), so its paired difference is noisy: sd 0.0044 per seed against an effect
+# of about -0.006 (three_rates' +3.6 pp resolved share times the re-complaint chance of an
+# unresolved closure, about 0.15). Three seeds give a standard error of 0.0025, i.e. less than
+# 3 of them; ten give 0.0014 (measured: -0.0059 +- 0.0014, 4.2 standard errors).
+SEEDS_RECOMPLAINT = tuple(range(11, 21))
+
+
 def test_p8_three_rates_resolves_more_and_cuts_recomplaints():
     base = runs(MECH / "baseline.yaml")
     three = runs(MECH / "three_rates.yaml")
+    assert_direction(base, three, "effort_mean", +1)
     assert_direction(base, three, "resolved_share_of_closed", +1)
-    assert_direction(base, three, "recomplaint_rate", -1)
     assert_direction(base, three, "dissatisfaction_rate", -1)
+    assert_direction(runs(MECH / "baseline.yaml", seeds=SEEDS_RECOMPLAINT),
+                     runs(MECH / "three_rates.yaml", seeds=SEEDS_RECOMPLAINT),
+                     "recomplaint_rate", -1)
 
 
 # ---------------------------------------------------------------- P9, P10: shapes
