@@ -120,15 +120,27 @@ def test_assessment_policies_set_incentives_not_outcomes():
 
 
 # ---------------------------------------------------------------- emergence at load
+# At the recalibrated load (incidences x 0.85) closure-speed scoring cuts effort less at
+# today's staff (0.973 against 0.992 without assessment; 0.994 against 0.998 at 3x staff), so
+# the cost in true resolution is small at both: +0.47 +- 0.10 pp at today's staff, +0.11 +-
+# 0.08 pp at 3x (8 seeds). Their paired difference has sd ~0.0035 per seed against a mean of
+# ~0.0036: four seeds (the former test) cannot show it at 3 standard errors, twelve can.
+SEEDS_CAPACITY = tuple(range(11, 23))
+
+
+@pytest.mark.slow
 def test_closure_speed_costs_resolution_only_where_capacity_binds():
     """Closure-speed assessment against no assessment, under baohe_before: the cost in true
     resolution is there at today's staff and shrinks when every department has 3x staff."""
-    cost = {}
+    cost, cut = {}, {}
     for f in (1.0, 3.0):
-        cs = col(summaries(BEFORE, staff=f), "resolved_share_of_closed")
-        none = col(summaries(BEFORE, ["assessment.policies=[]"], staff=f),
-                   "resolved_share_of_closed")
-        cost[f] = none - cs
+        cs = summaries(BEFORE, staff=f, seeds=SEEDS_CAPACITY)
+        none = summaries(BEFORE, ["assessment.policies=[]"], staff=f, seeds=SEEDS_CAPACITY)
+        cost[f] = col(none, "resolved_share_of_closed") - col(cs, "resolved_share_of_closed")
+        cut[f] = col(none, "effort_mean") - col(cs, "effort_mean")
+    # the decision: pressed departments scored on speed cut effort, more so at today's staff
+    assert_positive(cut[1.0] - cut[3.0], "effort cut at today's staff minus at 3x staff")
+    # what it costs
     assert_positive(cost[1.0], "cost of closure speed at today's staff")
     assert_positive(cost[1.0] - cost[3.0], "cost at today's staff minus cost at 3x staff")
 
@@ -148,9 +160,16 @@ def test_platform_queue_builds_when_triage_staff_is_cut():
 
 def test_patrol_detections_fall_as_followup_load_rises():
     """Handback sends unsettled police matters to grid follow-up; when visits take longer, the
-    grid workers' day plan leaves less patrol time and they detect fewer problems."""
+    grid workers' day plan leaves less patrol time and they detect fewer problems.
+
+    Measured on scenarios/mechanisms/handback.yaml (every unsettled item of the non-police list
+    handed back: about 550 handbacks in 80 days on these two streets). The shipped
+    `baohe_after` hands back only the two kinds the reform report names (a handful in 80 days,
+    to match its 1,260 cases since 2019), too few follow-ups for their length to move patrol
+    time beyond noise (measured there: +161, +40, -33 detections)."""
     def detections(extra, seed):
-        res = run_scenario(load_scenario(AFTER, [*SMALL, *extra]), seed=seed)
+        res = run_scenario(load_scenario(SCENARIOS / "mechanisms" / "handback.yaml",
+                                         [*SMALL, *extra]), seed=seed)
         m = res.model
         cit = np.asarray(m.c_citizen)
         rep = np.asarray(m.c_repeat)
@@ -190,14 +209,23 @@ def test_citizens_escalate_after_repeated_failures():
     assert base["citizen_repeat_rate"] <= off["citizen_repeat_rate"] + 0.02
 
 
+# The thin platform's queue grows for as long as the run lasts (the claim is about a year). At
+# 100 days its median time to close (25.6 h) is still just under before's (26.1 h, set by the
+# 24-hour paper forwarding of grid reports); at 160 days it is 49-55 h.
+STRESS_RUN = ("run.horizon_days=160",)
+
+
+@pytest.mark.slow
 def test_stress_pair_reform_fails_for_the_stated_reason():
     """scenarios/stress/thin_platform_*: the reform does worse on median time to close and the
     citizen repeat rate because its platforms are too thin; with the same platforms staffed for
     the load, the same reform does better."""
-    before = summaries(SCENARIOS / "stress" / "thin_platform_before.yaml", seeds=SEEDS[:3])
-    after = summaries(SCENARIOS / "stress" / "thin_platform_after.yaml", seeds=SEEDS[:3])
+    before = summaries(SCENARIOS / "stress" / "thin_platform_before.yaml", STRESS_RUN,
+                       seeds=SEEDS[:3])
+    after = summaries(SCENARIOS / "stress" / "thin_platform_after.yaml", STRESS_RUN,
+                      seeds=SEEDS[:3])
     fixed = summaries(SCENARIOS / "stress" / "thin_platform_after.yaml",
-                      ["platform.triage_staff=4"], seeds=SEEDS[:3])
+                      [*STRESS_RUN, "platform.triage_staff=4"], seeds=SEEDS[:3])
     for key in ("median_time_to_close_hours", "citizen_repeat_rate"):
         assert_positive(col(after, key) - col(before, key), f"{key}: thin after - before")
         assert_positive(col(before, key) - col(fixed, key), f"{key}: before - staffed after")

