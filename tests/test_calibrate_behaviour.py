@@ -90,7 +90,9 @@ def test_posterior_recovers_the_truth(calibrated):
 def test_outputs_written(calibrated):
     d = calibrated["dir"]
     post = pd.read_csv(d / "report" / "posterior.csv")
-    assert list(post.columns) == ["parameter", "mean", "q05", "q95"]
+    # width_vs_prior and identified flag a posterior as wide as its prior (issue 25)
+    assert list(post.columns) == ["parameter", "mean", "q05", "q95", "width_vs_prior",
+                                  "identified"]
     assert (d / "report" / "posterior.png").exists()
     s = load_scenario(calibrated["path"])        # posterior means in the scenario
     t = post.set_index("parameter")

@@ -254,8 +254,9 @@ def read_log(source: str | Path | pd.DataFrame, mapping: Mapping, mapping_path: 
     late = created > extracted_at
     dq.created_after_export = int(late.sum())
     keep = ~late
-    df, created, closed, started, due, complaints = (
-        x[keep].reset_index(drop=True) for x in (df, created, closed, started, due, complaints))
+    df, created, closed, started, due, complaints, unknown_then = (
+        x[keep].reset_index(drop=True)
+        for x in (df, created, closed, started, due, complaints, unknown_then))
 
     status_raw = df[cols.status].str.strip() if cols.status else pd.Series("", index=df.index)
     kind = _status_kind(status_raw, mapping) if cols.status else pd.Series("other",
