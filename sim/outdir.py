@@ -100,10 +100,9 @@ def _extends(path: Path, seen: set) -> list[Path]:
     try:
         if path.stat().st_size > 5_000_000:
             return []
-        import yaml
+        from .yamlsafe import read_file  # the one YAML reader
 
-        with open(path, encoding="utf-8", errors="replace") as f:
-            data = yaml.safe_load(f)
+        data = read_file(path, "scenario")
     except Exception:       # not readable here: the command itself reports it
         return []
     parents = data.get("extends") if isinstance(data, dict) else None
