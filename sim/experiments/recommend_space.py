@@ -65,10 +65,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..scenario import schema as S
 from ..scenario import uncertain as UN
 from ..scenario.paths import get_path, set_path
 from ..scenario.schema import Scenario
+from ..world.compiled import compile_demand
 from ..yamlsafe import read_file
 
 OPS = {"<=": np.less_equal, ">=": np.greater_equal, "<": np.less, ">": np.greater}
@@ -272,20 +272,16 @@ class Space:
 
 
 def _n_streets(scenario: Scenario) -> int:
-    d = scenario.district
-    return len(d.streets) if d.streets is not None else d.generate.streets
+    return compile_demand(scenario).n_streets
 
 
 def category_weights(scenario: Scenario) -> dict[str, float]:
-    """Expected repeat-prone contacts a year per category: which categories to search first."""
-    from ..world.district import build_district
-
-    pop, _, mix = build_district(scenario.district).arrays()
+    """Expected repeat-prone contacts a year per category: which categories to search first
+    (new problems from the World's demand table, `sim.world.compiled.compile_demand`)."""
+    rates = compile_demand(scenario).rates()
     out = {}
     for code, cat in scenario.catalogue.items():
-        inc = np.array([cat.incidence_per_1000_per_year.get(
-            u, cat.incidence_per_1000_per_year.get("default", 0.0)) for u in S.LAND_USES])
-        n = float((pop / 1000.0 * (mix @ inc)).sum()) * cat.p_report
+        n = rates[str(code)] * 365.0 * 24.0 * cat.p_report
         n *= (1.0 - cat.p_resolve) + cat.recurrence_prob + 0.1 * cat.police_on_site
         out[code] = n
     return out
