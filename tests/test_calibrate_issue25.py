@@ -256,8 +256,21 @@ SMALL = {
 }
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 import mesa
+
+
+def peak_rss_gb():
+    # this process's own peak (VmHWM starts anew at exec); getrusage's ru_maxrss keeps the
+    # peak of the process it was forked from (a pytest process that ran a big test before)
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 from sim.calibrate.cli import calibrate_log
 d = sys.argv[1]
 t = time.perf_counter()
@@ -267,7 +280,7 @@ cal, path, notes = calibrate_log(d + "/run/cases.csv", sys.argv[2], d + "/small.
                                  progress=False, abc_max_minutes=float(sys.argv[3]))
 post = cal.posterior
 print(json.dumps({"simulations": post.simulations, "generations": post.generations,
-                  "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "peak_rss_gb": peak_rss_gb(),
                   "registry": len(getattr(mesa.Agent, "_ids", {}) or {}),
                   "seconds": time.perf_counter() - t,
                   "identified": post.table["identified"].tolist(),
