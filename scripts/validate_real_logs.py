@@ -40,21 +40,9 @@ LOGS = {
     "nyc_council": ("nyc_council_constituent_services_2018_2019.csv", "nyc_council"),
 }
 
-#: the neutral base of tests/test_calibrate_real_logs.py: one street, two grids
-BASE = {
-    "name": "calibration_base",
-    "description": "a neutral base for calibrated scenarios: one street, two grids",
-    "district": {"name": "city", "streets": [{"name": "S1", "grids": [
-        {"name": "G1", "population": 300000},
-        {"name": "G2", "population": 300000,
-         "land_use": {"residential": 0.5, "commercial": 0.5}}]}]},
-    "catalogue": {"placeholder": {"name": "placeholder", "family": "urban_management",
-                                  "owner": "desk",
-                                  "incidence_per_1000_per_year": {"default": 5.0}}},
-    "departments": {"desk": {"name": "desk", "staff": 2},
-                    "police": {"name": "police", "staff": 1, "is_police": True}},
-    "routing": {"policy": "direct"},
-}
+#: the neutral base of the real-log calibrations (scenarios/validation/calibration_base.yaml)
+BASE = yaml.safe_load((ROOT / "scenarios" / "validation" / "calibration_base.yaml")
+                      .read_text(encoding="utf-8"))
 HELD_OUT = 0.25
 
 

@@ -217,20 +217,8 @@ def test_calibration_figures_render_chinese(tmp_path):
     assert any(p.suffix == ".png" for p in (tmp_path / "rep").iterdir())
 
 
-BASE = {
-    "name": "calibration_base",
-    "description": "a neutral base for calibrated scenarios: one street, two grids",
-    "district": {"name": "city", "streets": [{"name": "S1", "grids": [
-        {"name": "G1", "population": 300000},
-        {"name": "G2", "population": 300000,
-         "land_use": {"residential": 0.5, "commercial": 0.5}}]}]},
-    "catalogue": {"placeholder": {"name": "placeholder", "family": "urban_management",
-                                  "owner": "desk",
-                                  "incidence_per_1000_per_year": {"default": 5.0}}},
-    "departments": {"desk": {"name": "desk", "staff": 2},
-                    "police": {"name": "police", "staff": 1, "is_police": True}},
-    "routing": {"policy": "direct"},
-}
+BASE = yaml.safe_load((ROOT / "scenarios" / "validation" / "calibration_base.yaml")
+                      .read_text(encoding="utf-8"))
 
 # ---------------------------------------------------------------------------- --behaviour
 #: a tiny district so that one simulation takes a fraction of a second

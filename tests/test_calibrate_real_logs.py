@@ -31,20 +31,8 @@ pytestmark = [pytest.mark.skipif(
 TOP = 5
 REL_TOL = 0.20
 
-BASE = {
-    "name": "calibration_base",
-    "description": "a neutral base for calibrated scenarios: one street, two grids",
-    "district": {"name": "city", "streets": [{"name": "S1", "grids": [
-        {"name": "G1", "population": 300000},
-        {"name": "G2", "population": 300000,
-         "land_use": {"residential": 0.5, "commercial": 0.5}}]}]},
-    "catalogue": {"placeholder": {"name": "placeholder", "family": "urban_management",
-                                  "owner": "desk",
-                                  "incidence_per_1000_per_year": {"default": 5.0}}},
-    "departments": {"desk": {"name": "desk", "staff": 2},
-                    "police": {"name": "police", "staff": 1, "is_police": True}},
-    "routing": {"policy": "direct"},
-}
+BASE = yaml.safe_load((ROOT / "scenarios" / "validation" / "calibration_base.yaml")
+                      .read_text(encoding="utf-8"))
 
 LOGS = {
     "baltimore": ("baltimore_311_sample_2014-2019.csv", "baltimore_311"),
