@@ -13,6 +13,15 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def number_or_nan(text: str) -> float:
+    """The number `text` says, or NaN when it is not one (each flag's own range check then
+    refuses it with its own message)."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def seed_arg(text: str) -> int:
     """A seed: a whole number >= 0 (numpy's SeedSequence takes no negative numbers)."""
     v = _int(text)

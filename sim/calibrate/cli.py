@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..argtypes import positive_fraction, positive_int, seed_arg
+from ..argtypes import number_or_nan, positive_fraction, positive_int, seed_arg
 from ..errors import UserError
 from ..outdir import OutputDir, OutputFile, add_out_args
 from ..resources import add_args as add_resource_args
@@ -91,10 +91,7 @@ def calibrate_log(log: str | Path, mapping_path: str | Path, base: str | Path,
 
 
 def _trend_bound(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
+    v = number_or_nan(text)
     if not 1.0 <= v <= 10.0:
         raise argparse.ArgumentTypeError(f"{text}: give a factor from 1 (flat beyond the fit "
                                          f"window) to 10")
@@ -102,10 +99,7 @@ def _trend_bound(text: str) -> float:
 
 
 def _minutes(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
+    v = number_or_nan(text)
     if not v > 0:
         raise argparse.ArgumentTypeError(f"{text}: give a positive number of minutes")
     return v
