@@ -1,5 +1,6 @@
-"""Builds cogov's engine (the kernel, the mechanisms, `sim/engine.py`, `sim/streams.py`) as C
-extensions with mypyc, as ONE group: calls between these modules are direct C calls.
+"""Builds cogov's engine (the kernel, the default agents' rules, the mechanisms, `sim/engine.py`,
+`sim/streams.py`) as C extensions with mypyc, as ONE group: calls between these modules are direct
+C calls.
 
 Everything else is in pyproject.toml. The compiled modules are optional: where mypyc or a C
 compiler is missing, or with COGOV_PURE_PYTHON=1, cogov installs and runs as plain Python from
@@ -14,19 +15,21 @@ import sys
 from setuptools import setup
 
 
-# the modules compiled together: sim.KERNEL_MODULES (read from the file, not imported:
-# importing sim here would import numpy and pydantic at build time), every module of
+# the modules compiled together: sim.KERNEL_MODULES and sim.RULE_MODULES (read from the file,
+# not imported: importing sim here would import numpy and pydantic at build time), every module of
 # sim/mechanisms/ but the registry, and sim/engine.py: sim.ENGINE_MODULES
 def _engine_modules() -> list[str]:
     import ast
     with open("sim/__init__.py", encoding="utf-8") as f:
         tree = ast.parse(f.read())
-    kernel = None
+    found = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "KERNEL_MODULES":
-            kernel = list(ast.literal_eval(node.value))
-    if kernel is None:
-        raise RuntimeError("sim/__init__.py: KERNEL_MODULES not found")
+        name = getattr(node.targets[0], "id", "") if isinstance(node, ast.Assign) else ""
+        if name in ("KERNEL_MODULES", "RULE_MODULES"):
+            found[name] = list(ast.literal_eval(node.value))
+    if len(found) != 2:
+        raise RuntimeError("sim/__init__.py: KERNEL_MODULES or RULE_MODULES not found")
+    kernel = found["KERNEL_MODULES"] + found["RULE_MODULES"]
     mechanisms = sorted(f[:-3] for f in os.listdir("sim/mechanisms")
                         if f.endswith(".py") and f not in ("__init__.py", "registry.py"))
     return kernel + [f"mechanisms.{m}" for m in mechanisms] + ["engine"]

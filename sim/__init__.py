@@ -23,6 +23,9 @@ __version__ = "0.1.0"
 KERNEL_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar",
                   "kernel.ledger", "kernel.hooks", "kernel.views", "kernel.contacts",
                   "kernel.lifecycle")
+#: the default agents' decision rules (sim/agents/rules.py), compiled with the kernel so that
+#: the engine's calls into them and their reads of its records are C calls and C fields
+RULE_MODULES = ("agents.rules",)
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -35,7 +38,7 @@ def _mechanism_modules() -> tuple[str, ...]:
 
 
 #: the modules compiled with mypyc as ONE group (setup.py), in import order
-ENGINE_MODULES = KERNEL_MODULES + _mechanism_modules() + ("engine",)
+ENGINE_MODULES = KERNEL_MODULES + RULE_MODULES + _mechanism_modules() + ("engine",)
 BUILD_RECORD = "_engine_build.json"        # written by setup.py: hashes of the compiled sources
 _engine_state = {"compiled": False, "reason": "not imported yet"}
 
@@ -67,7 +70,8 @@ def _compiled_available() -> tuple[bool, str]:
         return True, "compiled with mypyc"
     if built != source_hashes():
         warnings.warn("cogov: the compiled engine was built from older sources than "
-                      "sim/engine.py, sim/streams.py, sim/kernel/ or sim/mechanisms/; running "
+                      "sim/engine.py, sim/streams.py, sim/kernel/, sim/agents/rules.py or "
+                      "sim/mechanisms/; running "
                       "them as plain Python (slower). "
                       "Rebuild with `pip install -e .`.", stacklevel=2)
         return False, "compiled modules are stale (sources changed since the build)"

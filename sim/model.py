@@ -78,7 +78,8 @@ class GovernanceModel(mesa.Model):
 
         # policies, mechanisms, the problems of the run, fixed events
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, e)
-        e.attach(self.routing, self.platforms, self.citizens, self.grid_agents, wanted(w))
+        e.attach(self.routing, self.platforms, self.citizens,
+                 [g.decider for g in self.grid_agents], wanted(w))
         with paused_gc():   # a million new objects without cycles: no collections meanwhile
             u_rep = (arrivals or problems.generate)(e)
         # citizens who learn: reports are drawn as candidates up to the highest probability

@@ -19,25 +19,18 @@ record. The engine calls the grid's citizen agent when a decision is due:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from pydantic import Field
 
 from .._mesa import mesa
 from ..engine import RESOLVING
 from ..streams import Uniforms
+from .department import rule_view
+from .fastpath import keeps_rule
 from .registry import CITIZENS, Params
-
-_MASK64 = (1 << 64) - 1
-
-
-def _unit(x: int) -> float:
-    """A uniform number in [0, 1) from an integer (splitmix64's finaliser): the same for the
-    same problem in every scenario."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return ((x ^ (x >> 31)) >> 11) / float(1 << 53)
-
+from .rules import CitizenRule
 
 @CITIZENS.register
 class Citizen(mesa.Agent):
@@ -58,6 +51,16 @@ class Citizen(mesa.Agent):
 
     name = "default"
 
+    #: the engine takes this class's learning decisions from the compiled default rule
+    #: (`CitizenRule`, sim/agents/rules.py); set to False when the class is defined if it
+    #: overrides one of `RULE_METHODS` (then the engine asks the agent's own methods)
+    compiled_rule: ClassVar[bool] = True
+    RULE_METHODS: ClassVar[tuple[str, ...]] = ("reports", "observe_closure")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.compiled_rule = keeps_rule(cls, cls.RULE_METHODS)
+
     class Params(Params):
         transfer_anger: float = Field(0.05, ge=0, le=1, description="added to the chance of "
                                       "complaining again per transfer the case suffered")
@@ -77,12 +80,14 @@ class Citizen(mesa.Agent):
         self.population = population
         self.params = self.Params(**(params or {}))
         p = self.params
-        self._sensitivity = float(p.trust_sensitivity)
-        self._reference = float(p.trust_reference)
-        self._memory = float(p.trust_memory)
-        self.trust = self._reference   # running mean of the closures' experience (0-1)
-        self.factor = 1.0              # today's chance of reporting / the catalogue's
-        self._shared: dict = {}
+        # the default rule's state and arithmetic (compiled; see sim/agents/rules.py)
+        self.rule = CitizenRule(float(p.trust_sensitivity), float(p.trust_reference),
+                                float(p.trust_memory))
+        #: what the engine asks: the compiled rule, or this agent (a subclass's methods)
+        self.decider = self.rule if self.compiled_rule else self
+
+    trust = rule_view("trust", "running mean of the closures' experience (0-1)")
+    factor = rule_view("factor", "today's chance of reporting / the catalogue's")
 
     @classmethod
     def report_probability(cls, scenario, cats) -> np.ndarray:
@@ -108,12 +113,12 @@ class Citizen(mesa.Agent):
         if u_rep is None or not citizens or not any(c.learns for c in citizens):
             return   # no learning, or the reports are given (a replayed case log)
         # the uniforms stay one numpy array (8 bytes a problem, not a float object each)
-        shared = {"p_rep": p_rep.tolist(), "p_cand": p_cand.tolist(), "u": u_rep,
-                  "salt": int(engine.seed) * 0x9E3779B97F4A7C15 & _MASK64}
+        rep, cand = p_rep.tolist(), p_cand.tolist()
+        salt = int(engine.seed) * 0x9E3779B97F4A7C15 & ((1 << 64) - 1)
         for c in citizens:
-            c._shared = shared
-        engine.report_decision = [c.reports for c in citizens]
-        engine.citizen_observe = [c.observe_closure for c in citizens]
+            c.rule.share(rep, cand, u_rep, salt)
+        engine.report_decision = [c.decider.reports for c in citizens]
+        engine.citizen_observe = [c.decider.observe_closure for c in citizens]
 
     @property
     def learns(self) -> bool:
@@ -121,27 +126,14 @@ class Citizen(mesa.Agent):
 
     def reports(self, pid: int, cat: int) -> bool:
         """A resident affected by problem `pid` (category `cat`) reports it now, or not: the
-        problem's pre-drawn uniform against the chance of reporting today."""
-        sh = self._shared
-        p = sh["p_rep"][cat] * self.factor
-        u = sh["u"]
-        if pid < len(u):
-            x = u[pid]
-        else:   # a recurrence: a uniform of its own below the candidate bound
-            x = _unit(pid ^ sh["salt"]) * sh["p_cand"][cat]
-        return x < p
+        problem's pre-drawn uniform against the chance of reporting today (the catalogue's
+        times `factor`); a recurrence has a uniform of its own (`splitmix_unit`)."""
+        return self.rule.reports(pid, cat)
 
     def observe_closure(self, case) -> None:
-        """A case of this grid closed: the residents' experience updates their trust."""
-        if case.outcome in RESOLVING:
-            took = case.closed - case.opened
-            limit = case.cat.deadline_hours
-            x = 1.0 if took <= limit else limit / took
-        else:
-            x = 0.0
-        self.trust += self._memory * (x - self.trust)
-        f = 1.0 + self._sensitivity * (self.trust - self._reference)
-        self.factor = f if f > 0.0 else 0.0
+        """A case of this grid closed: the residents' experience updates their trust (the
+        class docstring's rule) and with it `factor`."""
+        self.rule.observe_closure(case)
 
     def setup(self, engine, u: Uniforms) -> None:
         """Called once by the model: the engine's channels and this agent's random numbers."""

@@ -20,16 +20,24 @@ from typing import ClassVar
 from pydantic import Field
 
 from .._mesa import mesa
-from ..engine import CO, MAIN, Task, Unit, resolution_probability
-from .fastpath import require_declared
+from ..engine import CO, MAIN, Task, Unit
+from .fastpath import keeps_rule, require_declared
 from .registry import DEPARTMENTS, Params
+from .rules import DepartmentRule
 
-__all__ = ["Department", "Task", "Unit", "unit_view"]
+__all__ = ["Department", "Task", "Unit", "rule_view", "unit_view"]
 
 
 def unit_view(name: str, doc: str | None = None) -> property:
     """A read-only attribute of an agent that shows its engine record's (`self.unit`)."""
     return property(lambda self: getattr(self.unit, name), doc=doc)
+
+
+def rule_view(name: str, doc: str | None = None) -> property:
+    """An attribute of an agent that is its compiled rule's (`self.rule`), read and written
+    through (a subclass that decides itself may keep using it)."""
+    return property(lambda self: getattr(self.rule, name),
+                    lambda self, value: setattr(self.rule, name, value), doc=doc)
 
 
 @DEPARTMENTS.register
@@ -74,9 +82,16 @@ class Department(mesa.Agent):
     #: `p_true_resolution`: True = the engine asks the agent; False = the category's
     #: `p_resolve` at the handling's coverage (`resolution_probability`)
     decides_resolution: ClassVar[bool] = False
+    #: the engine takes this class's decisions from the compiled default rule
+    #: (`DepartmentRule`, sim/agents/rules.py); set to False when the class is defined if it
+    #: overrides one of `RULE_METHODS` (then the engine asks the agent's own methods)
+    compiled_rule: ClassVar[bool] = True
+    RULE_METHODS: ClassVar[tuple[str, ...]] = ("effort", "priority", "pressure",
+                                               "p_true_resolution", "observe_closure")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls.compiled_rule = keeps_rule(cls, cls.RULE_METHODS)
         require_declared(cls, {"priority": ("priority_varies", True),
                                "observe_closure": ("observes_closures", True),
                                "p_true_resolution": ("decides_resolution", True)})
@@ -105,28 +120,29 @@ class Department(mesa.Agent):
     def __init__(self, model, unit: Unit, params: dict | None = None, incentives=None):
         super().__init__(model)
         self.unit = unit
-        unit.agent = self
         self.params = self.Params(**(params or {}))
         self.incentives = incentives if incentives is not None else model.incentives
-        self.repeat_share = 0.0   # running share of its handled cases that are repeats
         p, inc = self.params, self.incentives
-        self._cut = min(1.0, inc.speed) * p.max_speed_cut + p.load_cut
         self._speed = inc.speed > 0
-        # effort given to tasks handled after warm-up (summary: effort_mean, effort_sd)
-        self.effort_n = 0
-        self.effort_sum = 0.0
-        self.effort_sq = 0.0
-        self._sat = p.satisfaction_gain * inc.satisfaction
-        self._sat_floor = 1.0 - inc.satisfaction_target
-        self._rep = p.repeat_gain * inc.repeats
-        self._obs_weight = p.memory * inc.callback_share
+        # the default rule's state and arithmetic (compiled; see sim/agents/rules.py)
+        self.rule = DepartmentRule(
+            unit, float(unit.eng.warmup), min(1.0, inc.speed) * p.max_speed_cut + p.load_cut,
+            self._speed, p.pressure_half, p.co_effort_unassessed, p.min_effort, p.max_effort,
+            p.memory, p.satisfaction_gain * inc.satisfaction, 1.0 - inc.satisfaction_target,
+            p.repeat_gain * inc.repeats, p.memory * inc.callback_share,
+            bool(inc.street_assesses), bool(inc.repeat_priority))
+        if not self.compiled_rule:   # a subclass's methods decide; the rule uses its pressure
+            self.rule.pressure_of = self.pressure
+        #: what the engine asks (its unit's `agent`): the compiled rule, or this agent
+        self.decider = self.rule if self.compiled_rule else self
+        unit.agent = self.decider
         # declared once to the engine, so it need not ask per task (what a class declares:
         # `priority_varies`, `observes_closures`, `decides_resolution`)
         unit.fixed_main = self.fixed_effort(MAIN)
         unit.fixed_co = self.fixed_effort(CO)
         unit.prio_main = self.fixed_priority(MAIN)
         unit.prio_co = self.fixed_priority(CO)
-        unit.observes = self.observes_closures or self._obs_weight > 0
+        unit.observes = self.observes_closures or self.rule.obs_weight > 0
         unit.custom_resolution = self.decides_resolution
 
     code = unit_view("code")
@@ -149,11 +165,7 @@ class Department(mesa.Agent):
 
     def pressure(self, case) -> float:
         """Expected wait of a task joining the queue now, over the case's time limit."""
-        u = self.unit
-        if u.staff <= 0:
-            return 10.0
-        mean_h = u.hours_done / u.tasks_done if u.tasks_done else 2.0
-        return u.queue_length * mean_h / u.staff / case.cat.deadline_hours
+        return self.rule.pressure(case)
 
     def fixed_priority(self, role: int) -> int:
         """The queue priority of every non-urgent task of `role` (urgent cases stay urgent), or
@@ -164,53 +176,30 @@ class Department(mesa.Agent):
         return 2 if role == CO and not self.incentives.street_assesses else 1
 
     def effort(self, case, role: int) -> float:
-        """Staff hours given to this task relative to what the case needs."""
-        p = self.params
-        e = 1.0
-        if role == CO and not self.incentives.street_assesses:
-            e = p.co_effort_unassessed
-        if self._cut > 0:
-            pr = self.pressure(case)
-            e -= self._cut * pr / (pr + p.pressure_half)
-        if self._sat > 0:
-            excess = self.unit.dissatisfied_ewma - self._sat_floor
-            if excess > 0:
-                e += self._sat * excess
-        if self._rep > 0:
-            self.repeat_share += p.memory * ((1.0 if case.repeat else 0.0) - self.repeat_share)
-            e += self._rep * self.repeat_share
-        e = min(p.max_effort, max(p.min_effort, e))
-        u = self.unit
-        if u.eng.now >= u.eng.warmup:
-            self.effort_n += 1
-            self.effort_sum += e
-            self.effort_sq += e * e
-        return e
+        """Staff hours given to this task relative to what the case needs (the class
+        docstring's rule; tasks handled after warm-up are counted in `effort_mean`)."""
+        return self.rule.effort(case, role)
 
     def priority(self, case, role: int) -> int:
         """0 = jumps the queue, 1 = normal, 2 = after the department's own work."""
-        if case.prio == 0:
-            return 0
-        if case.repeat and self.incentives.repeat_priority:
-            return 0
-        if role == CO and not self.incentives.street_assesses:
-            return 2
-        if self._speed and self.pressure(case) >= 1.0:
-            return 2   # late whatever it does: behind the cases that can still close on time
-        return 1
+        return self.rule.priority(case, role)
 
     def p_true_resolution(self, case, coverage: float) -> float:
-        """Chance that a handling covering `coverage` of the needed work resolves the problem."""
-        return resolution_probability(case.cat.p_resolve, coverage)
+        """Chance that a handling covering `coverage` of the needed work resolves the problem:
+        `resolution_probability(p_resolve, coverage)`."""
+        return self.rule.p_true_resolution(case, coverage)
 
     def observe_closure(self, case) -> None:
         """A closure of this unit's case; a share `callback_share` is called back (回访), and
         the department keeps a running share of the dissatisfied among them."""
-        w = self._obs_weight
-        if w > 0:
-            u = self.unit
-            u.dissatisfied_ewma += w * ((1.0 if case.dissatisfied else 0.0)
-                                        - u.dissatisfied_ewma)
+        self.rule.observe_closure(case)
+
+    # ------------------------------------------------------------------ what it keeps
+    repeat_share = rule_view("repeat_share", "running share of its handled cases that are "
+                             "repeats")
+    effort_n = rule_view("effort_n", "tasks given an effort by the default rule after warm-up")
+    effort_sum = rule_view("effort_sum", "... their efforts summed")
+    effort_sq = rule_view("effort_sq", "... and their squares summed")
 
     # ------------------------------------------------------------------ views
     @property

@@ -23,3 +23,12 @@ def require_declared(cls: type, rules: dict[str, tuple[str, bool]]) -> None:
                 f"{cls.__module__}.{cls.__qualname__} overrides `{method}` but declares "
                 f"`{attr} = {getattr(cls, attr)!r}`: the engine would skip the override. Add "
                 f"`{attr} = {needed!r}` to the class (see sim/agents/fastpath.py)")
+
+
+def keeps_rule(cls: type, methods: tuple[str, ...]) -> bool:
+    """Whether the engine may take `cls`'s decisions from its compiled default rule
+    (sim/agents/rules.py): the class it extends did, and it defines none of `methods` (the
+    decisions, and what they use) itself. Set as the class attribute `compiled_rule` when
+    the class is defined; the agent's `decider` is then its rule, else the agent itself."""
+    return bool(getattr(cls, "compiled_rule", False)) and \
+        not any(m in cls.__dict__ for m in methods)

@@ -18,13 +18,17 @@ The engine calls the grid's worker agent:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from .._mesa import mesa
 from ..engine import Unit
 from ..streams import Uniforms
-from .department import unit_view
+from .department import rule_view, unit_view
+from .fastpath import keeps_rule
 from .registry import GRID_WORKERS, Params
+from .rules import GridWorkerRule
 
 
 @GRID_WORKERS.register
@@ -36,6 +40,17 @@ class GridWorker(mesa.Agent):
 
     name = "default"
 
+    #: the engine takes this class's decisions from the compiled default rule
+    #: (`GridWorkerRule`, sim/agents/rules.py); set to False when the class is defined if it
+    #: overrides one of `RULE_METHODS` (then the engine asks the agent's own methods)
+    compiled_rule: ClassVar[bool] = True
+    RULE_METHODS: ClassVar[tuple[str, ...]] = ("plan_day", "patrols_now", "mediate",
+                                               "visit_done")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.compiled_rule = keeps_rule(cls, cls.RULE_METHODS)
+
     class Params(Params):
         min_allowance_share: float = Field(0.25, gt=0, le=1, description="share of the "
                                            "follow-up allowance kept for visits arriving "
@@ -45,27 +60,35 @@ class GridWorker(mesa.Agent):
     def __init__(self, model, unit: Unit, params: dict | None = None):
         super().__init__(model)
         self.unit = unit
-        unit.agent = self
         self.params = self.Params(**(params or {}))
         gw = model.scenario.grid_workers
-        self.workday = float(gw.workday_hours)
-        self.patrol_max = float(gw.patrol_hours_per_day)
-        self.min_patrol = min(float(gw.min_patrol_hours), self.patrol_max)
-        self.followup_min = float(gw.followup_hours_per_day)
-        self.visit_hours = float(gw.visit_hours)
-        self.mediation_hours = float(gw.mediation_hours)
-        self.patrol_share = 1.0      # today's patrol hours / patrol_hours_per_day
-        self.patrol_hours = self.patrol_max
-        self.followup_hours = self.followup_min
-        self.mediated_today = 0.0    # worker-hours of mediation booked today (tries included)
-        self.visit_hours_today = 0.0  # worker-hours of follow-up visits ended today
-        self.u: Uniforms | None = None
-        self._idle = False           # the last plan was for a day with nothing to follow up
-        self._allowance_floor = self.followup_min * self.params.min_allowance_share
-        # planned follow-up hours per worker over grid-days after warm-up (followup_hours_sd)
-        self.days_n = 0
-        self.followup_sum = 0.0
-        self.followup_sq = 0.0
+        patrol_max = float(gw.patrol_hours_per_day)
+        followup_min = float(gw.followup_hours_per_day)
+        # the default rule's state and arithmetic (compiled; see sim/agents/rules.py)
+        self.rule = GridWorkerRule(
+            unit, float(unit.eng.warmup), float(gw.workday_hours), patrol_max,
+            min(float(gw.min_patrol_hours), patrol_max), followup_min, float(gw.visit_hours),
+            float(gw.mediation_hours), followup_min * self.params.min_allowance_share)
+        #: what the engine asks: the compiled rule, or this agent (a subclass's methods)
+        self.decider = self.rule if self.compiled_rule else self
+        unit.agent = self.decider
+
+    # what the default rule keeps (read and written through to `self.rule`)
+    workday = rule_view("workday", "hours per worker per day")
+    patrol_max = rule_view("patrol_max", "patrol hours per worker per day, at most")
+    min_patrol = rule_view("min_patrol", "patrol hours per worker per day, at least")
+    followup_min = rule_view("followup_min", "follow-up allowance, hours per worker per day")
+    visit_hours = rule_view("visit_hours", "worker-hours per follow-up visit")
+    mediation_hours = rule_view("mediation_hours", "worker-hours per mediation on the spot")
+    patrol_share = rule_view("patrol_share", "today's patrol hours / patrol_hours_per_day")
+    patrol_hours = rule_view("patrol_hours", "today's patrol hours per worker")
+    followup_hours = rule_view("followup_hours", "today's planned follow-up hours per worker")
+    mediated_today = rule_view("mediated_today", "worker-hours of mediation booked today")
+    visit_hours_today = rule_view("visit_hours_today", "worker-hours of visits ended today")
+    days_n = rule_view("days_n", "grid-days planned after warm-up")
+    followup_sum = rule_view("followup_sum", "planned follow-up hours, summed over them")
+    followup_sq = rule_view("followup_sq", "... and their squares")
+    u = rule_view("u", "the grid workers' random numbers (set by the model)")
 
     grid = unit_view("grid")
     street = unit_view("street")
@@ -77,81 +100,20 @@ class GridWorker(mesa.Agent):
     queue_length = unit_view("queue_length", "visits waiting")
 
     def plan_day(self) -> None:
-        """Split tomorrow's workday (per worker) between follow-ups, mediation and patrol."""
-        u = self.unit
-        w = u.workers
-        if w <= 0:
-            return
-        waiting = u.queue_length + u.busy
-        mediated = self.mediated_today
-        eng = u.eng
-        if eng.now >= eng.warmup:    # the day being planned is counted
-            self.days_n += 1
-        if waiting == 0 and mediated == 0.0:
-            if self._idle:       # the same inputs as yesterday: the same plan
-                self.visit_hours_today = 0.0
-                self._count(self.followup_hours, eng)
-                return
-            self._idle = True
-        else:
-            self._idle = False
-        # (called for every grid every midnight: comparisons rather than min/max calls)
-        visit_hours = self.visit_hours
-        fmin = self.followup_min
-        backlog = waiting * visit_hours / w   # hours per worker
-        mediation = mediated / w
-        allowance = fmin - mediation      # casework allowance left after yesterday's mediation
-        if allowance < self._allowance_floor:
-            allowance = self._allowance_floor
-        room = self.workday - self.min_patrol - mediation        # max(allowance, ...)
-        if not room > allowance:
-            room = allowance
-        followup = backlog + allowance                           # min(room, ...)
-        if not followup < room:
-            followup = room
-        self.followup_hours = followup
-        self._count(followup, eng)
-        u.visit_elapsed = visit_hours * 24.0 / followup * (u.staff / w) \
-            if followup > 0 else float("inf")
-        used = backlog if backlog < followup else followup       # min(followup, backlog)
-        patrol = self.workday - used - mediation                 # max(min_patrol, ...)
-        if not patrol > self.min_patrol:
-            patrol = self.min_patrol
-        patrol_max = self.patrol_max                             # min(patrol_max, ...)
-        if patrol < patrol_max:
-            self.patrol_hours = patrol
-        else:
-            self.patrol_hours = patrol = patrol_max
-        self.patrol_share = share = patrol / patrol_max if patrol_max > 0 else 0.0
-        u.patrol_share = share
-        self.mediated_today = 0.0
-        self.visit_hours_today = 0.0
-
-    def _count(self, followup: float, eng) -> None:
-        if eng.now >= eng.warmup:
-            self.followup_sum += followup
-            self.followup_sq += followup * followup
+        """Split tomorrow's workday (per worker) between follow-ups, mediation and patrol (the
+        module docstring's plan; planned follow-up hours after warm-up are counted in
+        `followup_hours_sd`)."""
+        self.rule.plan_day()
 
     def patrols_now(self) -> bool:
         """Whether a detection drawn at the full patrol rate happens (thinning by today's
         patrol share)."""
-        s = self.patrol_share
-        if s >= 1.0:
-            return True
-        assert self.u is not None
-        return self.u() < s
+        return self.rule.patrols_now()
 
     def mediate(self, p_settle: float) -> bool:
         """A patrol found a problem: settle it on the spot if there is time and it works."""
-        if p_settle <= 0:
-            return False
-        w = self.unit.workers
-        booked = self.mediated_today + self.mediation_hours
-        if w <= 0 or booked / w > self.workday - self.min_patrol:
-            return False
-        self.mediated_today = booked
-        return self.u() < p_settle   # type: ignore[misc]  (set by the model)
+        return self.rule.mediate(p_settle)
 
     def visit_done(self) -> None:
         """A follow-up visit ended: its time is booked against the day."""
-        self.visit_hours_today += self.visit_hours
+        self.rule.visit_done()
