@@ -78,8 +78,11 @@ class GovernanceModel(mesa.Model):
 
         # policies, mechanisms, the problems of the run, fixed events
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, e)
-        e.attach(self.routing, self.platforms, self.citizens,
-                 [g.decider for g in self.grid_agents], wanted(w))
+        # the engine asks each agent's `decider`: its compiled default rule, or the agent
+        # itself when its class overrides a decision (sim/agents/rules.py)
+        e.attach(self.routing, {st: p.decider for st, p in self.platforms.items()},
+                 [c.decider for c in self.citizens], [g.decider for g in self.grid_agents],
+                 wanted(w))
         with paused_gc():   # a million new objects without cycles: no collections meanwhile
             u_rep = (arrivals or problems.generate)(e)
         # citizens who learn: reports are drawn as candidates up to the highest probability
@@ -161,8 +164,8 @@ class GovernanceModel(mesa.Model):
                "backlog": self.n_open,
                "open_followups": sum(g.queue_length + g.busy for g in self.grid_workers),
                "platform_queue": sum(d.queue_length for d in e.desks.values()),
-               "patrol_share": (sum(g.patrol_share for g in self.grid_agents)
-                                / len(self.grid_agents) if self.grid_agents else 0.0)}
+               "patrol_share": (sum(g.patrol_share for g in self.grid_workers)
+                                / len(self.grid_workers) if self.grid_workers else 0.0)}
         self._prev = {"complaints": n_c, "repeats": n_rep, "opened": n_open, "closed": n_closed}
         busy: dict[str, float] = {}
         cap: dict[str, float] = {}

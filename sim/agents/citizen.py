@@ -25,12 +25,12 @@ import numpy as np
 from pydantic import Field
 
 from .._mesa import mesa
-from ..engine import RESOLVING
 from ..streams import Uniforms
 from .department import rule_view
 from .fastpath import keeps_rule
 from .registry import CITIZENS, Params
 from .rules import CitizenRule
+
 
 @CITIZENS.register
 class Citizen(mesa.Agent):
@@ -55,7 +55,7 @@ class Citizen(mesa.Agent):
     #: (`CitizenRule`, sim/agents/rules.py); set to False when the class is defined if it
     #: overrides one of `RULE_METHODS` (then the engine asks the agent's own methods)
     compiled_rule: ClassVar[bool] = True
-    RULE_METHODS: ClassVar[tuple[str, ...]] = ("reports", "observe_closure")
+    RULE_METHODS: ClassVar[tuple[str, ...]] = ("reports", "observe_closure", "after_patience")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -151,27 +151,22 @@ class Citizen(mesa.Agent):
         self.ladder = [codes.index(c) for c in esc.ladder if c in codes]
         kinds = engine.channel_kinds
         self.ordinary = [i for i, k in enumerate(kinds) if k not in ("patrol", "petition")]
+        self.rule.note_escalation = engine.note_escalation
+
+    # what the rule uses when patience runs out (read and written through to `self.rule`)
+    u = rule_view("u", "the residents' random numbers (set by `setup`)")
+    p_again = rule_view("p_again", "citizens.repeat.p_complain_again")
+    p_switch = rule_view("p_switch", "citizens.repeat.switch_channel_prob")
+    anger = rule_view("anger", "transfer_anger: added to p_again per transfer")
+    after_failures = rule_view("after_failures", "citizens.escalation.after_failures")
+    p_escalate = rule_view("p_escalate", "citizens.escalation.p_escalate")
+    ladder = rule_view("ladder", "the escalation ladder's channel indices")
+    ordinary = rule_view("ordinary", "channels a citizen may switch to")
 
     def after_patience(self, problem, case) -> int:
-        """The channel of the next complaint about `problem`, or -1 to give up."""
-        u = self.u
-        transfers = case.transfers if case is not None else 0
-        p = self.p_again + self.anger * transfers
-        if u() >= (p if p < 1.0 else 1.0):   # min(1, p)
-            return -1
-        ch = problem.channel
-        if problem.ncit >= self.after_failures and len(self.ladder) > 1 \
-                and u() < self.p_escalate:
-            ladder = self.ladder
-            rung = ladder.index(ch) if ch in ladder else 0
-            if rung + 1 < len(ladder):
-                up = ladder[rung + 1]
-                self.engine.note_escalation(up)
-                return up
-        if u() < self.p_switch and len(self.ordinary) > 1:
-            others = [c for c in self.ordinary if c != ch]
-            ch = others[int(u() * len(others))]
-        return ch
+        """The channel of the next complaint about `problem`, or -1 to give up (the class
+        docstring's rule: complain again, escalate one rung, or switch channel)."""
+        return self.rule.after_patience(problem, case)
 
     @property
     def complaints(self) -> int:

@@ -24,7 +24,6 @@ from pydantic import Field
 
 from .._mesa import mesa
 from ..engine import Unit
-from ..streams import Uniforms
 from .department import rule_view, unit_view
 from .fastpath import keeps_rule
 from .registry import GRID_WORKERS, Params

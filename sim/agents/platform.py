@@ -16,13 +16,10 @@ from typing import ClassVar
 from pydantic import Field
 
 from .._mesa import mesa
-from .fastpath import require_declared
+from .department import rule_view
+from .fastpath import keeps_rule, require_declared
 from .registry import PLATFORMS, Params
-
-
-def _backlog(unit) -> float:
-    """Tasks waiting or in hand per staff member (how soon a new task would start)."""
-    return (unit.queue_length + unit.busy) / unit.staff if unit.staff > 0 else float("inf")
+from .rules import PlatformRule
 
 
 @PLATFORMS.register
@@ -42,10 +39,15 @@ class DispatchPlatform(mesa.Agent):
     #: engine routes the desk's cases itself without calling `dispatch`. A subclass that
     #: overrides `dispatch` must set it to False (else defining the class raises `TypeError`)
     routes_by_desk_only: ClassVar[bool] = True
+    #: the engine takes this class's dispatch from the compiled default rule (`PlatformRule`,
+    #: sim/agents/rules.py); set to False when the class is defined if it overrides `dispatch`
+    compiled_rule: ClassVar[bool] = True
+    RULE_METHODS: ClassVar[tuple[str, ...]] = ("dispatch",)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         require_declared(cls, {"dispatch": ("routes_by_desk_only", False)})
+        cls.compiled_rule = keeps_rule(cls, cls.RULE_METHODS)
 
     class Params(Params):
         load_balance: bool = Field(True, description="send a split department's case to its "
@@ -57,30 +59,36 @@ class DispatchPlatform(mesa.Agent):
         self.street = street
         self.params = self.Params(**(params or {}))
         self._triaged = 0    # cases the routing policy triaged for a platform with no desk
-        self.handbacks = 0
         self.desk = None     # the engine's Unit, or None when the platform has no staff
-        self._pools: dict | None = None   # split departments' district pools (load_balance)
+        self._rule: PlatformRule | None = None
+
+    @property
+    def rule(self) -> PlatformRule:
+        """The default rule's state (compiled; sim/agents/rules.py), made when the model has
+        its routing policy: the policy's `after_triage`, and the district pools of the split
+        departments when `load_balance`. With no pool to weigh, a desk of a class that
+        declares `routes_by_desk_only` routes its cases itself (its `router`)."""
+        if self._rule is None:
+            e = self.model.engine
+            after_triage = self.model.routing.after_triage
+            pools = {code: e.units[(code, -1)] for code, lvl in e.dept_level.items()
+                     if lvl == "split"} if self.params.load_balance else {}
+            self._rule = PlatformRule(after_triage, pools)
+            if not pools and self.routes_by_desk_only and self.desk is not None:
+                self.desk.router = after_triage
+        return self._rule
+
+    @property
+    def decider(self):
+        """What the engine asks: the compiled rule, or this agent (a subclass's `dispatch`)."""
+        return self.rule if self.compiled_rule else self
+
+    handbacks = rule_view("handbacks", "cases handed back to this street's grid")
 
     def dispatch(self, case):
         """Where a triaged case goes: (unit, delay in hours): the routing policy's pick, or
         the less loaded unit of a split owner (`load_balance`)."""
-        after_triage = self.model.routing.after_triage
-        if self._pools is None:
-            e = self.model.engine
-            self._pools = {code: e.units[(code, -1)] for code, lvl in e.dept_level.items()
-                           if lvl == "split"} if self.params.load_balance else {}
-        if self._pools:
-            unit, delay = after_triage(case)
-            pool = self._pools.get(unit.code)
-            if pool is not None and unit is not pool and pool.staff > 0 and \
-                    _backlog(pool) < _backlog(unit):
-                return pool, delay
-            return unit, delay
-        if self.routes_by_desk_only and self.desk is not None:
-            # declared once to the engine (the desk's `router`), so that it need not ask
-            # per case (a class that declares `routes_by_desk_only = False` is always asked)
-            self.desk.router = after_triage
-        return after_triage(case)
+        return self.rule.dispatch(case)
 
     @property
     def triaged(self) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..kernel.entities import CO, RESOLVING, Case, Unit
+from ..kernel.entities import CO, RESOLVING, Case, Problem, Unit
 from ..kernel.lifecycle import resolution_probability
 from ..streams import Uniforms
 
@@ -275,7 +275,8 @@ class GridWorkerRule:
 
 
 class CitizenRule:
-    """`Citizen`'s default rule for learning residents: report now or not, and trust."""
+    """`Citizen`'s default rule: report now or not and trust (residents who learn), and what
+    to do when patience runs out (give up, complain again, switch channel, escalate)."""
 
     p_rep: list[float]
     p_cand: list[float]
@@ -287,6 +288,15 @@ class CitizenRule:
     memory: float
     trust: float
     factor: float
+    u: Uniforms | None
+    p_again: float
+    p_switch: float
+    anger: float
+    after_failures: int
+    p_escalate: float
+    ladder: list[int]
+    ordinary: list[int]
+    note_escalation: Any     # the engine's count of escalations, by channel
 
     def __init__(self, sensitivity: float, reference: float, memory: float) -> None:
         self.sensitivity = sensitivity
@@ -299,6 +309,15 @@ class CitizenRule:
         self.u_rep = None
         self.n_rep = 0
         self.salt = 0
+        self.u = None
+        self.p_again = 0.0
+        self.p_switch = 0.0
+        self.anger = 0.0
+        self.after_failures = 0
+        self.p_escalate = 0.0
+        self.ladder = []
+        self.ordinary = []
+        self.note_escalation = None
 
     def share(self, p_rep: list[float], p_cand: list[float], u_rep: Any, salt: int) -> None:
         """The district's report probabilities and the problems' uniforms (shared by grids)."""
@@ -329,5 +348,60 @@ class CitizenRule:
         f = 1.0 + self.sensitivity * (self.trust - self.reference)
         self.factor = f if f > 0.0 else 0.0
 
+    def after_patience(self, problem: Problem, case: Case | None) -> int:
+        """The channel of the next complaint about `problem`, or -1 to give up."""
+        u = self.u
+        assert u is not None
+        transfers = case.transfers if case is not None else 0
+        p = self.p_again + self.anger * transfers
+        if u.next() >= (p if p < 1.0 else 1.0):   # min(1, p)
+            return -1
+        ch = problem.channel
+        if problem.ncit >= self.after_failures and len(self.ladder) > 1 \
+                and u.next() < self.p_escalate:
+            ladder = self.ladder
+            rung = ladder.index(ch) if ch in ladder else 0
+            if rung + 1 < len(ladder):
+                up = ladder[rung + 1]
+                self.note_escalation(up)
+                return up
+        if u.next() < self.p_switch and len(self.ordinary) > 1:
+            others = [c for c in self.ordinary if c != ch]
+            ch = others[int(u.next() * len(others))]
+        return ch
 
-__all__ = ["CitizenRule", "DepartmentRule", "GridWorkerRule", "splitmix_unit"]
+
+
+
+
+def backlog(unit: Unit) -> float:
+    """Tasks waiting or in hand per staff member (how soon a new task would start)."""
+    return (unit.queue_length + unit.busy) / unit.staff if unit.staff > 0 else float("inf")
+
+
+class PlatformRule:
+    """`DispatchPlatform`'s default rule: the routing policy's pick, or the less loaded unit
+    of a split owner (`load_balance`); and the handbacks its street received."""
+
+    router: Any                # the routing policy's `after_triage(case) -> (unit, delay)`
+    pools: dict[str, Unit]     # split departments' district pools, by code (load_balance)
+    handbacks: int
+
+    def __init__(self, router: Any, pools: dict[str, Unit]) -> None:
+        self.router = router
+        self.pools = pools
+        self.handbacks = 0
+
+    def dispatch(self, case: Case) -> tuple[Unit, Any]:
+        """Where a triaged case goes: (unit, delay in hours)."""
+        picked: Any = self.router(case)
+        unit: Unit = picked[0]
+        delay = picked[1]
+        if self.pools:
+            pool = self.pools.get(unit.code)
+            if pool is not None and unit is not pool and pool.staff > 0 and \
+                    backlog(pool) < backlog(unit):
+                return pool, delay
+        return unit, delay
+__all__ = ["CitizenRule", "DepartmentRule", "GridWorkerRule", "PlatformRule", "backlog",
+           "splitmix_unit"]

@@ -219,7 +219,7 @@ class Unit:
         self.q_urgent = deque()   # priority 0, first in first out
         self.q_normal = deque()   # priority 1
         self.q_low = deque()      # priority 2: after the unit's own work
-        self.agent = None         # who decides for this unit: its agent, or the agent's compiled rule
+        self.agent = None         # who decides: its agent, or the agent's compiled rule
         # what the agent declared once (see Department.fixed_effort): -1 = ask per task
         self.fixed_main = -1.0
         self.fixed_co = -1.0

@@ -271,12 +271,15 @@ def campaign_hazard(world: World, hz: np.ndarray, cat: np.ndarray, grid: np.ndar
                     t0: np.ndarray) -> np.ndarray:
     """The patrol hazards `hz` of problems (categories `cat`, grids `grid`, arisen at `t0`)
     times the campaigns' detection boosts (vectorised `Lifecycle.detection_boost`)."""
-    street = np.asarray(world.grid_street)
+    hz = np.array(hz, dtype=float)      # a copy: the caller's hazards stay as they were
+    street = None
     for start, end, cats, streets, factor in world.boosts:
-        hit = (t0 >= start) & (t0 < end)
-        if cats:
-            hit &= np.isin(cat, cats)
-        if streets:
-            hit &= np.isin(street[grid], streets)
-        hz = np.where(hit, hz * factor, hz)
+        idx = np.flatnonzero((t0 >= start) & (t0 < end))   # the campaign's window first
+        if cats and idx.size:
+            idx = idx[np.isin(cat[idx], cats)]
+        if streets and idx.size:
+            if street is None:
+                street = np.asarray(world.grid_street)[grid]
+            idx = idx[np.isin(street[idx], streets)]
+        hz[idx] = hz[idx] * factor
     return hz
