@@ -99,7 +99,7 @@ class Engine(Lifecycle):
         self.late_after = list(w.late_after)
         self.deadline = list(w.deadline)
         self.hazard = list(w.hazard)
-        self.boosts = w.boosts
+        self.set_boosts(w.boosts, len(w.cats))
         self.max_repeats = int(s.citizens.repeat.max_repeats)
         self.solo_factor = float(s.main_co.p_resolve_solo_factor)
         self.dual_factor = float(s.dispatch.dual_p_resolve_factor)

@@ -31,6 +31,7 @@ class Contacts(Calendar):
     p_grid_settle: list[float]
     hazard: list[float]
     boosts: list[tuple[float, float, list[int], list[int], float]]
+    boosts_by_cat: list[list[tuple[float, float, list[int], list[int], float]]]
     max_repeats: int
     u_redetect: Uniforms
     patience: Sampler
@@ -73,6 +74,8 @@ class Contacts(Calendar):
         self.grid_workers = []
         self.citizen_complaints = []
         self.report_decision = None
+        self.boosts = []
+        self.boosts_by_cat = []
 
     def open_case(self, pid: int, ch: int, route: bool = True) -> Case:
         """Open a case for problem `pid` (defined by `Lifecycle`)."""
@@ -82,12 +85,19 @@ class Contacts(Calendar):
         """Close a case (defined by `Lifecycle`)."""
         raise NotImplementedError
 
+    def set_boosts(self, boosts: list[tuple[float, float, list[int], list[int], float]],
+                   n_cats: int) -> None:
+        """The patrol detection boosts: (start h, end h, categories ([] = all), streets ([] =
+        all), factor), kept in their order and listed per category as well."""
+        self.boosts = boosts
+        self.boosts_by_cat = [[b for b in boosts if not b[2] or k in b[2]]
+                              for k in range(n_cats)]
+
     def detection_boost(self, k: int, grid: int, t0: float) -> float:
         """The multiplier on the patrol detection hazard of one problem (campaigns)."""
         f = 1.0
-        for start, end, cats, streets, factor in self.boosts:
-            if start <= t0 < end and (not cats or k in cats) and \
-                    (not streets or self.grid_street[grid] in streets):
+        for start, end, _cats, streets, factor in self.boosts_by_cat[k]:
+            if start <= t0 < end and (not streets or self.grid_street[grid] in streets):
                 f *= factor
         return f
 
