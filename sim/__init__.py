@@ -23,9 +23,10 @@ __version__ = "0.1.0"
 KERNEL_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar",
                   "kernel.ledger", "kernel.hooks", "kernel.views", "kernel.contacts",
                   "kernel.lifecycle")
-#: the default agents' decision rules (sim/agents/rules.py), compiled with the kernel so that
-#: the engine's calls into them and their reads of its records are C calls and C fields
-RULE_MODULES = ("agents.rules",)
+#: the default agents' decision rules and the shipped routing policies' answers
+#: (sim/agents/rules.py, sim/policies/routing_rules.py), compiled with the kernel so that the
+#: engine's calls into them and their reads of its records are C calls and C fields
+RULE_MODULES = ("agents.rules", "policies.routing_rules")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -70,8 +71,8 @@ def _compiled_available() -> tuple[bool, str]:
         return True, "compiled with mypyc"
     if built != source_hashes():
         warnings.warn("cogov: the compiled engine was built from older sources than "
-                      "sim/engine.py, sim/streams.py, sim/kernel/, sim/agents/rules.py or "
-                      "sim/mechanisms/; running "
+                      "sim/engine.py, sim/streams.py, sim/kernel/, sim/mechanisms/ or the "
+                      "compiled rules; running "
                       "them as plain Python (slower). "
                       "Rebuild with `pip install -e .`.", stacklevel=2)
         return False, "compiled modules are stale (sources changed since the build)"

@@ -80,7 +80,7 @@ class GovernanceModel(mesa.Model):
         self.routing = ROUTING.lookup(s.routing.policy)(s.routing.params, e)
         # the engine asks each agent's `decider`: its compiled default rule, or the agent
         # itself when its class overrides a decision (sim/agents/rules.py)
-        e.attach(self.routing, {st: p.decider for st, p in self.platforms.items()},
+        e.attach(self.routing.decider, {st: p.decider for st, p in self.platforms.items()},
                  [c.decider for c in self.citizens], [g.decider for g in self.grid_agents],
                  wanted(w))
         with paused_gc():   # a million new objects without cycles: no collections meanwhile

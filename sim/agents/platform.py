@@ -70,7 +70,7 @@ class DispatchPlatform(mesa.Agent):
         declares `routes_by_desk_only` routes its cases itself (its `router`)."""
         if self._rule is None:
             e = self.model.engine
-            after_triage = self.model.routing.after_triage
+            after_triage = self.model.routing.decider.after_triage
             pools = {code: e.units[(code, -1)] for code, lvl in e.dept_level.items()
                      if lvl == "split"} if self.params.load_balance else {}
             self._rule = PlatformRule(after_triage, pools)

@@ -16,12 +16,13 @@ agents keep those). It sees the engine through `model`, which the engine passes 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
 from ..streams import Uniforms
 from .registry import Params, Registry
+from .routing_rules import RoutingRule, SectoralRule, TerritorialRule
 
 if TYPE_CHECKING:
     from ..kernel.views import RoutingContext
@@ -34,6 +35,28 @@ class RoutingPolicy:
 
     name = ""
     platform_led = False
+    #: the engine takes this policy's answers from its compiled rule (`self.rule`,
+    #: sim/policies/routing_rules.py) when the class has one and overrides none of
+    #: `RULE_METHODS` (set when the class is defined); else it asks the policy's methods
+    compiled_rule: ClassVar[bool] = False
+    RULE_METHODS: ClassVar[tuple[str, ...]] = ("route", "after_triage", "transfer")
+    #: what a compiled rule uses besides: a class with a rule that overrides one of these must
+    #: override all of `RULE_METHODS` too (else the rule would ignore the override)
+    RULE_HELPERS: ClassVar[tuple[str, ...]] = ("pick", "wrong_unit", "owner_unit")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "compiled_rule" in cls.__dict__:      # a policy that brings its own rule
+            return
+        if cls.compiled_rule and any(m in cls.__dict__ for m in cls.RULE_HELPERS) and \
+                not all(m in cls.__dict__ for m in cls.RULE_METHODS):
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__} overrides a helper of "
+                f"{', '.join(cls.RULE_HELPERS)} but not all of {', '.join(cls.RULE_METHODS)}: "
+                "the compiled rule of the policy it extends would not use the override. "
+                "Override route, after_triage and transfer as well")
+        cls.compiled_rule = cls.compiled_rule and \
+            not any(m in cls.__dict__ for m in cls.RULE_METHODS)
 
     class Params(Params):
         pass
@@ -48,19 +71,23 @@ class RoutingPolicy:
         self._others = model.others
         self._police = [model.police_unit(st) if model.police_code is not None else None
                         for st in range(model.n_streets)]
+        self._tables = RoutingRule(self.u, self._owner_units, self._others, self._police,
+                                   model.unit)
+        #: what the engine asks (`route`, `after_triage`, `transfer`): the compiled rule when
+        #: the class keeps it, else this policy
+        self.decider = self
 
     def owner_unit(self, case):
-        return self._owner_units[case.k][case.street]
+        """The unit of the case's owner in its street."""
+        return self._tables.owner_unit(case)
 
     def wrong_unit(self, case):
         """A department other than the owner, uniformly at random (a misrouting)."""
-        others = self._others[case.cat.owner]
-        return self.model.unit(others[int(self.u() * len(others))], case.street)
+        return self._tables.wrong_unit(case)
 
     def pick(self, case, accuracy: float):
-        if self.u() < accuracy:
-            return self._owner_units[case.k][case.street]
-        return self.wrong_unit(case)
+        """The owner's unit with probability `accuracy`, else a wrong one."""
+        return self._tables.pick(case, accuracy)
 
     def route(self, case):
         raise NotImplementedError
@@ -91,6 +118,7 @@ class Sectoral(RoutingPolicy):
     not own a case passes it on after `transfer_delay_hours`."""
 
     name = "sectoral"
+    compiled_rule = True
 
     class Params(RoutingPolicy.Params):
         hotline_accuracy: float = Field(0.8, ge=0, le=1, description="chance the operator picks "
@@ -108,33 +136,29 @@ class Sectoral(RoutingPolicy):
                                                                       "reaches the owner")
         max_transfers: int = Field(3, ge=0, description="after this many the owner takes it")
 
-    def _pick_hotline(self, case):
+    def __init__(self, params: dict | None, model: RoutingContext):
+        super().__init__(params, model)
         p = self.params
-        acc = p.hotline_accuracy_by_family.get(case.cat.family, p.hotline_accuracy)
-        return self.pick(case, acc)
-
-    def _hotline(self, case, extra=0.0):
-        desk = self._desks.get(-1)
-        if desk is not None:   # the 12345 operators triage in their own queue
-            return desk, extra
-        return self._pick_hotline(case), self.params.hotline_delay_hours + extra
-
-    def after_triage(self, case):
-        return self._pick_hotline(case), self.params.hotline_delay_hours
+        self.rule = SectoralRule(self._tables, p.hotline_accuracy,
+                                 dict(p.hotline_accuracy_by_family), p.hotline_delay_hours,
+                                 p.grid_forward_delay_hours, p.transfer_delay_hours,
+                                 p.transfer_accuracy, p.max_transfers, self._desks.get(-1))
+        if self.compiled_rule:
+            self.decider = self.rule
 
     def route(self, case):
-        kind = case.channel_kind
-        if kind == "police":
-            return self._police[case.street], 0.0
-        if kind == "patrol":
-            return self._hotline(case, self.params.grid_forward_delay_hours)
-        return self._hotline(case)
+        """110 to the street's police station; 12345 and app reports to the 12345 desk (or,
+        with no desk, to the operator's pick); grid reports forwarded to the hotline."""
+        return self.rule.route(case)
+
+    def after_triage(self, case):
+        """The operator's pick (`hotline_accuracy`, by family where given)."""
+        return self.rule.after_triage(case)
 
     def transfer(self, case, unit):
-        p = self.params
-        if case.transfers >= p.max_transfers:
-            return self.owner_unit(case), p.transfer_delay_hours
-        return self.pick(case, p.transfer_accuracy), p.transfer_delay_hours
+        """A wrong department passes the case on (`transfer_accuracy`); after
+        `max_transfers` the owner takes it."""
+        return self.rule.transfer(case, unit)
 
 
 @ROUTING.register
@@ -147,6 +171,7 @@ class Territorial(RoutingPolicy):
 
     name = "territorial"
     platform_led = True
+    compiled_rule = True
 
     class Params(RoutingPolicy.Params):
         triage_accuracy: float = Field(0.95, ge=0, le=1, description="chance the platform picks "
@@ -160,34 +185,24 @@ class Territorial(RoutingPolicy):
 
     def __init__(self, params: dict | None, model: RoutingContext):
         super().__init__(params, model)
-        self._accuracy = self.params.triage_accuracy
-        self._delay = self.params.triage_delay_hours
-        self._via = [c.via_platform is not False for c in model.cats]
-        self._retriage = self.params.retriage_accuracy
-        # most cases go to their street's desk: that answer, by street, made once
-        self._to_desk = [(desk, 0.0) if desk is not None else None
-                         for desk in (self._desks.get(st) for st in range(model.n_streets))]
+        p = self.params
+        via = [c.via_platform is not False for c in model.cats]
+        self.rule = TerritorialRule(self._tables, p.triage_accuracy, p.triage_delay_hours,
+                                    p.retriage_accuracy, p.transfer_delay_hours, via,
+                                    self._desks, model.n_streets)
+        if self.compiled_rule:
+            self.decider = self.rule
 
     def route(self, case):
-        street = case.street
-        if case.channel_kind == "police":
-            return self._police[street], 0.0
-        if not self._via[case.k]:
-            return self.owner_unit(case), 0.0
-        to_desk = self._to_desk[street]
-        if to_desk is not None:
-            return to_desk
-        return self.pick(case, self._accuracy), self._delay   # a platform with no desk
+        """110 to the street's police station; what does not pass through the platform to
+        its owner; everything else to the street platform's desk (or, with no desk, the
+        platform's pick with `triage_accuracy` after `triage_delay_hours`)."""
+        return self.rule.route(case)
 
     def after_triage(self, case):
-        acc = self._accuracy if case.transfers == 0 else self._retriage
-        if self.u() < acc:
-            return self._owner_units[case.k][case.street], self._delay
-        return self.wrong_unit(case), self._delay
+        """The desk's pick: `triage_accuracy`, or `retriage_accuracy` for a bounced case."""
+        return self.rule.after_triage(case)
 
     def transfer(self, case, unit):
-        p = self.params
-        desk = self._desks.get(case.street)
-        if desk is not None:   # back to the platform, which triages it again
-            return desk, p.transfer_delay_hours
-        return self.pick(case, p.retriage_accuracy), p.transfer_delay_hours
+        """A wrong department returns the case to the platform, which triages it again."""
+        return self.rule.transfer(case, unit)
