@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from sim.agents import (CITIZENS, DEPARTMENTS, GRID_WORKERS, PLATFORMS, Citizen, Department,
-                        DispatchPlatform, GridWorker)
+from sim.agents import (
+    CITIZENS,
+    DEPARTMENTS,
+    GRID_WORKERS,
+    PLATFORMS,
+    Citizen,
+    Department,
+    DispatchPlatform,
+    GridWorker,
+)
 from sim.policies.routing import ROUTING, Direct, Sectoral, Territorial
 from sim.runner import run_scenario
 from sim.scenario.loader import load_scenario
