@@ -193,6 +193,17 @@ def render(res: dict) -> str:
                 f"({b['work_per_s']:,.0f} per wall second); {ev}. Peak RSS "
                 f"{b['peak_rss'] / C.GIB:.2f} GiB ({b['rss_after_imports'] / C.GIB:.2f} GiB "
                 "after imports, before the scenario is loaded)."]
+        ref = b.get("reference")
+        if ref and ref.get("compared"):
+            out += ["", f"Against the engine before the redesign (`{ref['commit']}`, built in a "
+                    "git worktree, its own scenario file, the same run settings), alternating "
+                    f"in fresh processes: **{ref['ratio']:.3f}x** its CPU seconds (least of "
+                    f"{len(ref['cpu_s_all'])}: {ref['cpu_s']:.2f} s now, {ref['ref_cpu_s']:.2f} "
+                    "s then; all runs now "
+                    + ", ".join(f"{x:.2f}" for x in ref["cpu_s_all"]) + "; then "
+                    + ", ".join(f"{x:.2f}" for x in ref["ref_cpu_s_all"]) + ")."]
+        elif ref:
+            out += ["", f"Against `{ref['commit']}`: not compared ({ref['reason']})."]
     if "c" in res:
         c = res["c"]
         out += ["", "## (c) Scaling", "",

@@ -49,6 +49,11 @@ linkage: {{enabled: true}}
 """
 
 # Sizes. Full: the sizes of the issue. Quick: small, so CI runs the suite in well under 2 min.
+#: main when issue 22 was filed: the engine before the kernel redesign (and before issue 23's
+#: agents decided task by task). (b) is compared with it in the same run (full mode).
+REFERENCE_COMMIT = "5968bf2"
+
+
 SIZES = {
     "full": {
         "mmc": {"lam": 4.0, "mean_s": 2.0, "c": 10, "days": 1100, "warmup_days": 20,
@@ -56,6 +61,7 @@ SIZES = {
         # a district-year: 365 days with a 30-day warm-up, as the targets were set (the shipped
         # scenarios now run a 120-day warm-up plus a year, issue 24: 485 days)
         "district": {"scale": 1.0, "days": 365, "warmup_days": 30, "seed": 1},
+        "reference": REFERENCE_COMMIT,
         "scales": [1 / 8, 1 / 4, 1 / 2, 1.0],
         "sweep": {"runs": 200, "workers": 2, "scale": 1 / 25, "days": 120, "warmup_days": 20,
                   "root_seed": 2024},
@@ -76,6 +82,8 @@ TARGETS = {
     "a": ("cogov / SimPy cases per second", ">=", 2.0),
     "b_time": ("district-year CPU seconds (one core)", "<=", 10.0),
     "b_rss": ("district-year peak RSS, GiB", "<=", 2.0),
+    "b_ref": ("district-year CPU / the engine before the redesign, same run (ratio)", "<=",
+              1.05),
     "c": ("cost full / eighth (CPU seconds)", "<=", 8.8),
     "d": ("sweep throughput, 2 processes / serial", ">=", 1.8),
     "e_district": ("`cogov run` district-year, whole process, outputs included (wall s)", "<=",
@@ -272,6 +280,68 @@ def best_of(spec: dict, n: int) -> dict:
                 peak_rss=max(r["peak_rss"] for r in runs))
 
 
+def reference_tree(commit: str, where: Path, log=print) -> Path | str:
+    """A git worktree of `commit` under `where` with its engine built in place (compiled with
+    mypyc where it can be), or the reason why there is none."""
+    tree = where / "tree"
+    git = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree),
+                          commit], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if git.returncode != 0:
+        return f"no worktree of {commit} ({git.stderr.strip()[-200:] or 'git failed'})"
+    log(f"(b) building the reference engine ({commit}) ...")
+    build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=tree,
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    check = subprocess.run([sys.executable, "-c", "import sim; print(sim.engine_info())"],
+                           cwd=tree, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if build.returncode != 0 or "'compiled': True" not in check.stdout:
+        return f"the reference engine ({commit}) did not compile: {check.stdout.strip()}"
+    return tree
+
+
+def drop_tree(tree: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                   capture_output=True, stdin=subprocess.DEVNULL)
+
+
+def run_worker_in(tree: Path, name: str, spec: dict) -> dict:
+    """`run_worker` in another checkout: its own `sim`, scenario and worker code."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.cases", name, json.dumps(spec)],
+                          cwd=tree, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"reference worker {name} failed (exit {proc.returncode}):\n"
+                           f"{proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def against_reference(spec: dict, n: int, commit: str, log=print) -> dict:
+    """(b) and the reference engine's district-year, alternating, `n` runs each in fresh
+    processes; each keeps its least CPU time (the usual estimator on a noisy machine). Both
+    run their own `scenarios/<name>.yaml` with the same run settings."""
+    where = Path(tempfile.mkdtemp(prefix="cogov-ref-"))
+    try:
+        tree = reference_tree(commit, where, log=log)
+        if isinstance(tree, str):
+            return {"commit": commit, "compared": False, "reason": tree}
+        ref_spec = dict(spec, scenario=str(tree / Path(spec["scenario"]).relative_to(ROOT)))
+        now, ref = [], []
+        for i in range(max(1, n)):
+            log(f"(b) against {commit}: round {i + 1} of {max(1, n)}")
+            now.append(run_worker("district", spec)["cpu_s"])
+            ref.append(run_worker_in(tree, "district", ref_spec)["cpu_s"])
+        drop_tree(tree)
+        return {"commit": commit, "compared": True, "cpu_s_all": now, "ref_cpu_s_all": ref,
+                "cpu_s": min(now), "ref_cpu_s": min(ref), "ratio": min(now) / min(ref)}
+    finally:
+        import shutil
+
+        shutil.rmtree(where, ignore_errors=True)
+
+
 def part_b(cfg: dict, path: Path, base: dict, log=print) -> dict:
     d = cfg["district"]
     spec = district_spec(path, base, d["scale"], d)
@@ -279,6 +349,12 @@ def part_b(cfg: dict, path: Path, base: dict, log=print) -> dict:
         f"{d['days'] or base['horizon_days']:g} days ...")
     r = best_of(spec, cfg.get("repeat", 1))
     r["targets"] = [_check("b_time", r["cpu_s"]), _check("b_rss", r["peak_rss"] / GIB)]
+    ref = cfg.get("reference")
+    if ref and path.is_relative_to(ROOT):
+        r["reference"] = against_reference(spec, max(2, cfg.get("repeat", 1)), ref, log=log)
+        if r["reference"]["compared"]:
+            r["targets"].append(_check("b_ref", r["reference"]["ratio"]))
+            log(f"    {r['reference']['ratio']:.3f}x the reference's CPU seconds")
     log(f"    {r['cpu_s']:.1f} CPU s ({r['wall_s']:.1f} s wall), "
         f"{r['work_per_cpu_s']:,.0f} complaints+cases/s, peak RSS {r['peak_rss'] / GIB:.2f} GiB")
     return r
