@@ -15,7 +15,9 @@ A researcher adds a behaviour by subclassing an agent in plain Python, giving it
 and selects it with `agents: {department: {behaviour: diligent}}`. A behaviour that overrides
 a decision the engine may take without asking (`Department.priority`, `observe_closure`,
 `p_true_resolution`; `DispatchPlatform.dispatch`) declares it in a class attribute
-(`priority_varies = True`, ...; see `sim/agents/fastpath.py`), else defining it fails.
+(`priority_varies = True`, ...; see `sim/agents/fastpath.py`), else defining it fails. A class
+that overrides a decision is asked through its own methods (its `compiled_rule` is set to False
+when it is defined); the default classes' decisions run compiled (`sim/agents/rules.py`).
 """
 
 from __future__ import annotations
