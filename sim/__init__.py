@@ -20,8 +20,8 @@ import warnings
 __version__ = "0.1.0"
 
 #: the kernel's modules compiled with mypyc, in import order (each imports only earlier ones)
-KERNEL_MODULES = ("streams", "kernel.heap", "kernel.entities", "kernel.calendar",
-                  "kernel.ledger", "kernel.hooks", "kernel.views", "kernel.contacts",
+KERNEL_MODULES = ("streams", "kernel.heap", "kernel.views", "kernel.entities",
+                  "kernel.calendar", "kernel.ledger", "kernel.hooks", "kernel.contacts",
                   "kernel.lifecycle")
 #: the default agents' decision rules and the shipped routing policies' answers
 #: (sim/agents/rules.py, sim/policies/routing_rules.py), compiled with the kernel so that the
@@ -60,9 +60,12 @@ def source_hashes() -> dict[str, str]:
 def _compiled_available() -> tuple[bool, str]:
     if os.environ.get("COGOV_PURE_PYTHON") == "1":
         return False, "COGOV_PURE_PYTHON=1"
+    # look for the extension files themselves: `find_spec` would import the parent packages
+    # (sim.agents imports the engine), and so the compiled modules before this check is done
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
     for name in ENGINE_MODULES:
-        spec = importlib.util.find_spec(f"{__name__}.{name}")
-        if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+        base = os.path.join(_HERE, *name.split("."))
+        if not any(os.path.exists(base + sfx) for sfx in suffixes):
             return False, "not compiled (no mypyc or no C compiler at install time)"
     try:
         with open(os.path.join(_HERE, BUILD_RECORD), encoding="utf-8") as f:
@@ -80,13 +83,21 @@ def _compiled_available() -> tuple[bool, str]:
 
 
 def _load_engine_source() -> None:
-    """Import the engine modules from their .py files even where extensions exist."""
+    """Import the engine modules from their .py files even where extensions exist. The
+    packages that only hold them (`sim.kernel`, `sim.mechanisms`: docstrings) are imported
+    first; `sim.agents` and `sim.policies` import the engine themselves, so they are left to
+    be imported later, when they find these modules already loaded."""
+    for package in ("kernel", "mechanisms"):
+        importlib.import_module(f"{__name__}.{package}")
     for name in ENGINE_MODULES:
         full = f"{__name__}.{name}"
         spec = importlib.util.spec_from_file_location(full, _source(name))
         module = importlib.util.module_from_spec(spec)
         sys.modules[full] = module
         spec.loader.exec_module(module)
+        parent, _, child = full.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, module)
 
 
 def engine_info() -> dict:

@@ -141,44 +141,55 @@ class GovernanceModel(mesa.Model):
     # ------------------------------------------------------------------ data collection
     def _setup_collector(self) -> None:
         self._prev = {"complaints": 0, "repeats": 0, "opened": 0, "closed": 0}
-        self._prev_util = {id(u): (0.0, 0.0) for u in self.units.values()}
+        codes = list(self.scenario.departments)
+        index = {code: i for i, code in enumerate(codes)}
+        # per unit, in the units' order: its department's column and its integrals so far
+        self._units = list(self.units.values())
+        self._unit_dept = [index[u.code] for u in self._units]
+        self._prev_util = [(0.0, 0.0)] * len(self._units)
+        self._dept_keys = [(f"utilization.{c}", f"queue.{c}") for c in codes]
         names = ["time_hours", "complaints", "repeats", "opened", "closed", "backlog",
                  "open_followups", "platform_queue", "patrol_share"]
-        for code in self.scenario.departments:
-            names += [f"utilization.{code}", f"queue.{code}"]
+        for util, queue in self._dept_keys:
+            names += [util, queue]
         self.datacollector = SeriesCollector(names)
 
     def _collect(self) -> None:
         e = self.engine
         for u in e.all_units():
             u._acc(e.now)
+        prev = self._prev
         n_c = len(self.c_t)
-        n_rep = sum(self.c_repeat[self._prev["complaints"]:n_c]) + self._prev["repeats"]
+        n_rep = sum(self.c_repeat[prev["complaints"]:n_c]) + prev["repeats"]
         n_open = len(self.cases)
         n_closed = n_open - self.n_open
+        grids = self.grid_workers
         row = {"time_hours": self.now,
-               "complaints": n_c - self._prev["complaints"],
-               "repeats": n_rep - self._prev["repeats"],
-               "opened": n_open - self._prev["opened"],
-               "closed": n_closed - self._prev["closed"],
+               "complaints": n_c - prev["complaints"],
+               "repeats": n_rep - prev["repeats"],
+               "opened": n_open - prev["opened"],
+               "closed": n_closed - prev["closed"],
                "backlog": self.n_open,
-               "open_followups": sum(g.queue_length + g.busy for g in self.grid_workers),
+               "open_followups": sum(g.queue_length + g.busy for g in grids),
                "platform_queue": sum(d.queue_length for d in e.desks.values()),
-               "patrol_share": (sum(g.patrol_share for g in self.grid_workers)
-                                / len(self.grid_workers) if self.grid_workers else 0.0)}
+               "patrol_share": (sum(g.patrol_share for g in grids) / len(grids)
+                                if grids else 0.0)}
         self._prev = {"complaints": n_c, "repeats": n_rep, "opened": n_open, "closed": n_closed}
-        busy: dict[str, float] = {}
-        cap: dict[str, float] = {}
-        queue: dict[str, int] = {}
-        for u in self.units.values():
-            b0, c0 = self._prev_util[id(u)]
-            busy[u.code] = busy.get(u.code, 0.0) + u.busy_area - b0
-            cap[u.code] = cap.get(u.code, 0.0) + u.cap_area - c0
-            queue[u.code] = queue.get(u.code, 0) + u.queue_length
-            self._prev_util[id(u)] = (u.busy_area, u.cap_area)
-        for code in self.scenario.departments:
-            row[f"utilization.{code}"] = busy[code] / cap[code] if cap[code] > 0 else 0.0
-            row[f"queue.{code}"] = queue[code]
+        n = len(self._dept_keys)
+        busy = [0.0] * n
+        cap = [0.0] * n
+        queue = [0] * n
+        prev_util = self._prev_util
+        for i, (u, d) in enumerate(zip(self._units, self._unit_dept)):
+            b0, c0 = prev_util[i]
+            b, c = u.busy_area, u.cap_area
+            busy[d] = busy[d] + b - b0
+            cap[d] = cap[d] + c - c0
+            queue[d] += u.queue_length
+            prev_util[i] = (b, c)
+        for d, (util, q) in enumerate(self._dept_keys):
+            row[util] = busy[d] / cap[d] if cap[d] > 0 else 0.0
+            row[q] = queue[d]
         self.datacollector.record(row)
 
 

@@ -19,7 +19,7 @@ from sim.agents import (
     DispatchPlatform,
     GridWorker,
 )
-from sim.policies.routing import ROUTING, Direct, Sectoral, Territorial
+from sim.policies.routing import ROUTING, Direct, RoutingPolicy, Sectoral, Territorial
 from sim.runner import run_scenario
 from sim.scenario.loader import load_scenario
 
@@ -150,9 +150,9 @@ def _same(a, b):
 
 
 def test_the_declarations_follow_the_overrides():
-    for cls in (Department, GridWorker, Citizen, DispatchPlatform, Territorial, Sectoral):
+    for cls in (Department, GridWorker, Citizen, DispatchPlatform, Territorial, Sectoral,
+                Direct):
         assert cls.compiled_rule is True, cls
-    assert Direct.compiled_rule is False    # no compiled rule: its own methods answer
     for cls in (AskedDepartment, AskedGridWorker, AskedCitizen, AskedPlatform,
                 AskedTerritorial, AskedSectoral):
         assert cls.compiled_rule is False, cls
@@ -213,4 +213,6 @@ def test_a_routing_helper_override_alone_is_refused():
                                    "route": lambda self, c: None,
                                    "after_triage": lambda self, c: None,
                                    "transfer": lambda self, c, u: None})
-    type("PickyDirect", (Direct,), {"pick": lambda self, c, a: None})
+    own = type("Own", (RoutingPolicy,), {"route": lambda self, c: None})
+    assert own.compiled_rule is False
+    type("PickyOwn", (own,), {"pick": lambda self, c, a: None})

@@ -136,6 +136,7 @@ class Department(mesa.Agent):
         #: what the engine asks (its unit's `agent`): the compiled rule, or this agent
         self.decider = self.rule if self.compiled_rule else self
         unit.agent = self.decider
+        unit.rule = self.rule if self.compiled_rule else None   # called directly by the kernel
         # declared once to the engine, so it need not ask per task (what a class declares:
         # `priority_varies`, `observes_closures`, `decides_resolution`)
         unit.fixed_main = self.fixed_effort(MAIN)

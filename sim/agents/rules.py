@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from ..kernel.entities import CO, RESOLVING, Case, Problem, Unit
 from ..kernel.lifecycle import resolution_probability
+from ..kernel.views import UnitDecisions
 from ..streams import Uniforms
 
 _MASK64: Final = (1 << 64) - 1
@@ -34,7 +35,7 @@ def splitmix_unit(x: int) -> float:
     return ((x ^ (x >> 31)) >> 11) / float(1 << 53)
 
 
-class DepartmentRule:
+class DepartmentRule(UnitDecisions):
     """`Department`'s default rule (see its docstring): pressure, effort, priority, what it
     learns at closure, and the effort statistics of tasks handled after warm-up."""
 

@@ -9,6 +9,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Final
 
 from .heap import EV_FINISH, EV_SHIFT_OFF, EV_SHIFT_ON, Event
+from .views import UnitDecisions
 
 if TYPE_CHECKING:
     from .calendar import Calendar
@@ -179,6 +180,7 @@ class Unit:
     q_normal: deque[Task]
     q_low: deque[Task]
     agent: Any
+    rule: UnitDecisions | None
     fixed_main: float
     fixed_co: float
     prio_main: int
@@ -220,6 +222,7 @@ class Unit:
         self.q_normal = deque()   # priority 1
         self.q_low = deque()      # priority 2: after the unit's own work
         self.agent = None         # who decides: its agent, or the agent's compiled rule
+        self.rule = None          # that compiled rule, called directly, or None
         # what the agent declared once (see Department.fixed_effort): -1 = ask per task
         self.fixed_main = -1.0
         self.fixed_co = -1.0

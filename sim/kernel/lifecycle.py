@@ -40,7 +40,7 @@ from .entities import (
 from .heap import EV_HOOK, EV_SHIFT_ON, Event
 from .hooks import Mechanism
 from .ledger import Ledger
-from .views import PlatformView, RoutingView
+from .views import PlatformView, RouterDecisions, RoutingView
 
 # the lifecycle's event kinds (the kernel's own are in `heap`)
 EV_ARRIVE: Final = 2       # arg: Case (its unit-to-be in case.dest)
@@ -90,6 +90,7 @@ class Lifecycle(Contacts):
     _plan_day: list[Any]
     _route: Any
     _transfer: Any
+    _router: RouterDecisions | None   # a compiled routing rule, called directly, or None
     # citizens who learn (Citizen.observe_closure, by grid), or None (nothing called)
     citizen_observe: Any
     # mechanisms, by hook (set by `plug`)
@@ -118,6 +119,7 @@ class Lifecycle(Contacts):
         self._plan_day = []
         self._route = None
         self._transfer = None
+        self._router = None
         self.citizen_observe = None
 
     # ------------------------------------------------------------------ wiring
@@ -132,6 +134,7 @@ class Lifecycle(Contacts):
         self._after_patience = [c.after_patience for c in citizens]
         self._route = routing.route
         self._transfer = routing.transfer
+        self._router = routing if isinstance(routing, RouterDecisions) else None
         self.mechanisms = list(mechanisms)
         for i, m in enumerate(self.mechanisms):
             m.slot = i
@@ -234,7 +237,11 @@ class Lifecycle(Contacts):
         self.ledger.open_change(t, 1)
         if not route:
             return case
-        dest, delay = self._route(case)
+        router = self._router
+        if router is not None:
+            dest, delay = router.route(case)
+        else:
+            dest, delay = self._route(case)
         self.send(case, dest, delay)
         return case
 
@@ -263,7 +270,11 @@ class Lifecycle(Contacts):
         else:
             case.transfers += 1
             self.ledger.transfer(self.now)
-            nxt, delay = self._transfer(case, unit)
+            router = self._router
+            if router is not None:
+                nxt, delay = router.transfer(case, unit)
+            else:
+                nxt, delay = self._transfer(case, unit)
             self.send(case, nxt, delay)
 
     def handle(self, case: Case, unit: Unit) -> None:
@@ -281,11 +292,21 @@ class Lifecycle(Contacts):
         if case.need == 0.0:   # first handling: is the case complex (needs co-handlers)?
             pc = self.p_complex[k]
             case.complex = pc > 0 and self.u_complex.next() < pc
-        e = unit.fixed_main if unit.fixed_main >= 0.0 else dept.effort(case, MAIN)
+        rule = unit.rule     # the compiled rule, called directly, or None: ask the agent
+        if unit.fixed_main >= 0.0:
+            e = unit.fixed_main
+        elif rule is not None:
+            e = rule.effort(case, MAIN)
+        else:
+            e = dept.effort(case, MAIN)
         case.need = need
         case.cover = need * e
-        prio = dept.priority(case, MAIN) if unit.prio_main < 0 else \
-            (0 if case.prio == 0 else unit.prio_main)
+        if unit.prio_main >= 0:
+            prio = 0 if case.prio == 0 else unit.prio_main
+        elif rule is not None:
+            prio = rule.priority(case, MAIN)
+        else:
+            prio = dept.priority(case, MAIN)
         pending = 1
         if case.complex:
             case.need += need * self.co_need[k] * len(self.co[k])

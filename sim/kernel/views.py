@@ -4,10 +4,35 @@ imports them. Decisions are made behind these methods; the kernel only acts on t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .entities import Case, Problem, Unit
+
+
+class UnitDecisions:
+    """A unit's per-task decisions as a compiled class, which the kernel calls directly (a C
+    call through a vtable, not a Python method call): the default department rule
+    (`sim.agents.rules.DepartmentRule`) is one. A unit whose agent decides in Python has none
+    (`Unit.rule` is None) and is asked through `Unit.agent` (a `DepartmentView`)."""
+
+    def effort(self, case: Case, role: int) -> float:
+        raise NotImplementedError
+
+    def priority(self, case: Case, role: int) -> int:
+        raise NotImplementedError
+
+
+class RouterDecisions:
+    """A routing policy's per-case answers as a compiled class, called directly by the kernel
+    (the shipped policies' rules, `sim.policies.routing_rules`, are ones); other policies are
+    asked through their `RoutingView`."""
+
+    def route(self, case: Case) -> tuple[Any, float]:
+        raise NotImplementedError
+
+    def transfer(self, case: Case, unit: Unit) -> tuple[Any, float]:
+        raise NotImplementedError
 
 
 class DepartmentView(Protocol):

@@ -51,11 +51,21 @@ class DualDispatch(Mechanism):
         case.dual = True
         police = eng.police_unit(case.street)
         pdept: Any = police.agent
-        e_p = police.fixed_main if police.fixed_main >= 0.0 else pdept.effort(case, DUAL)
+        rule = police.rule    # the compiled rule, called directly, or None: ask the agent
+        if police.fixed_main >= 0.0:
+            e_p = police.fixed_main
+        elif rule is not None:
+            e_p = rule.effort(case, DUAL)
+        else:
+            e_p = pdept.effort(case, DUAL)
         if case.complex and case.joint is None and self.police_code in self.co[k]:
             case.cover += need * self.co_need[k] * e_p   # police attend with their powers
-        pdual = pdept.priority(case, DUAL) if police.prio_main < 0 else \
-            (0 if case.prio == 0 else police.prio_main)
+        if police.prio_main >= 0:
+            pdual = 0 if case.prio == 0 else police.prio_main
+        elif rule is not None:
+            pdual = rule.priority(case, DUAL)
+        else:
+            pdual = pdept.priority(case, DUAL)
         police.submit(Task(case, DUAL, need * self.police_share * e_p + police.response,
                            pdual, eng.next_seq(), police))
         return 1

@@ -22,7 +22,7 @@ from pydantic import Field
 
 from ..streams import Uniforms
 from .registry import Params, Registry
-from .routing_rules import RoutingRule, SectoralRule, TerritorialRule
+from .routing_rules import DirectRule, RoutingRule, SectoralRule, TerritorialRule
 
 if TYPE_CHECKING:
     from ..kernel.views import RoutingContext
@@ -104,9 +104,18 @@ class Direct(RoutingPolicy):
     """`direct`: the owning department receives every case at once (an idealised baseline)."""
 
     name = "direct"
+    compiled_rule = True
+
+    def __init__(self, params: dict | None, model: RoutingContext):
+        super().__init__(params, model)
+        t = self._tables
+        self.rule = DirectRule(t.u, t.owner_units, t.others, t.police, t.unit_of)
+        if self.compiled_rule:
+            self.decider = self.rule
 
     def route(self, case):
-        return self.owner_unit(case), 0.0
+        """The owner's unit, at once."""
+        return self.rule.route(case)
 
 
 @ROUTING.register

@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..kernel.entities import Case, Unit
+from ..kernel.views import RouterDecisions
 from ..streams import Uniforms
 
 
-class RoutingRule:
+class RoutingRule(RouterDecisions):
     """What every shipped policy uses: the owner's unit, a uniformly wrong one, a pick with
     an accuracy."""
 
@@ -47,6 +48,19 @@ class RoutingRule:
         if self.u.next() < accuracy:
             return self.owner_units[case.k][case.street]
         return self.wrong_unit(case)
+
+
+class DirectRule(RoutingRule):
+    """`direct`: the owner's unit, at once, for every case and every bounce."""
+
+    def route(self, case: Case) -> tuple[Any, float]:
+        return self.owner_units[case.k][case.street], 0.0
+
+    def after_triage(self, case: Case) -> tuple[Unit, float]:
+        return self.owner_units[case.k][case.street], 0.0
+
+    def transfer(self, case: Case, unit: Unit) -> tuple[Any, float]:
+        return self.owner_units[case.k][case.street], 0.0
 
 
 class TerritorialRule(RoutingRule):
@@ -90,7 +104,7 @@ class TerritorialRule(RoutingRule):
             return self.owner_units[case.k][case.street], self.delay
         return self.wrong_unit(case), self.delay
 
-    def transfer(self, case: Case, unit: Unit) -> tuple[Unit, float]:
+    def transfer(self, case: Case, unit: Unit) -> tuple[Any, float]:
         desk = self.desks.get(case.street)
         if desk is not None:   # back to the platform, which triages it again
             return desk, self.transfer_delay
@@ -145,10 +159,10 @@ class SectoralRule(RoutingRule):
     def after_triage(self, case: Case) -> tuple[Unit, float]:
         return self.pick_hotline(case), self.hotline_delay
 
-    def transfer(self, case: Case, unit: Unit) -> tuple[Unit, float]:
+    def transfer(self, case: Case, unit: Unit) -> tuple[Any, float]:
         if case.transfers >= self.max_transfers:
             return self.owner_units[case.k][case.street], self.transfer_delay
         return self.pick(case, self.transfer_accuracy), self.transfer_delay
 
 
-__all__ = ["RoutingRule", "SectoralRule", "TerritorialRule"]
+__all__ = ["DirectRule", "RoutingRule", "SectoralRule", "TerritorialRule"]
