@@ -5,11 +5,12 @@ the district's population, land-use mix and number of grids, and the horizon. It
 the district or draws a problem, so it is as cheap for a 100,000-street district as for Baohe.
 
 The constants below are calibrated against the benchmark suite (`benchmarks/results.md`,
-full mode, engine compiled with mypyc, 2-core VM, 2026-12-06; a run no longer imports pandas):
+full mode, engine and default rules compiled with mypyc, 2-core VM, 2026-12-07):
 
 - (b) district-year (`scenarios/baohe_after.yaml`, 1.2 million residents, 365 days):
-  761,655 problems, 3,577,398 events (4.70 events per problem), 8.36 CPU s in all
-  (11.0 µs per problem), peak RSS 0.72 GiB of which 0.05 GiB after imports;
+  646,475 problems, 3,015,024 events (4.66 events per problem), 6.44 CPU s in all
+  (10.0 µs per problem), peak RSS 0.65 GiB of which 0.05 GiB after imports (earlier
+  calibration, 2026-12-06: 761,655 problems, 4.70 events and 11.0 µs per problem, 0.72 GiB);
 - (c) scaling 1/8 .. 1: peak RSS 0.14 .. 0.73 GiB for about 95,000 .. 762,000 problems, i.e.
   about 0.9 KB per problem drawn (every problem of the horizon is drawn in advance) on top of
   about 0.06 GiB of the interpreter and libraries;
@@ -41,8 +42,8 @@ BYTES_PER_DEPT_SNAPSHOT = 96.0   # its per-department columns (queue, busy, staf
 #: what the main process keeps per finished run besides its time series: a ledger row or a
 #: summary (a few hundred numbers) - counts for a command asked for a huge number of runs
 BYTES_PER_RUN_RECORD = 4096.0
-EVENTS_PER_PROBLEM = 4.70        # (b): 3,577,398 events / 761,655 problems
-SECONDS_PER_PROBLEM = 11.0e-6    # (b): 8.36 CPU s / 761,655 problems (build + run + summary)
+EVENTS_PER_PROBLEM = 4.66        # (b): 3,015,024 events / 646,475 problems
+SECONDS_PER_PROBLEM = 10.0e-6    # (b): 6.44 CPU s / 646,475 problems (build + run + summary)
 SECONDS_FIXED = 0.3              # loading the scenario, building the model
 SECONDS_PER_GRID = 90e-6         # building and summarising one grid (measured)
 
