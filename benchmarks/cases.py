@@ -98,19 +98,21 @@ GIB = 1024 ** 3
 
 
 # ---------------------------------------------------------------- running workers
-def run_worker(name: str, spec: dict, timeout: float | None = None) -> dict:
-    """Run worker `name` with `spec` in a fresh interpreter; return its JSON result."""
+def run_worker(name: str, spec: dict, timeout: float | None = None,
+               tree: Path = ROOT) -> dict:
+    """Run worker `name` with `spec` in a fresh interpreter; return its JSON result. `tree`:
+    another checkout to run it in (its own `sim`, scenarios and worker code)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")  # numpy's BLAS on one thread: the targets are per core
     proc = subprocess.run([sys.executable, "-m", "benchmarks.cases", name, json.dumps(spec)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                          cwd=tree, env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"benchmark worker {name} failed (exit {proc.returncode}):\n"
-                           f"{proc.stderr[-4000:]}")
+        raise RuntimeError(f"benchmark worker {name} failed in {tree} (exit {proc.returncode}):"
+                           f"\n{proc.stderr[-4000:]}")
     return json.loads(lines[-1])
 
 
@@ -303,21 +305,6 @@ def drop_tree(tree: Path) -> None:
                    capture_output=True, stdin=subprocess.DEVNULL)
 
 
-def run_worker_in(tree: Path, name: str, spec: dict) -> dict:
-    """`run_worker` in another checkout: its own `sim`, scenario and worker code."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.cases", name, json.dumps(spec)],
-                          cwd=tree, env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"reference worker {name} failed (exit {proc.returncode}):\n"
-                           f"{proc.stderr[-2000:]}")
-    return json.loads(lines[-1])
-
-
 def against_reference(spec: dict, n: int, commit: str, log=print) -> dict:
     """(b) and the reference engine's district-year, alternating, `n` runs each in fresh
     processes; each keeps its least CPU time (the usual estimator on a noisy machine). Both
@@ -332,7 +319,7 @@ def against_reference(spec: dict, n: int, commit: str, log=print) -> dict:
         for i in range(max(1, n)):
             log(f"(b) against {commit}: round {i + 1} of {max(1, n)}")
             now.append(run_worker("district", spec)["cpu_s"])
-            ref.append(run_worker_in(tree, "district", ref_spec)["cpu_s"])
+            ref.append(run_worker("district", ref_spec, tree=tree)["cpu_s"])
         drop_tree(tree)
         return {"commit": commit, "compared": True, "cpu_s_all": now, "ref_cpu_s_all": ref,
                 "cpu_s": min(now), "ref_cpu_s": min(ref), "ratio": min(now) / min(ref)}

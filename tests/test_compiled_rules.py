@@ -108,7 +108,6 @@ class AskedPlatform(DispatchPlatform):
         return super().dispatch(case)
 
 
-@ROUTING.register
 class AskedTerritorial(Territorial):
     name = "test_asked_territorial"
     calls = 0
@@ -124,7 +123,6 @@ class AskedTerritorial(Territorial):
         return super().transfer(case, unit)
 
 
-@ROUTING.register
 class AskedSectoral(Sectoral):
     name = "test_asked_sectoral"
     calls = 0
@@ -138,6 +136,17 @@ ASK_AGENTS = ["agents.department.behaviour=test_asked_department",
               "agents.grid_worker.behaviour=test_asked_grid_worker",
               "agents.citizen.behaviour=test_asked_citizen",
               "agents.platform.behaviour=test_asked_platform"]
+
+
+@pytest.fixture(autouse=True)
+def asked_policies():
+    """The test routing policies are registered only while this module's tests run (the
+    generated scenario reference lists every registered policy)."""
+    for cls in (AskedTerritorial, AskedSectoral):
+        ROUTING.register(cls)
+    yield
+    for cls in (AskedTerritorial, AskedSectoral):
+        ROUTING.pop(cls.name, None)
 
 
 def _summary(path, extra=()):

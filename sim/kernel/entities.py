@@ -267,6 +267,29 @@ class Unit:
                 self.cap_area += self.staff * dt
             self.last = t
 
+    # ------------------------------------------------------------------ its decider
+    def effort(self, case: Case, role: int, fixed: float) -> float:
+        """The effort for a task of `role`: `fixed` when the agent declared one (>= 0), else
+        its compiled rule's (a direct call) or its agent's answer."""
+        if fixed >= 0.0:
+            return fixed
+        rule = self.rule
+        if rule is not None:
+            return rule.effort(case, role)
+        e: float = self.agent.effort(case, role)
+        return e
+
+    def priority(self, case: Case, role: int, fixed: int) -> int:
+        """The queue priority for a task of `role`: `fixed` when declared (>= 0; an urgent
+        case stays urgent), else the compiled rule's or the agent's answer."""
+        if fixed >= 0:
+            return 0 if case.prio == 0 else fixed
+        rule = self.rule
+        if rule is not None:
+            return rule.priority(case, role)
+        p: int = self.agent.priority(case, role)
+        return p
+
     def submit(self, task: Task) -> None:
         """Put a task in the queue, or start it at once if staff are free and on duty."""
         t = self.eng.now

@@ -287,26 +287,14 @@ class Lifecycle(Contacts):
         `case.cover` the effort-weighted part of it that the tasks give."""
         k = case.k
         case.unit = unit
-        dept = unit.agent
         need = self.handling[k].next()
         if case.need == 0.0:   # first handling: is the case complex (needs co-handlers)?
             pc = self.p_complex[k]
             case.complex = pc > 0 and self.u_complex.next() < pc
-        rule = unit.rule     # the compiled rule, called directly, or None: ask the agent
-        if unit.fixed_main >= 0.0:
-            e = unit.fixed_main
-        elif rule is not None:
-            e = rule.effort(case, MAIN)
-        else:
-            e = dept.effort(case, MAIN)
+        e = unit.effort(case, MAIN, unit.fixed_main)
         case.need = need
         case.cover = need * e
-        if unit.prio_main >= 0:
-            prio = 0 if case.prio == 0 else unit.prio_main
-        elif rule is not None:
-            prio = rule.priority(case, MAIN)
-        else:
-            prio = dept.priority(case, MAIN)
+        prio = unit.priority(case, MAIN, unit.prio_main)
         pending = 1
         if case.complex:
             case.need += need * self.co_need[k] * len(self.co[k])

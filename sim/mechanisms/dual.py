@@ -50,22 +50,10 @@ class DualDispatch(Mechanism):
         eng = self.eng
         case.dual = True
         police = eng.police_unit(case.street)
-        pdept: Any = police.agent
-        rule = police.rule    # the compiled rule, called directly, or None: ask the agent
-        if police.fixed_main >= 0.0:
-            e_p = police.fixed_main
-        elif rule is not None:
-            e_p = rule.effort(case, DUAL)
-        else:
-            e_p = pdept.effort(case, DUAL)
+        e_p = police.effort(case, DUAL, police.fixed_main)
         if case.complex and case.joint is None and self.police_code in self.co[k]:
             case.cover += need * self.co_need[k] * e_p   # police attend with their powers
-        if police.prio_main >= 0:
-            pdual = 0 if case.prio == 0 else police.prio_main
-        elif rule is not None:
-            pdual = rule.priority(case, DUAL)
-        else:
-            pdual = pdept.priority(case, DUAL)
+        pdual = police.priority(case, DUAL, police.prio_main)
         police.submit(Task(case, DUAL, need * self.police_share * e_p + police.response,
                            pdual, eng.next_seq(), police))
         return 1

@@ -55,23 +55,11 @@ class JointHandling(Mechanism):
             co_unit = eng.unit(co, case.street)
             if co_unit.staff == 0:
                 continue
-            co_dept: Any = co_unit.agent
-            rule = co_unit.rule    # the compiled rule, called directly, or None: ask the agent
-            if co_unit.fixed_co >= 0.0:
-                e_co = co_unit.fixed_co
-            elif rule is not None:
-                e_co = rule.effort(case, CO)
-            else:
-                e_co = co_dept.effort(case, CO)
+            e_co = co_unit.effort(case, CO, co_unit.fixed_co)
             case.cover += co_need * e_co * min(1.0, share / co_need_share) \
                 if co_need_share > 0 else 0.0
             pending += 1
-            if co_unit.prio_co >= 0:
-                pco = 0 if case.prio == 0 else co_unit.prio_co
-            elif rule is not None:
-                pco = rule.priority(case, CO)
-            else:
-                pco = co_dept.priority(case, CO)
+            pco = co_unit.priority(case, CO, co_unit.prio_co)
             task = Task(case, CO, need * share * e_co + co_unit.response, pco, eng.next_seq(),
                         co_unit)
             eng.sched_task(task, eng.now + delay, EV_SUBMIT)
