@@ -117,6 +117,10 @@ def _sleepy(task, shared=None):
     return {"run_id": task.run_id, "status": "ok"}
 
 
+def _ctrl_c_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_compare(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     out = tmp_path / "out"
     proc = subprocess.Popen(
@@ -124,7 +128,10 @@ def _start_compare(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
         # to be enough, before the compiled rules made a run three times faster)
         [sys.executable, "-m", "sim", "compare", MMC, MMC, "--replications", "200", "--workers",
          "2", "--out", out, "--quiet"], cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        # a shell starts background jobs with Ctrl-C ignored, and Python then keeps it ignored:
+        # the command gets Ctrl-C as a user's terminal gives it, however pytest was started
+        preexec_fn=_ctrl_c_default)
     # running when both workers exist and the temporary output folder is there
     ok = wait_for(lambda: len(children(proc.pid)) >= 2 and list(tmp_path.glob(".out.tmp-*")),
                   90)
