@@ -53,6 +53,11 @@ def ext_modules():
     # record what was compiled, so `sim` can tell a stale build (edited sources) at import
     record = {p[len("sim/"):-len(".py")].replace("/", "."):
               hashlib.sha256(open(p, "rb").read()).hexdigest() for p in COMPILED}
+    # and the group's shared library (`<hash>__mypyc`, at the top level): an editable install
+    # made before the module list changed maps an older name, and `sim` then falls back
+    shared = [ext.name for ext in exts if ext.name.endswith("__mypyc")]
+    if shared:
+        record["__group__"] = shared[0]
     with open("sim/_engine_build.json", "w", encoding="utf-8") as f:
         json.dump(record, f)
     for ext in exts:

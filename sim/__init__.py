@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 
-__version__ = "0.1.0"
+__version__ = "0.3.0.dev0"
 
 #: the kernel's modules compiled with mypyc, in import order (each imports only earlier ones)
 KERNEL_MODULES = ("streams", "kernel.heap", "kernel.views", "kernel.entities",
@@ -72,6 +72,7 @@ def _compiled_available() -> tuple[bool, str]:
             built = json.load(f)
     except (OSError, ValueError):
         return True, "compiled with mypyc"
+    group = built.pop("__group__", None) if isinstance(built, dict) else None
     if built != source_hashes():
         warnings.warn("cogov: the compiled engine was built from older sources than "
                       "sim/engine.py, sim/streams.py, sim/kernel/, sim/mechanisms/ or the "
@@ -79,6 +80,13 @@ def _compiled_available() -> tuple[bool, str]:
                       "them as plain Python (slower). "
                       "Rebuild with `pip install -e .`.", stacklevel=2)
         return False, "compiled modules are stale (sources changed since the build)"
+    # the group's shared library is a top-level module: finding it imports no package
+    if group and importlib.util.find_spec(group) is None:
+        warnings.warn(f"cogov: the compiled engine's library {group} cannot be imported here "
+                      "(an editable install made before the list of compiled modules changed); "
+                      "running the engine as plain Python (slower). "
+                      "Rebuild with `pip install -e .`.", stacklevel=2)
+        return False, f"compiled library {group} not importable (install older than the build)"
     return True, "compiled with mypyc"
 
 

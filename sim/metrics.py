@@ -19,7 +19,11 @@ from dataclasses import dataclass
 
 # groups, in the order tables show them
 GROUPS = ("demand", "quality", "speed", "workload", "internal")
+# the rows `cogov compare` shows first, under "Headline", before the groups: the re-complaint
+# rate after closure (重复投诉率), chases per case (催办率) beside it, and the median time to close
+LEAD_METRICS = ("recomplaint_rate", "chase_rate", "median_time_to_close_hours")
 GROUP_LABELS = {
+    "headline": ("Headline", "核心指标"),
     "demand": ("Demand", "需求"),
     "quality": ("Quality", "质量"),
     "speed": ("Speed", "时效"),

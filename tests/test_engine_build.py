@@ -96,3 +96,28 @@ def test_a_stale_build_record_falls_back_to_the_sources(tmp_path):
         assert "Rebuild with `pip install -e .`" in out.stderr
     finally:
         record.write_text(saved)
+
+
+def test_a_compiled_library_this_install_cannot_import_falls_back(tmp_path):
+    """Sources unchanged, but the group's shared library (`<hash>__mypyc`) is not importable:
+    an editable install made before the list of compiled modules changed maps the old name.
+    The sources run, with a warning that says to reinstall, instead of an import traceback."""
+    record = ROOT / "sim" / sim.BUILD_RECORD
+    if not record.exists():
+        pytest.skip("no compiled build in this checkout")
+    saved = record.read_text()
+    try:
+        record.write_text(json.dumps({**sim.source_hashes(),
+                                      "__group__": "f" * 20 + "__mypyc"}))
+        code = ("import warnings, json; warnings.simplefilter('always'); import sim; "
+                "print(json.dumps(sim.engine_info())); import sim.engine as e; print(e.__file__)")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120,
+                             env={**os.environ, "COGOV_PURE_PYTHON": "0"})
+        assert out.returncode == 0, out.stderr
+        info = json.loads(out.stdout.splitlines()[0])
+        assert info["compiled"] is False and "not importable" in info["reason"]
+        assert out.stdout.splitlines()[1].endswith("engine.py")
+        assert "Rebuild with `pip install -e .`" in out.stderr
+    finally:
+        record.write_text(saved)

@@ -148,6 +148,13 @@ def test_terminal_table_reads_like_a_planner(two):
     lines = text.splitlines()
     groups = [x for x in lines if x in ("Demand", "Quality", "Speed", "Workload")]
     assert groups == sorted(groups, key=["Demand", "Quality", "Speed", "Workload"].index)
+    # the headline (issue 23: the re-complaint rate after closure leads, chases beside it)
+    # comes first, and its rows are not repeated in their groups
+    assert lines.index("Headline") < lines.index(groups[0])
+    lead = [x.strip() for x in lines[lines.index("Headline") + 1:lines.index(groups[0])]]
+    assert lead[0].startswith("re-complaint rate after closure")
+    assert lead[1].startswith("chases per case opened")
+    assert sum(x.strip().startswith("re-complaint rate after closure") for x in lines) == 1
     row = next(x for x in lines if x.strip().startswith("mean wait before handling"))
     assert " hours " in row and " lower " in row and "±" in row
     assert row.rstrip().endswith(("worse", "within noise"))

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import UserError
-from ..metrics import GROUP_LABELS, GROUPS, improves, metric_def
+from ..metrics import GROUP_LABELS, GROUPS, LEAD_METRICS, improves, metric_def
 from ..outdir import OutputDir
 from ..progress import Progress
 from ..scenario.loader import load_scenario, scenario_sha256
@@ -301,7 +301,9 @@ COUNT_KINDS = {"cases", "complaints", "problems", "transfers", "visits", "count"
 
 def format_table(result: CompareResult, show_all: bool = False, columns: int | None = None
                  ) -> str:
-    """The metrics a planner reads, grouped (demand, quality, speed, workload): label, unit,
+    """The metrics a planner reads: the headline first (re-complaint rate after closure, chases
+    per case, median time to close: `sim.metrics.LEAD_METRICS`), then grouped (demand,
+    quality, speed, workload): label, unit,
     which way is better (sim/metrics.py), mean ± 95% CI per scenario, and the paired
     difference to the first scenario with a word for what it means. Internal counters and
     per-department rows are left out unless `show_all` (every row is in comparison.csv).
@@ -317,7 +319,8 @@ def format_table(result: CompareResult, show_all: bool = False, columns: int | N
     ref = names[0]
     c = result.comparison
     lab = {n: result.labels.get(n, n) for n in names}
-    by_group: dict[str, list[tuple]] = {g: [] for g in GROUPS}
+    shown_groups = ("headline", *GROUPS)
+    by_group: dict[str, list[tuple]] = {g: [] for g in shown_groups}
     hidden = 0
     for metric, g in c.groupby("metric", sort=False):
         g = g.set_index("scenario")
@@ -336,7 +339,8 @@ def format_table(result: CompareResult, show_all: bool = False, columns: int | N
             if unit == "%" and diff != "-":
                 diff += " pp"
             diffs += [diff, _verdict(metric, r)]
-        by_group[d.group].append((d, vals, diffs))
+        by_group["headline" if metric in LEAD_METRICS else d.group].append((d, vals, diffs))
+    by_group["headline"].sort(key=lambda row: LEAD_METRICS.index(row[0].name))
 
     def build(fold: bool, letters: bool):
         short = {n: (chr(ord("A") + i) if i < 26 else f"S{i + 1}") if letters else lab[n]
@@ -346,7 +350,7 @@ def format_table(result: CompareResult, show_all: bool = False, columns: int | N
             head += [f"{short[s]} - {short[ref]}" if (letters or len(names) > 2) else
                      f"difference ({short[s]} - {short[ref]})", "meaning"]
         rows, groups = [], []
-        for g in GROUPS:
+        for g in shown_groups:
             for d, vals, diffs in by_group[g]:
                 unit_l = UNIT_LABELS.get(d.kind, d.kind)
                 shown_unit = "" if d.kind in COUNT_KINDS else f" ({unit_l})"
