@@ -162,40 +162,49 @@ def test_missing_and_unknown_columns(baohe, tmp_path, capsys):
     assert "row 3, column main_department: unknown department 'nobody'" in err  # still checked
 
 
-def test_handback_rows_must_agree_while_the_switch_is_global(baohe, tmp_path, capsys):
-    if RT.PER_CATEGORY_HANDBACK:
-        pytest.skip("the schema has per-category handback")
+def test_handback_is_decided_per_row(baohe, tmp_path, capsys):
+    """Each row's handback is its own (`catalogue.<code>.handback`): one row set to `no` among
+    `yes` rows imports, changes that category only, and writes nothing else; `yes` without
+    the police on site, or a follow-up owner other than the grid, is refused by row."""
     t = tmp_path / "t.csv"
     assert main(["routing", "export", str(baohe), "--out", str(t)]) == 0
     rows = read_csv(t)
     h = rows[0]
     col = {c: h.index(c) for c in h}
-    on_site = [i for i, r in enumerate(rows[1:], start=2) if r[col["police_on_site"]] == "yes"]
-    assert len(on_site) > 3
+    on_site = [i for i, r in enumerate(rows[1:], start=2) if r[col["handback"]] == "yes"]
+    assert len(on_site) >= 2     # the report's two kinds of matter (nonpolice_list.yaml)
     i = on_site[0]
+    code = rows[i - 1][0]
     rows[i - 1][col["handback"]] = "no"
     rows[i - 1][col["followup_owner"]] = ""
+    edited = tmp_path / "one_off.csv"
+    write_csv(edited, rows)
+    new = tmp_path / "ok.yaml"
+    assert main(["routing", "import", str(edited), "--into", str(baohe), "--out", str(new)]) == 0
+    sc, base = load_scenario(new), load_scenario(baohe)
+    assert sc.catalogue[code].handback is False and sc.catalogue[code].police_on_site
+    assert sc.handback.enabled
+    others = [rows[k - 1][0] for k in on_site[1:]]
+    assert all(RT.handback_of(sc, c) for c in others)
+    assert [c for c in sc.catalogue if RT.handback_of(sc, c) != RT.handback_of(base, c)] == [code]
+    # handing back needs the police on site
+    rows[i - 1][col["handback"]] = "yes"
+    rows[i - 1][col["followup_owner"]] = "grid"
+    rows[i - 1][col["police_on_site"]] = "no"
     bad = tmp_path / "bad.csv"
     write_csv(bad, rows)
     capsys.readouterr()
     assert main(["routing", "import", str(bad), "--into", str(baohe), "--out",
                  str(tmp_path / "x.yaml")]) == 2
-    err = capsys.readouterr().err
-    assert f"row {i}, column handback" in err and "handback.enabled" in err
-    # passing it to its owner instead (police_on_site no) is expressible
-    rows[i - 1][col["police_on_site"]] = "no"
-    write_csv(bad, rows)
-    new = tmp_path / "ok.yaml"
-    assert main(["routing", "import", str(bad), "--into", str(baohe), "--out", str(new)]) == 0
-    code = rows[i - 1][0]
-    sc = load_scenario(new)
-    assert not sc.catalogue[code].police_on_site and sc.handback.enabled
-    # handing back needs the police on site
-    rows[i - 1][col["handback"]] = "yes"
+    assert f"row {i}, column handback" in (err := capsys.readouterr().err)
+    assert "police_on_site is no" in err
+    # the model's only follow-up is the grid worker
+    rows[i - 1][col["police_on_site"]] = "yes"
+    rows[i - 1][col["followup_owner"]] = "street office"
     write_csv(bad, rows)
     assert main(["routing", "import", str(bad), "--into", str(baohe), "--out",
                  str(tmp_path / "x.yaml")]) == 2
-    assert "police_on_site is no" in capsys.readouterr().err
+    assert f"row {i}, column followup_owner" in capsys.readouterr().err
 
 
 def test_yaml_errors_by_row(baohe, tmp_path, capsys):

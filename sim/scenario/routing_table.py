@@ -14,10 +14,10 @@ writes them). How a row maps onto the scenario:
   `dispatch.default_mode` and `dispatch.dual_families` give);
 - police_on_site: `catalogue.<code>.police_on_site`, the police act on site when a 110 call
   about it arrives;
-- handback: police-closed but unsettled cases go to grid follow-up. The model hands back only
-  cases the police closed on site, so `yes` needs police on site; the schema has one switch,
-  `handback.enabled`, for all such categories, so rows with police on site must agree (unless
-  the schema gains `Category.handback`, see `PER_CATEGORY_HANDBACK`);
+- handback: `catalogue.<code>.handback` (written only where the row departs from what the
+  scenario does now; unset, a category follows `handback.enabled`): police-closed but unsettled
+  cases go to grid follow-up. The model hands back only cases the police closed on site, so
+  `yes` needs police on site;
 - followup_owner: `grid` (the case's grid worker, the model's only follow-up) or empty;
 - deadline_hours: `catalogue.<code>.deadline_hours`.
 
@@ -65,8 +65,6 @@ from .routing_table_format import (  # noqa: F401 (re-exported)
     NAME_KEYS,
     NO,
     PACKAGE_MARK,
-    PER_CATEGORY_FOLLOWUP,
-    PER_CATEGORY_HANDBACK,
     REQUIRED,
     ROW_PATHS,
     YES,
@@ -94,7 +92,7 @@ def default_mode(scenario: Scenario, code: str) -> str:
 def handback_of(scenario: Scenario, code: str) -> bool:
     """Whether unsettled police-closed cases of `code` go to grid follow-up."""
     cat = scenario.catalogue[code]
-    if PER_CATEGORY_HANDBACK and getattr(cat, "handback", None) is not None:
+    if cat.handback is not None:
         return bool(cat.police_on_site and cat.handback)
     return bool(cat.police_on_site and scenario.handback.enabled)
 
@@ -104,7 +102,6 @@ def table_rows(scenario: Scenario) -> list[dict]:
     rows = []
     for code, cat in scenario.catalogue.items():
         hb = handback_of(scenario, code)
-        follow = getattr(cat, "followup_owner", None) if PER_CATEGORY_FOLLOWUP else None
         rows.append({
             "code": code,
             "name": cat.name,
@@ -113,7 +110,7 @@ def table_rows(scenario: Scenario) -> list[dict]:
             "co_handlers": list(cat.co_handlers),
             "dispatch_mode": scenario.dispatch.modes.get(code, default_mode(scenario, code)),
             "handback": _yn(hb),
-            "followup_owner": (follow or "grid") if hb else "",
+            "followup_owner": "grid" if hb else "",
             "deadline_hours": _fmt_float(cat.deadline_hours),
             "police_on_site": _yn(cat.police_on_site),
             "main_department_zh": _dept_zh(scenario, cat.owner),
@@ -295,10 +292,9 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
             fo = (get("followup_owner") or "").strip()
             fo_c = FOLLOWUP_OWNERS.get(fo.lower(), FOLLOWUP_OWNERS.get(fo, fo))
             row["followup_owner"] = fo_c
-            if fo_c not in ("", "grid") and not PER_CATEGORY_FOLLOWUP:
+            if fo_c not in ("", "grid"):
                 err("followup_owner", f"{fo!r}: the model's only follow-up is by the case's "
-                                      f"grid worker: use grid, or leave it empty (another "
-                                      f"owner needs the schema field Category.followup_owner)")
+                                      f"grid worker: use grid, or leave it empty")
             elif row.get("handback") is False and fo_c:
                 err("followup_owner", f"{fo!r} but handback is no: nothing is handed back; "
                                       f"leave it empty or set handback to yes")
@@ -325,20 +321,6 @@ def parse_rows(path: str | Path, scenario: Scenario) -> tuple[list[dict], list[s
         if code not in first_row:
             errors.append(f"row -, column code: category {code!r} of the scenario has no row "
                           f"(every category needs one)")
-    if not PER_CATEGORY_HANDBACK:
-        on_site = [r for r in out if r.get("police_on_site") and "handback" in r]
-        yes = [r["_row"] for r in on_site if r["handback"]]
-        no = [r["_row"] for r in on_site if not r["handback"]]
-        if yes and no:
-            few, many, word = (no, yes, "no") if len(no) <= len(yes) else (yes, no, "yes")
-            for n in few:
-                errors.append(
-                    f"row {n}, column handback: {word!r}, but rows {_ranges(many)} say "
-                    f"{'yes' if word == 'no' else 'no'}: the scenario schema has one handback "
-                    f"switch (handback.enabled) for every category the police act on; make "
-                    f"them agree, or set police_on_site to no for a category 110 should pass to "
-                    f"its owner (per-category handback needs the schema field "
-                    f"Category.handback)")
     if len(empty_zh) > 1 and len(empty_zh) == len(rows):
         errors = [e for e in errors if "column name_zh: empty" not in e]
         errors.append(f"rows {_ranges(empty_zh)}, column name_zh: empty in every row: the "
@@ -411,32 +393,23 @@ def apply_rows(data: dict, scenario: Scenario, rows: list[dict]) -> dict:
     new = copy.deepcopy(data)
     cat_raw = new.setdefault("catalogue", {})
     modes = dict((new.get("dispatch") or {}).get("modes") or {})
-    any_yes = False
     for r in rows:
         code = r["code"]
         cat = scenario.catalogue[code]
         want = {"name": r["name"], "name_zh": r["name_zh"], "owner": r["main_department"],
                 "co_handlers": list(r["co_handlers"]), "deadline_hours": r["deadline_hours"],
                 "police_on_site": bool(r["police_on_site"])}
-        if PER_CATEGORY_HANDBACK and bool(r["handback"]) != handback_of(scenario, code):
+        if bool(r["handback"]) != handback_of(scenario, code):
             # only where the table departs from what the scenario does now (a per-category
             # override of `handback.enabled`), so an unchanged table round-trips losslessly
             want["handback"] = bool(r["handback"])
-        if PER_CATEGORY_FOLLOWUP and r.get("followup_owner"):
-            want["followup_owner"] = r["followup_owner"]
         for k, v in want.items():  # write only what changes (a minimal scenario diff)
             if getattr(cat, k, None) != v:
                 cat_raw.setdefault(code, {})[k] = v
-        if r["police_on_site"] and r["handback"]:
-            any_yes = True
         if code in modes or r["dispatch_mode"] != default_mode(scenario, code):
             modes[code] = r["dispatch_mode"]
     if modes:
         new.setdefault("dispatch", {})["modes"] = modes
-    if not PER_CATEGORY_HANDBACK:
-        on_site = [r for r in rows if r["police_on_site"]]
-        if on_site:  # otherwise the switch acts on nothing: keep the scenario's
-            new.setdefault("handback", {})["enabled"] = any_yes
     return new
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..yamlsafe import load_text
-from .schema import Category
 
 COLUMNS = ("code", "name", "name_zh", "main_department", "co_handlers", "dispatch_mode",
            "handback", "followup_owner", "deadline_hours", "police_on_site",
@@ -33,10 +32,6 @@ ALIASES = {"owner": "main_department", "main_dept": "main_department",
 YES = {"yes", "y", "true", "1", "是", "有"}
 NO = {"no", "n", "false", "0", "否", "无"}
 FOLLOWUP_OWNERS = {"grid": "grid", "grid_worker": "grid", "网格": "grid", "网格员": "grid"}
-# True when the schema has per-category handback (`Category.handback`): then every row's
-# handback is independent; else rows where the police act on site must agree.
-PER_CATEGORY_HANDBACK = "handback" in Category.model_fields
-PER_CATEGORY_FOLLOWUP = "followup_owner" in Category.model_fields
 
 
 def _fmt_float(x: float) -> str:
