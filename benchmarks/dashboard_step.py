@@ -206,8 +206,9 @@ def markdown(r: dict) -> str:
         f"quiet machine), {'met' if r['meets_target_wall'] else 'not met'} on wall time "
         f"(inflated when other processes share the CPUs; see the load average)"
         + (f"; {'met' if b['median'] <= r['target_seconds'] else 'NOT met'} in the browser "
-           f"(median; the p90 {'is' if b['p90'] <= r['target_seconds'] else 'is not'} "
-           f"within it too)." if (b := r.get("browser")) else "."),
+           f"(median {b['median']:.2f} s; the p90, {b['p90']:.2f} s, is "
+           f"{'within it too' if b['p90'] <= r['target_seconds'] else 'above it'})."
+           if (b := r.get("browser")) else "."),
         "",
     ])
 
