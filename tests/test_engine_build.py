@@ -74,50 +74,42 @@ def test_engine_info_reports_a_reason():
     assert isinstance(info["compiled"], bool) and info["reason"]
 
 
-def test_a_stale_build_record_falls_back_to_the_sources(tmp_path):
-    """Edited sources with an old compiled build: the sources run, with a warning."""
+def _import_with_record(record_data: dict) -> tuple[dict, list[str], str]:
+    """Import `sim` in a fresh process with the build record replaced by `record_data`
+    (restored after): (engine_info, [sim.engine's file, sim.kernel.lifecycle's file], stderr)."""
     record = ROOT / "sim" / sim.BUILD_RECORD
     if not record.exists():
         pytest.skip("no compiled build in this checkout (nothing can be stale)")
     saved = record.read_text()
     try:
-        record.write_text(json.dumps({m: "0" * 64 for m in sim.ENGINE_MODULES}))
+        record.write_text(json.dumps(record_data))
         code = ("import warnings, json; warnings.simplefilter('always'); import sim; "
                 "print(json.dumps(sim.engine_info())); import sim.engine as e; "
                 "import sim.kernel.lifecycle as k; print(e.__file__); print(k.__file__)")
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                              text=True, timeout=120,
                              env={**os.environ, "COGOV_PURE_PYTHON": "0"})
-        assert out.returncode == 0, out.stderr
-        info = json.loads(out.stdout.splitlines()[0])
-        assert info["compiled"] is False and "stale" in info["reason"]
-        assert out.stdout.splitlines()[1].endswith("engine.py")
-        assert out.stdout.splitlines()[2].endswith("lifecycle.py")
-        assert "Rebuild with `pip install -e .`" in out.stderr
     finally:
         record.write_text(saved)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    return json.loads(lines[0]), lines[1:3], out.stderr
 
 
-def test_a_compiled_library_this_install_cannot_import_falls_back(tmp_path):
+def test_a_stale_build_record_falls_back_to_the_sources():
+    """Edited sources with an old compiled build: the sources run, with a warning."""
+    info, files, err = _import_with_record({m: "0" * 64 for m in sim.ENGINE_MODULES})
+    assert info["compiled"] is False and "stale" in info["reason"]
+    assert files[0].endswith("engine.py") and files[1].endswith("lifecycle.py")
+    assert "Rebuild with `pip install -e .`" in err
+
+
+def test_a_compiled_library_this_install_cannot_import_falls_back():
     """Sources unchanged, but the group's shared library (`<hash>__mypyc`) is not importable:
     an editable install made before the list of compiled modules changed maps the old name.
     The sources run, with a warning that says to reinstall, instead of an import traceback."""
-    record = ROOT / "sim" / sim.BUILD_RECORD
-    if not record.exists():
-        pytest.skip("no compiled build in this checkout")
-    saved = record.read_text()
-    try:
-        record.write_text(json.dumps({**sim.source_hashes(),
-                                      "__group__": "f" * 20 + "__mypyc"}))
-        code = ("import warnings, json; warnings.simplefilter('always'); import sim; "
-                "print(json.dumps(sim.engine_info())); import sim.engine as e; print(e.__file__)")
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                             text=True, timeout=120,
-                             env={**os.environ, "COGOV_PURE_PYTHON": "0"})
-        assert out.returncode == 0, out.stderr
-        info = json.loads(out.stdout.splitlines()[0])
-        assert info["compiled"] is False and "not importable" in info["reason"]
-        assert out.stdout.splitlines()[1].endswith("engine.py")
-        assert "Rebuild with `pip install -e .`" in out.stderr
-    finally:
-        record.write_text(saved)
+    info, files, err = _import_with_record({**sim.source_hashes(),
+                                            "__group__": "f" * 20 + "__mypyc"})
+    assert info["compiled"] is False and "not importable" in info["reason"]
+    assert files[0].endswith("engine.py") and files[1].endswith("lifecycle.py")
+    assert "Rebuild with `pip install -e .`" in err
