@@ -302,11 +302,11 @@ COUNT_KINDS = {"cases", "complaints", "problems", "transfers", "visits", "count"
 def format_table(result: CompareResult, show_all: bool = False, columns: int | None = None
                  ) -> str:
     """The metrics a planner reads: the headline first (re-complaint rate after closure, chases
-    per case, median time to close: `sim.metrics.LEAD_METRICS`), then grouped (demand,
-    quality, speed, workload): label, unit,
-    which way is better (sim/metrics.py), mean ± 95% CI per scenario, and the paired
-    difference to the first scenario with a word for what it means. Internal counters and
-    per-department rows are left out unless `show_all` (every row is in comparison.csv).
+    per case, median time to close: `sim.metrics.LEAD_METRICS`), then grouped (demand, quality,
+    speed, workload): label, unit, which way is better (sim/metrics.py), mean ± 95% CI per
+    scenario, and the paired difference to the first scenario with a word for what it means.
+    Internal counters and per-department rows are left out unless `show_all` (every row is in
+    comparison.csv).
 
     The table fits `columns` (default: `$COLUMNS`, at least 80; widths count a Chinese
     character as two): when too wide, the unit and direction fold into the label (↓ lower is
